@@ -1,0 +1,92 @@
+"""Registration, login, token refresh and logout."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response, status
+from fastapi.security import OAuth2PasswordRequestForm
+
+from app.api.deps import AccessClaims, AuthRateLimit, SessionDep, SettingsDep, StoreDep
+from app.core.config import Settings
+from app.core.errors import AuthenticationError, ConflictError
+from app.core.security import revocation
+from app.core.security.passwords import hash_password, verify_password
+from app.core.security.tokens import TokenType, create_token, decode_token
+from app.crud import user as user_crud
+from app.models import User
+from app.schemas.user import LogoutRequest, RefreshRequest, TokenPair, UserCreate, UserRead
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+def issue_tokens(settings: Settings, user: User) -> TokenPair:
+    return TokenPair(
+        access_token=create_token(settings, user.id, TokenType.ACCESS),
+        refresh_token=create_token(settings, user.id, TokenType.REFRESH),
+        expires_in=settings.access_token_expire_minutes * 60,
+    )
+
+
+@router.post(
+    "/register",
+    response_model=UserRead,
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[AuthRateLimit],
+)
+async def register(payload: UserCreate, session: SessionDep) -> User:
+    """Create an account; the email must be new."""
+    if await user_crud.get_by_email(session, email=payload.email) is not None:
+        raise ConflictError("A user with this email already exists")
+    return await user_crud.create(
+        session,
+        email=payload.email,
+        hashed_password=await hash_password(payload.password),
+        full_name=payload.full_name,
+    )
+
+
+@router.post("/login", response_model=TokenPair, dependencies=[AuthRateLimit])
+async def login(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    session: SessionDep,
+    settings: SettingsDep,
+) -> TokenPair:
+    """Trade email and password (OAuth2 password form) for an access and a refresh token."""
+    user = await user_crud.get_by_email(session, email=form.username)
+    password_ok = await verify_password(form.password, user.hashed_password if user else None)
+    if user is None or not password_ok:
+        raise AuthenticationError("Incorrect email or password")
+    if not user.is_active:
+        raise AuthenticationError("This account is disabled")
+    return issue_tokens(settings, user)
+
+
+@router.post("/refresh", response_model=TokenPair)
+async def refresh(
+    payload: RefreshRequest, session: SessionDep, settings: SettingsDep, store: StoreDep
+) -> TokenPair:
+    """Rotate a refresh token: the one presented is spent, and reusing it is refused."""
+    claims = decode_token(settings, payload.refresh_token, TokenType.REFRESH)
+    if not await revocation.consume(store, claims):
+        raise AuthenticationError("Refresh token has already been used or revoked")
+    user = await user_crud.get(session, user_id=claims.subject)
+    if user is None or not user.is_active:
+        raise AuthenticationError()
+    return issue_tokens(settings, user)
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+async def logout(
+    claims: AccessClaims,
+    settings: SettingsDep,
+    store: StoreDep,
+    payload: LogoutRequest | None = None,
+) -> Response:
+    """Revoke the access token in use, and the refresh token too when one is sent."""
+    await revocation.revoke(store, claims)
+    if payload and payload.refresh_token:
+        refresh_claims = decode_token(settings, payload.refresh_token, TokenType.REFRESH)
+        if refresh_claims.subject == claims.subject:
+            await revocation.revoke(store, refresh_claims)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

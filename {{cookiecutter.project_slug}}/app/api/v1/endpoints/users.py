@@ -1,0 +1,67 @@
+"""The current user's profile, and user administration."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from app.api.deps import AdminUser, CurrentUser, PaginationDep, SessionDep
+from app.core.errors import NotFoundError
+from app.core.security.passwords import hash_password
+from app.crud import user as user_crud
+from app.models import User
+from app.schemas.common import Page
+from app.schemas.user import UserAdminUpdate, UserRead, UserUpdate
+
+router = APIRouter(prefix="/users", tags=["users"])
+
+
+async def _changes(payload: UserUpdate) -> dict[str, Any]:
+    """Fields that were sent, with a new password hashed."""
+    changes = payload.model_dump(exclude_unset=True)
+    password = changes.pop("password", None)
+    if password is not None:
+        changes["hashed_password"] = await hash_password(password)
+    return {k: v for k, v in changes.items() if v is not None or k == "full_name"}
+
+
+@router.get("/me", response_model=UserRead)
+async def read_me(user: CurrentUser) -> User:
+    """The authenticated user's profile."""
+    return user
+
+
+@router.patch("/me", response_model=UserRead)
+async def update_me(payload: UserUpdate, user: CurrentUser, session: SessionDep) -> User:
+    """Change one's own name or password."""
+    return await user_crud.update(session, user=user, changes=await _changes(payload))
+
+
+@router.get("", response_model=Page[UserRead])
+async def list_users(
+    _admin: AdminUser,
+    session: SessionDep,
+    page: PaginationDep,
+    q: Annotated[str | None, Query(max_length=100, description="Email contains")] = None,
+) -> Page[UserRead]:
+    """Every user (administrators only)."""
+    users, total = await user_crud.get_page(session, skip=page.skip, limit=page.limit, q=q)
+    return Page[UserRead](
+        items=[UserRead.model_validate(u) for u in users],
+        total=total,
+        skip=page.skip,
+        limit=page.limit,
+    )
+
+
+@router.patch("/{user_id}", response_model=UserRead)
+async def update_user(
+    user_id: uuid.UUID, payload: UserAdminUpdate, _admin: AdminUser, session: SessionDep
+) -> User:
+    """Change anyone's profile, role or active flag (administrators only)."""
+    user = await user_crud.get(session, user_id=user_id)
+    if user is None:
+        raise NotFoundError("User not found")
+    return await user_crud.update(session, user=user, changes=await _changes(payload))

@@ -1,0 +1,100 @@
+"""Application settings, read once from the environment (and a local .env file)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal, Self
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRET = "change-me-in-production"  # noqa: S105 - refused outside development
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+class Settings(BaseSettings):
+    """Every knob the service reads; `.env.example` documents each one."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    # Application
+    app_name: str = "{{ cookiecutter.project_name }}"
+    environment: Literal["development", "test", "staging", "production"] = "development"
+    debug: bool = False
+    api_v1_prefix: str = "/api/v1"
+    cors_origins: list[str] = Field(default_factory=list)
+    log_level: str = "INFO"
+    log_json: bool = False
+
+    # Database: a local SQLite file until DATABASE_URL points elsewhere.
+    database_url: str = f"sqlite+aiosqlite:///{PROJECT_ROOT / 'data' / 'app.db'}"
+    database_echo: bool = False
+    database_pool_size: int = Field(default=5, ge=1)
+    database_max_overflow: int = Field(default=10, ge=0)
+    auto_migrate: bool = True
+{%- if cookiecutter.use_redis %}
+
+    # Redis: empty keeps rate limits, revocation and cancellation in-process.
+    redis_url: str = ""
+{%- endif %}
+
+    # Security
+    secret_key: SecretStr = SecretStr(PLACEHOLDER_SECRET)
+    jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
+    access_token_expire_minutes: int = Field(default=30, ge=1)
+    refresh_token_expire_days: int = Field(default=14, ge=1)
+    password_min_length: int = Field(default=8, ge=8)
+    auth_rate_limit: str = "10/minute"
+
+    # AI providers: a provider without its API key is not offered; "scripted" always is.
+    default_provider: str = "scripted"
+    llm_timeout_seconds: float = Field(default=60.0, gt=0)
+    llm_max_retries: int = Field(default=2, ge=0)
+{%- if cookiecutter.use_openai %}
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    openai_default_model: str = "gpt-4o-mini"
+{%- endif %}
+{%- if cookiecutter.use_anthropic %}
+    anthropic_api_key: SecretStr | None = None
+    anthropic_default_model: str = "claude-sonnet-4-5"
+{%- endif %}
+{%- if cookiecutter.use_gemini %}
+    gemini_api_key: SecretStr | None = None
+    gemini_default_model: str = "gemini-2.5-flash"
+{%- endif %}
+
+    # Tools
+    tools_sandbox_dir: Path = PROJECT_ROOT / "data" / "sandbox"
+    tool_timeout_seconds: float = Field(default=30.0, gt=0)
+    http_fetch_max_bytes: int = Field(default=1_000_000, ge=1)
+    sql_tool_max_rows: int = Field(default=100, ge=1)
+
+    # Engine
+    max_tool_iterations: int = Field(default=8, ge=1)
+    history_token_budget: int = Field(default=8_000, ge=256)
+    sse_ping_seconds: float = Field(default=15.0, gt=0)
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secret(self) -> Self:
+        """A leaked default key would let anyone mint tokens, so only development may keep it."""
+        if self.environment not in ("development", "test"):
+            if self.secret_key.get_secret_value() == PLACEHOLDER_SECRET:
+                raise ValueError("SECRET_KEY must be set outside development")
+            if len(self.secret_key.get_secret_value()) < 32:
+                raise ValueError("SECRET_KEY must be at least 32 characters outside development")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        """SQLite needs a few engine options of its own."""
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings; tests build their own `Settings` instead."""
+    return Settings()

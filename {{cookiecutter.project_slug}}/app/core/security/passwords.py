@@ -1,0 +1,37 @@
+"""Password hashing with bcrypt, kept off the event loop."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from passlib.context import CryptContext
+from starlette.concurrency import run_in_threadpool
+
+# bcrypt only reads the first 72 bytes; longer passwords are refused at the schema.
+BCRYPT_MAX_BYTES = 72
+_context = CryptContext(schemes=["bcrypt"], deprecated="auto")
+
+
+async def hash_password(password: str) -> str:
+    """Hash in a worker thread: bcrypt is deliberately slow and would stall other requests."""
+    return await run_in_threadpool(_context.hash, password)
+
+
+async def verify_password(password: str, hashed: str | None) -> bool:
+    """Check a password in a worker thread; a malformed hash counts as a mismatch.
+
+    With no hash (an unknown account) a dummy hash is checked anyway, so response
+    times do not reveal which emails have accounts.
+    """
+    try:
+        if hashed is None:
+            await run_in_threadpool(_context.verify, password, _dummy_hash())
+            return False
+        return await run_in_threadpool(_context.verify, password, hashed)
+    except ValueError:
+        return False
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    return _context.hash("not-a-real-password-0")

@@ -1,0 +1,35 @@
+"""Run Alembic migrations from code, so a fresh checkout creates its own database."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+from app.core.config import PROJECT_ROOT, Settings
+
+
+def alembic_config(settings: Settings) -> Config:
+    """Alembic's config pointed at this project's scripts and the given database."""
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(PROJECT_ROOT / "alembic"))
+    config.attributes["database_url"] = settings.database_url
+    config.attributes["configure_logger"] = False
+    return config
+
+
+def ensure_sqlite_directory(settings: Settings) -> None:
+    """SQLite creates the file but not its folder."""
+    prefix = "sqlite+aiosqlite:///"
+    if settings.database_url.startswith(prefix):
+        path = settings.database_url.removeprefix(prefix).split("?", 1)[0]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
+async def upgrade_to_head(settings: Settings) -> None:
+    """Apply pending migrations in a worker thread (Alembic's async env runs its own loop)."""
+    ensure_sqlite_directory(settings)
+    await asyncio.to_thread(command.upgrade, alembic_config(settings), "head")

@@ -1,0 +1,18 @@
+"""Every model, imported here so metadata (and Alembic) sees them all."""
+
+from app.models.agent import Agent
+from app.models.conversation import Conversation
+from app.models.execution import Execution, ExecutionStatus
+from app.models.message import Message, MessageRole
+from app.models.user import User, UserRole
+
+__all__ = [
+    "Agent",
+    "Conversation",
+    "Execution",
+    "ExecutionStatus",
+    "Message",
+    "MessageRole",
+    "User",
+    "UserRole",
+]

@@ -1,0 +1,79 @@
+"""User and authentication schemas."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, EmailStr, Field, field_validator
+
+from app.core.security.passwords import BCRYPT_MAX_BYTES
+from app.models import UserRole
+from app.schemas.common import ReadModel
+
+PASSWORD_MIN_LENGTH = 8
+
+
+def check_password_strength(password: str) -> str:
+    """At least 8 characters with a letter and a digit; bcrypt's 72-byte ceiling is enforced."""
+    if len(password) < PASSWORD_MIN_LENGTH:
+        raise ValueError(f"Password must be at least {PASSWORD_MIN_LENGTH} characters long")
+    if len(password.encode()) > BCRYPT_MAX_BYTES:
+        raise ValueError(f"Password must be at most {BCRYPT_MAX_BYTES} bytes long")
+    if not any(c.isalpha() for c in password) or not any(c.isdigit() for c in password):
+        raise ValueError("Password must contain at least one letter and one digit")
+    if password.strip() != password:
+        raise ValueError("Password must not start or end with whitespace")
+    return password
+
+
+class UserCreate(BaseModel):
+    email: EmailStr
+    password: str = Field(min_length=1, max_length=256)
+    full_name: str | None = Field(default=None, max_length=255)
+
+    _strong = field_validator("password")(check_password_strength)
+
+
+class UserUpdate(BaseModel):
+    """What users may change about themselves."""
+
+    full_name: str | None = Field(default=None, max_length=255)
+    password: str | None = Field(default=None, min_length=1, max_length=256)
+
+    _strong = field_validator("password")(
+        lambda v: None if v is None else check_password_strength(v)
+    )
+
+
+class UserAdminUpdate(UserUpdate):
+    """What administrators may change about anyone."""
+
+    role: UserRole | None = None
+    is_active: bool | None = None
+
+
+class UserRead(ReadModel):
+    id: uuid.UUID
+    email: EmailStr
+    full_name: str | None
+    role: UserRole
+    is_active: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class TokenPair(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105
+    expires_in: int = Field(description="Seconds until the access token expires")
+
+
+class RefreshRequest(BaseModel):
+    refresh_token: str = Field(min_length=1)
+
+
+class LogoutRequest(BaseModel):
+    refresh_token: str | None = None

@@ -1,0 +1,108 @@
+"""Shared fixtures: a migrated database per test session, a running app, and signed-in users.
+
+Tests run on a temporary SQLite file by default. Set TEST_DATABASE_URL to a PostgreSQL
+URL (an existing database used only to create and drop a fresh one) and TEST_REDIS_URL
+to a Redis URL to run the same tests against real servers.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.config import Settings
+from app.db.base import Base
+from app.db.session import Database
+from app.main import create_app
+from tests.factories import UserFactory
+from tests.support.databases import temporary_database
+
+TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A brand-new database for this test session, dropped afterwards."""
+    admin_url = os.environ.get("TEST_DATABASE_URL")
+    if not admin_url:
+        yield f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        return
+    with temporary_database(admin_url) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    overrides: dict[str, object] = {
+        "environment": "test",
+        "database_url": database_url,
+        "secret_key": TEST_SECRET,
+        "auth_rate_limit": "1000/minute",
+        "tools_sandbox_dir": Path(tmp_path_factory.mktemp("sandbox")),
+    }
+{%- if cookiecutter.use_redis %}
+    overrides["redis_url"] = os.environ.get("TEST_REDIS_URL", "")
+{%- endif %}
+    return Settings(_env_file=None, **overrides)  # type: ignore[call-arg]
+
+
+@pytest.fixture(scope="session")
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    """The application with its lifespan running (migrations applied on start)."""
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture(autouse=True)
+async def _clean_state(app: FastAPI) -> AsyncIterator[None]:
+    """Every test starts from empty tables and fresh rate-limit counters."""
+    yield
+    database: Database = app.state.database
+    async with database.transaction() as session:
+        for table in reversed(Base.metadata.sorted_tables):
+            await session.execute(table.delete())
+    await app.state.rate_limiter.reset()
+
+
+@pytest.fixture
+def database(app: FastAPI) -> Database:
+    db: Database = app.state.database
+    return db
+
+
+@pytest.fixture
+async def session(database: Database) -> AsyncIterator[AsyncSession]:
+    """A session for arranging and inspecting rows directly; commits when the test ends."""
+    async with database.transaction() as db_session:
+        yield db_session
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        yield http
+
+
+@pytest.fixture
+def users(client: httpx.AsyncClient, database: Database) -> UserFactory:
+    return UserFactory(client, database)
+
+
+@pytest.fixture
+async def auth_headers(users: UserFactory) -> dict[str, str]:
+    """Headers of a freshly registered, signed-in user."""
+    return (await users.signed_in()).headers
+
+
+@pytest.fixture
+async def other_headers(users: UserFactory) -> dict[str, str]:
+    """A second, unrelated user, for proving that one user cannot see another's data."""
+    return (await users.signed_in()).headers

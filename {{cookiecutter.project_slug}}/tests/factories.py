@@ -1,0 +1,82 @@
+"""Test data builders that go through the public API, as a client would."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import httpx
+
+from app.core.security.passwords import hash_password
+from app.crud import user as user_crud
+from app.db.session import Database
+from app.models import UserRole
+
+DEFAULT_PASSWORD = "correct-horse-42"
+
+
+@dataclass(frozen=True)
+class SignedInUser:
+    id: uuid.UUID
+    email: str
+    password: str
+    access_token: str
+    refresh_token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.access_token}"}
+
+
+class UserFactory:
+    """Registers users and signs them in."""
+
+    def __init__(self, client: httpx.AsyncClient, database: Database) -> None:
+        self.client = client
+        self.database = database
+
+    async def register(self, email: str | None = None, password: str = DEFAULT_PASSWORD) -> str:
+        email = email or f"user-{uuid.uuid4().hex[:12]}@example.com"
+        response = await self.client.post(
+            "/api/v1/auth/register", json={"email": email, "password": password}
+        )
+        assert response.status_code == 201, response.text
+        return email
+
+    async def login(self, email: str, password: str = DEFAULT_PASSWORD) -> httpx.Response:
+        return await self.client.post(
+            "/api/v1/auth/login", data={"username": email, "password": password}
+        )
+
+    async def signed_in(self, *, admin: bool = False) -> SignedInUser:
+        """A new user with tokens; admins are promoted directly in the database."""
+        email = await self.register()
+        if admin:
+            await self.promote(email)
+        response = await self.login(email)
+        assert response.status_code == 200, response.text
+        tokens = response.json()
+        me = await self.client.get(
+            "/api/v1/users/me", headers={"Authorization": f"Bearer {tokens['access_token']}"}
+        )
+        return SignedInUser(
+            id=uuid.UUID(me.json()["id"]),
+            email=email,
+            password=DEFAULT_PASSWORD,
+            access_token=tokens["access_token"],
+            refresh_token=tokens["refresh_token"],
+        )
+
+    async def promote(self, email: str) -> None:
+        async with self.database.transaction() as session:
+            user = await user_crud.get_by_email(session, email=email)
+            assert user is not None
+            user.role = UserRole.ADMIN
+
+    async def create_direct(self, email: str, password: str = DEFAULT_PASSWORD) -> uuid.UUID:
+        """A user inserted without the API, for tests of the crud layer itself."""
+        async with self.database.transaction() as session:
+            user = await user_crud.create(
+                session, email=email, hashed_password=await hash_password(password)
+            )
+            return user.id
