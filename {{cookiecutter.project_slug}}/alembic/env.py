@@ -7,9 +7,8 @@ from logging.config import fileConfig
 from typing import Any, Literal
 
 import sqlalchemy as sa
-from alembic.autogenerate.api import AutogenContext
-
 from alembic import context
+from alembic.autogenerate.api import AutogenContext
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -17,6 +16,9 @@ import app.models  # noqa: F401  (registers every table on the metadata)
 from app.core.config import get_settings
 from app.db.base import Base
 from app.db.types import UTCDateTime
+
+# Any fixed number works; it only has to be the same in every process of this service.
+POSTGRES_MIGRATION_LOCK_KEY = 727_001
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):
@@ -63,14 +65,23 @@ def do_run_migrations(connection: Connection) -> None:
         render_item=render_item,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Workers and replicas that start together migrate one at a time; the lock
+            # ends with the transaction, and the others then find nothing left to do.
+            connection.execute(
+                sa.text("SELECT pg_advisory_xact_lock(:key)"),
+                {"key": POSTGRES_MIGRATION_LOCK_KEY},
+            )
         context.run_migrations()
 
 
 async def run_migrations_online() -> None:
     engine = create_async_engine(database_url())
-    async with engine.connect() as connection:
-        await connection.run_sync(do_run_migrations)
-    await engine.dispose()
+    try:
+        async with engine.connect() as connection:
+            await connection.run_sync(do_run_migrations)
+    finally:
+        await engine.dispose()
 
 
 if context.is_offline_mode():

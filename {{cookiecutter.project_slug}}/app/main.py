@@ -5,13 +5,20 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import structlog
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
+from sqlalchemy.exc import SQLAlchemyError
 
 from app import __doc__ as package_description
 from app import __version__
+from app.ai.engine import ExecutionEngine
+from app.ai.providers.factory import ProviderFactory
+from app.ai.tools.manager import ToolManager
+from app.ai.tools.registry import build_default_registry
 from app.api.health import router as health_router
+from app.api.openai_compat import router as openai_router
 from app.api.v1.router import api_router
 from app.core.config import Settings, get_settings
 from app.core.errors import register_error_handlers
@@ -20,6 +27,8 @@ from app.core.rate_limit import create_rate_limiter
 from app.core.store import create_store
 from app.db.migrate import upgrade_to_head
 from app.db.session import Database
+
+logger = structlog.get_logger(__name__)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -31,14 +40,29 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.auto_migrate:
             await upgrade_to_head(settings)
-        app.state.database = Database(settings)
-        app.state.store = create_store(settings)
+        app.state.database = database = Database(settings)
+        app.state.store = store = create_store(settings)
         app.state.rate_limiter = create_rate_limiter(settings)
+        app.state.providers = providers = ProviderFactory(settings)
+        app.state.tools = tools = build_default_registry(settings)
+        app.state.tool_manager = tool_manager = ToolManager(tools)
+        app.state.engine = engine = ExecutionEngine(
+            settings=settings,
+            database=database,
+            store=store,
+            providers=providers,
+            tools=tools,
+            tool_manager=tool_manager,
+        )
+        await _sweep_orphaned_executions(engine)
         try:
             yield
         finally:
-            await app.state.store.close()
-            await app.state.database.dispose()
+            await engine.shutdown()
+            await providers.aclose()
+            await app.state.rate_limiter.close()
+            await store.close()
+            await database.dispose()
 
     app = FastAPI(
         title=settings.app_name,
@@ -63,4 +87,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestContextMiddleware)
     app.include_router(health_router)
     app.include_router(api_router, prefix=settings.api_v1_prefix)
+    app.include_router(openai_router)
     return app
+
+
+async def _sweep_orphaned_executions(engine: ExecutionEngine) -> None:
+    """Fail runs a dead process left behind; a database that is down must not stop start-up."""
+    try:
+        await engine.sweep_orphans()
+    except (SQLAlchemyError, OSError) as exc:
+        logger.warning("execution_sweep_skipped", error=str(exc))

@@ -1,29 +1,44 @@
 """Shared fixtures: a migrated database per test session, a running app, and signed-in users.
 
 Tests run on a temporary SQLite file by default. Set TEST_DATABASE_URL to a PostgreSQL
-URL (an existing database used only to create and drop a fresh one) and TEST_REDIS_URL
-to a Redis URL to run the same tests against real servers.
+URL (an existing database used only to create and drop a fresh one) to run the same
+tests against a real server.
+{%- if cookiecutter.use_redis %} Set TEST_REDIS_URL to a Redis URL to keep revocations and
+rate limits there too.
+{%- endif %}
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from passlib.context import CryptContext
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
+from app.core.security import passwords
 from app.db.base import Base
 from app.db.session import Database
 from app.main import create_app
-from tests.factories import UserFactory
+from tests.factories import AppFactory, UserFactory, client_for
 from tests.support.databases import temporary_database
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hashing() -> Iterator[None]:
+    """bcrypt's lowest cost: the production cost makes every sign-up take a quarter second."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(passwords, "_context", CryptContext(schemes=["bcrypt"], bcrypt__rounds=4))
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -57,7 +72,29 @@ async def app(settings: Settings) -> AsyncIterator[FastAPI]:
     """The application with its lifespan running (migrations applied on start)."""
     application = create_app(settings)
     async with application.router.lifespan_context(application):
-        yield application
+        try:
+            yield application
+        finally:
+            await application.state.rate_limiter.close()
+
+
+@pytest.fixture
+async def make_app(settings: Settings) -> AsyncIterator[AppFactory]:
+    """Start another application on the test database with some settings changed.
+
+    `await make_app(auth_rate_limit="3/minute")`; each one is shut down after the test.
+    The schema is already migrated, so these skip migrations unless asked.
+    """
+    async with AsyncExitStack() as stack:
+
+        async def start(**changes: Any) -> FastAPI:
+            changes.setdefault("auto_migrate", False)
+            application = create_app(settings.model_copy(update=changes))
+            await stack.enter_async_context(application.router.lifespan_context(application))
+            stack.push_async_callback(application.state.rate_limiter.close)
+            return application
+
+        yield start
 
 
 @pytest.fixture(autouse=True)
@@ -86,8 +123,7 @@ async def session(database: Database) -> AsyncIterator[AsyncSession]:
 
 @pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+    async with client_for(app) as http:
         yield http
 
 

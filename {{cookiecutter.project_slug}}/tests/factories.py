@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
+from fastapi import FastAPI
 
 from app.core.security.passwords import hash_password
 from app.crud import user as user_crud
@@ -13,6 +16,15 @@ from app.db.session import Database
 from app.models import UserRole
 
 DEFAULT_PASSWORD = "correct-horse-42"
+
+# The `make_app` fixture: `await make_app(**settings_changes)` starts another application.
+AppFactory = Callable[..., Awaitable[FastAPI]]
+
+
+def client_for(application: FastAPI, **transport_options: Any) -> httpx.AsyncClient:
+    """An HTTP client that calls the application in-process (no server, no network)."""
+    transport = httpx.ASGITransport(app=application, **transport_options)
+    return httpx.AsyncClient(transport=transport, base_url="http://test")
 
 
 @dataclass(frozen=True)
@@ -72,6 +84,13 @@ class UserFactory:
             user = await user_crud.get_by_email(session, email=email)
             assert user is not None
             user.role = UserRole.ADMIN
+
+    async def deactivate(self, email: str) -> None:
+        """Disable an account directly, as an operator would."""
+        async with self.database.transaction() as session:
+            user = await user_crud.get_by_email(session, email=email)
+            assert user is not None
+            user.is_active = False
 
     async def create_direct(self, email: str, password: str = DEFAULT_PASSWORD) -> uuid.UUID:
         """A user inserted without the API, for tests of the crud layer itself."""

@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.ai.engine import ExecutionEngine
 from app.core.config import Settings
 from app.core.errors import AuthenticationError, PermissionDeniedError
 from app.core.security import revocation
@@ -23,16 +25,19 @@ oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/login", auto_error=F
 
 
 def get_settings(request: Request) -> Settings:
+    """The settings the application was built with (tests pass their own)."""
     settings: Settings = request.app.state.settings
     return settings
 
 
 def get_database(request: Request) -> Database:
+    """The engine and session factory the lifespan opened."""
     database: Database = request.app.state.database
     return database
 
 
 def get_store(request: Request) -> KeyValueStore:
+    """The key-value store: Redis when configured, process memory otherwise."""
     store: KeyValueStore = request.app.state.store
     return store
 
@@ -48,7 +53,9 @@ async def get_session(database: DatabaseDep) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+# scope="function" commits before the response is sent: a client that reads its 201 can
+# rely on the row existing, and a failed commit becomes an error response, not a lost write.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
 async def get_access_claims(
@@ -91,6 +98,8 @@ AdminUser = Annotated[User, Depends(get_admin_user)]
 
 @dataclass(frozen=True, slots=True)
 class Pagination:
+    """Where a page starts and how long it is."""
+
     skip: int
     limit: int
 
@@ -99,21 +108,11 @@ def get_pagination(
     skip: Annotated[int, Query(ge=0, description="How many items to skip")] = 0,
     limit: Annotated[int, Query(ge=1, le=100, description="Page size")] = 20,
 ) -> Pagination:
+    """The same `skip`/`limit` bounds on every list."""
     return Pagination(skip=skip, limit=limit)
 
 
 PaginationDep = Annotated[Pagination, Depends(get_pagination)]
-
-__all__ = [
-    "AccessClaims",
-    "AdminUser",
-    "CurrentUser",
-    "DatabaseDep",
-    "PaginationDep",
-    "SessionDep",
-    "SettingsDep",
-    "StoreDep",
-]
 
 
 async def limit_auth_attempts(request: Request) -> None:
@@ -123,3 +122,44 @@ async def limit_auth_attempts(request: Request) -> None:
 
 
 AuthRateLimit = Depends(limit_auth_attempts)
+
+
+def check_password_length(settings: Settings, password: str | None) -> None:
+    """Apply the configured minimum length, which the schemas cannot see.
+
+    Raised as a validation error, so the 422 body has the same shape as the schema's.
+    """
+    if password is not None and len(password) < settings.password_min_length:
+        raise RequestValidationError(
+            [
+                {
+                    "type": "string_too_short",
+                    "loc": ("body", "password"),
+                    "msg": f"Password must be at least {settings.password_min_length} "
+                    "characters long",
+                    "ctx": {"min_length": settings.password_min_length},
+                }
+            ]
+        )
+
+
+__all__ = [
+    "AccessClaims",
+    "AdminUser",
+    "AuthRateLimit",
+    "CurrentUser",
+    "DatabaseDep",
+    "PaginationDep",
+    "SessionDep",
+    "SettingsDep",
+    "StoreDep",
+    "check_password_length",
+]
+
+
+def get_engine(request: Request) -> ExecutionEngine:
+    engine: ExecutionEngine = request.app.state.engine
+    return engine
+
+
+EngineDep = Annotated[ExecutionEngine, Depends(get_engine)]

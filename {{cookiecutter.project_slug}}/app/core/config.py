@@ -60,7 +60,7 @@ class Settings(BaseSettings):
 {%- endif %}
 {%- if cookiecutter.use_anthropic %}
     anthropic_api_key: SecretStr | None = None
-    anthropic_default_model: str = "claude-sonnet-4-5"
+    anthropic_default_model: str = "claude-sonnet-4-6"
 {%- endif %}
 {%- if cookiecutter.use_gemini %}
     gemini_api_key: SecretStr | None = None

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import structlog
 from fastapi import FastAPI, Request, status
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
+
+from app.core.logging import REQUEST_ID_HEADER, current_request_id
 
 logger = structlog.get_logger(__name__)
 
@@ -22,14 +28,20 @@ class AppError(Exception):
 
 
 class NotFoundError(AppError):
+    """Missing, or owned by someone else: both look the same to the caller."""
+
     status_code = status.HTTP_404_NOT_FOUND
 
 
 class ConflictError(AppError):
+    """The request would duplicate or contradict existing data."""
+
     status_code = status.HTTP_409_CONFLICT
 
 
 class AuthenticationError(AppError):
+    """No valid credentials; the header tells clients to send a bearer token."""
+
     status_code = status.HTTP_401_UNAUTHORIZED
 
     def __init__(self, detail: str = "Could not validate credentials") -> None:
@@ -37,10 +49,14 @@ class AuthenticationError(AppError):
 
 
 class PermissionDeniedError(AppError):
+    """Authenticated, but not allowed to do this."""
+
     status_code = status.HTTP_403_FORBIDDEN
 
 
 class RateLimitedError(AppError):
+    """Over a rate limit; Retry-After says how many seconds to wait."""
+
     status_code = status.HTTP_429_TOO_MANY_REQUESTS
 
     def __init__(self, retry_after: int) -> None:
@@ -50,12 +66,26 @@ class RateLimitedError(AppError):
 
 
 class UnprocessableError(AppError):
+    """Well-formed, but semantically invalid."""
+
     status_code = status.HTTP_422_UNPROCESSABLE_CONTENT
 
 
 async def _app_error_handler(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+
+async def _validation_error_handler(_request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's 422 body without each error's `input`, which would echo passwords back."""
+    assert isinstance(exc, RequestValidationError)
+    errors: list[dict[str, Any]] = [
+        {key: value for key, value in error.items() if key != "input"} for error in exc.errors()
+    ]
+    return JSONResponse(
+        {"detail": jsonable_encoder(errors)},
+        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+    )
 
 
 async def _integrity_error_handler(_request: Request, exc: Exception) -> JSONResponse:
@@ -67,15 +97,23 @@ async def _integrity_error_handler(_request: Request, exc: Exception) -> JSONRes
 
 
 async def _unhandled_error_handler(_request: Request, exc: Exception) -> JSONResponse:
+    """A generic 500: the traceback goes to the log, never to the client.
+
+    Starlette answers from outside every middleware here, so the request id header is
+    added again for the client to quote when reporting the failure.
+    """
     logger.exception("unhandled_error", exc_info=exc)
+    request_id = current_request_id()
     return JSONResponse(
         {"detail": "Internal server error"},
         status_code=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        headers={REQUEST_ID_HEADER: request_id} if request_id else None,
     )
 
 
 def register_error_handlers(app: FastAPI) -> None:
     """Install the handlers on an application."""
     app.add_exception_handler(AppError, _app_error_handler)
+    app.add_exception_handler(RequestValidationError, _validation_error_handler)
     app.add_exception_handler(IntegrityError, _integrity_error_handler)
     app.add_exception_handler(Exception, _unhandled_error_handler)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import time
 import uuid
@@ -13,6 +14,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.core.config import Settings
 
 REQUEST_ID_HEADER = "x-request-id"
+# Client-chosen ids are echoed into headers and logs, so only a plain token is trusted.
+_SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 logger = structlog.get_logger("app.request")
 
 
@@ -53,6 +56,22 @@ def configure_logging(settings: Settings) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+def current_request_id() -> str | None:
+    """The id of the request being served, for code that answers outside the middleware."""
+    request_id = structlog.contextvars.get_contextvars().get("request_id")
+    return request_id if isinstance(request_id, str) else None
+
+
+def _request_id_from(scope: Scope) -> str:
+    for name, value in scope.get("headers") or []:
+        if name == REQUEST_ID_HEADER.encode():
+            incoming = bytes(value).decode("latin-1")
+            if _SAFE_REQUEST_ID.fullmatch(incoming):
+                return incoming
+            break
+    return uuid.uuid4().hex
+
+
 class RequestContextMiddleware:
     """Tags each request with an id (taken from the client or made up) and logs its outcome.
 
@@ -66,9 +85,7 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = dict(scope.get("headers") or [])
-        incoming = headers.get(REQUEST_ID_HEADER.encode(), b"").decode("latin-1")
-        request_id = incoming[:64] if incoming else uuid.uuid4().hex
+        request_id = _request_id_from(scope)
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.perf_counter()
@@ -78,8 +95,10 @@ class RequestContextMiddleware:
             nonlocal status_code
             if message["type"] == "http.response.start":
                 status_code = message["status"]
-                message.setdefault("headers", [])
-                message["headers"].append((REQUEST_ID_HEADER.encode(), request_id.encode()))
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (REQUEST_ID_HEADER.encode(), request_id.encode()),
+                ]
             await send(message)
 
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, Storage
@@ -13,12 +14,19 @@ from app.core.errors import RateLimitedError
 
 
 class RateLimiter:
-    """A moving-window limit per key, e.g. `login:203.0.113.7`."""
+    """A moving-window limit per key, e.g. `/api/v1/auth/login:203.0.113.7`."""
 
-    def __init__(self, storage: Storage, limit: str) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        limit: str,
+        *,
+        on_close: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         self.storage = storage
         self.item: RateLimitItem = parse(limit)
         self._strategy = MovingWindowRateLimiter(storage)
+        self._on_close = on_close
 
     async def hit(self, key: str) -> None:
         """Count one request; raises `RateLimitedError` with a Retry-After once over the limit."""
@@ -28,18 +36,22 @@ class RateLimiter:
         raise RateLimitedError(retry_after=max(1, int(stats.reset_time - time.time()) + 1))
 
     async def reset(self) -> None:
+        """Forget every counter (tests, and operators lifting a lockout)."""
         await self.storage.reset()
+
+    async def close(self) -> None:
+        """Release the storage's connections at shutdown; later calls do nothing."""
+        on_close, self._on_close = self._on_close, None
+        if on_close is not None:
+            await on_close()
 
 
 def create_rate_limiter(settings: Settings) -> RateLimiter:
-    """Counters shared through Redis when `REDIS_URL` is set, else kept in this process."""
-    storage: Storage = MemoryStorage()
+    """Counters shared through Redis when it is configured, else kept in this process."""
 {%- if cookiecutter.use_redis %}
     if settings.redis_url:
-        from limits.aio.storage import RedisStorage
+        from app.core.store_redis import create_redis_rate_limiter
 
-        storage = RedisStorage(
-            "async+" + settings.redis_url, implementation="redispy", key_prefix="ratelimit"
-        )
+        return create_redis_rate_limiter(settings.redis_url, settings.auth_rate_limit)
 {%- endif %}
-    return RateLimiter(storage, settings.auth_rate_limit)
+    return RateLimiter(MemoryStorage(), settings.auth_rate_limit)

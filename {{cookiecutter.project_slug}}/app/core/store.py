@@ -6,6 +6,7 @@ replica sees them; the in-memory store serves a single process only.
 
 from __future__ import annotations
 
+import heapq
 import time
 from typing import Protocol
 
@@ -13,7 +14,10 @@ from app.core.config import Settings
 
 
 class KeyValueStore(Protocol):
-    """The operations the service needs; both backends implement exactly these."""
+    """The operations the service needs; both backends implement exactly these.
+
+    `ttl_seconds` of None (or 0) keeps a key until it is deleted.
+    """
 
     async def set(self, key: str, value: str, *, ttl_seconds: int | None = None) -> None: ...
 
@@ -31,15 +35,22 @@ class KeyValueStore(Protocol):
 
 
 class MemoryStore:
-    """A dict with expiry times, for one process (development, tests, single-worker deploys)."""
+    """A dict with expiry times, for one process (development, tests, single-worker deploys).
+
+    Every method completes without awaiting, so `add` is atomic on the event loop.
+    """
 
     def __init__(self) -> None:
         self._items: dict[str, tuple[str, float | None]] = {}
+        # (expires_at, key) in expiry order; stale entries are skipped when popped.
+        self._expiries: list[tuple[float, str]] = []
 
     async def set(self, key: str, value: str, *, ttl_seconds: int | None = None) -> None:
+        self._evict_expired()
         expires_at = time.monotonic() + ttl_seconds if ttl_seconds else None
         self._items[key] = (value, expires_at)
-        self._evict_expired()
+        if expires_at is not None:
+            heapq.heappush(self._expiries, (expires_at, key))
 
     async def add(self, key: str, value: str, *, ttl_seconds: int | None = None) -> bool:
         if await self.get(key) is not None:
@@ -53,7 +64,7 @@ class MemoryStore:
             return None
         value, expires_at = item
         if expires_at is not None and expires_at <= time.monotonic():
-            self._items.pop(key, None)
+            del self._items[key]
             return None
         return value
 
@@ -65,12 +76,20 @@ class MemoryStore:
 
     async def close(self) -> None:
         self._items.clear()
+        self._expiries.clear()
+
+    def __len__(self) -> int:
+        """Keys held, expired ones included until they are evicted."""
+        return len(self._items)
 
     def _evict_expired(self) -> None:
+        """Drop keys whose time is up, cheaply: only the heap's due head is examined."""
         now = time.monotonic()
-        expired = [k for k, (_, exp) in self._items.items() if exp is not None and exp <= now]
-        for key in expired:
-            del self._items[key]
+        while self._expiries and self._expiries[0][0] <= now:
+            expires_at, key = heapq.heappop(self._expiries)
+            item = self._items.get(key)
+            if item is not None and item[1] == expires_at:
+                del self._items[key]
 
 
 def create_store(settings: Settings) -> KeyValueStore:

@@ -1,9 +1,18 @@
-"""The Redis backend of the key-value store, shared by every worker and replica."""
+"""The Redis backends: the key-value store and rate-limit counters, shared by every worker."""
 
 from __future__ import annotations
 
-from redis.asyncio import Redis
+from typing import Any
+
+from limits.aio.storage import RedisStorage, Storage
+from redis.asyncio import ConnectionPool, Redis
 from redis.exceptions import RedisError
+
+from app.core.rate_limit import RateLimiter
+
+RATE_LIMIT_KEY_PREFIX = "ratelimit"
+# Bounded waits, so an unreachable Redis fails a request instead of stalling it.
+SOCKET_TIMEOUT_SECONDS = 5.0
 
 
 class RedisStore:
@@ -14,7 +23,15 @@ class RedisStore:
 
     @classmethod
     def from_url(cls, url: str) -> RedisStore:
-        return cls(Redis.from_url(url, decode_responses=True))
+        """A store with its own connection pool on the given server."""
+        return cls(
+            Redis.from_url(
+                url,
+                decode_responses=True,
+                # No read timeout: blocking reads (e.g. pub/sub) may idle for long.
+                socket_connect_timeout=SOCKET_TIMEOUT_SECONDS,
+            )
+        )
 
     async def set(self, key: str, value: str, *, ttl_seconds: int | None = None) -> None:
         await self.client.set(key, value, ex=ttl_seconds or None)
@@ -32,8 +49,30 @@ class RedisStore:
     async def ping(self) -> bool:
         try:
             return bool(await self.client.ping())
-        except RedisError:
+        except (RedisError, OSError):
             return False
 
     async def close(self) -> None:
         await self.client.aclose()
+
+
+def redis_rate_limit_storage(pool: ConnectionPool) -> Storage:
+    """`limits` storage on a pool this code owns, so shutdown can close its connections.
+
+    The pool carries the address; `limits` is given a bare scheme because its own URL
+    parser insists on an explicit port and would reject `redis://localhost/0`.
+    """
+    options: dict[str, Any] = {"connection_pool": pool}
+    return RedisStorage(
+        "async+redis://", implementation="redispy", key_prefix=RATE_LIMIT_KEY_PREFIX, **options
+    )
+
+
+def create_redis_rate_limiter(url: str, limit: str) -> RateLimiter:
+    """Counters every worker and replica share, so N processes enforce one limit."""
+    pool = ConnectionPool.from_url(
+        url,
+        socket_timeout=SOCKET_TIMEOUT_SECONDS,
+        socket_connect_timeout=SOCKET_TIMEOUT_SECONDS,
+    )
+    return RateLimiter(redis_rate_limit_storage(pool), limit, on_close=pool.aclose)

@@ -14,7 +14,7 @@ ModelT = TypeVar("ModelT", bound=Base)
 
 
 async def paginate(
-    session: AsyncSession, statement: Select[tuple[ModelT]], *, skip: int, limit: int
+    session: AsyncSession, statement: Select[ModelT], *, skip: int, limit: int
 ) -> tuple[Sequence[ModelT], int]:
     """One page of rows and the total count of the unpaged query."""
     total = await session.scalar(
@@ -25,7 +25,10 @@ async def paginate(
 
 
 async def apply_changes(session: AsyncSession, obj: ModelT, changes: Mapping[str, Any]) -> ModelT:
-    """Set the given attributes and flush; the request's transaction commits."""
+    """Set the given attributes and flush; the request's transaction commits.
+
+    The refresh reloads every column, so defaults computed at flush are current on `obj`.
+    """
     for field, value in changes.items():
         setattr(obj, field, value)
     await session.flush()

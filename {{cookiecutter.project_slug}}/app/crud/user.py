@@ -6,20 +6,26 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.crud.base import apply_changes, paginate
 from app.models import User, UserRole
 
 
+def normalize_email(email: str) -> str:
+    """Emails are stored and compared lowercased, so one address is one account."""
+    return email.strip().lower()
+
+
 async def get(session: AsyncSession, *, user_id: uuid.UUID) -> User | None:
+    """A user by id, or None."""
     return await session.get(User, user_id)
 
 
 async def get_by_email(session: AsyncSession, *, email: str) -> User | None:
-    """Emails compare case-insensitively, as mail servers treat them."""
-    return await session.scalar(select(User).where(func.lower(User.email) == email.lower()))
+    """A user by email, in any letter case; the unique index serves the lookup."""
+    return await session.scalar(select(User).where(User.email == normalize_email(email)))
 
 
 async def create(
@@ -30,8 +36,12 @@ async def create(
     full_name: str | None = None,
     role: UserRole = UserRole.USER,
 ) -> User:
+    """Insert a user; a duplicate email fails at flush with an IntegrityError (a 409)."""
     user = User(
-        email=email.lower(), hashed_password=hashed_password, full_name=full_name, role=role
+        email=normalize_email(email),
+        hashed_password=hashed_password,
+        full_name=full_name,
+        role=role,
     )
     session.add(user)
     await session.flush()
@@ -39,13 +49,15 @@ async def create(
 
 
 async def update(session: AsyncSession, *, user: User, changes: dict[str, Any]) -> User:
+    """Apply already-validated changes (a new password arrives hashed)."""
     return await apply_changes(session, user, changes)
 
 
 async def get_page(
     session: AsyncSession, *, skip: int, limit: int, q: str | None = None
 ) -> tuple[Sequence[User], int]:
+    """Users oldest first; `q` matches part of the email, `%` and `_` taken literally."""
     statement = select(User).order_by(User.created_at, User.id)
     if q:
-        statement = statement.where(User.email.ilike(f"%{q}%"))
+        statement = statement.where(User.email.icontains(q, autoescape=True))
     return await paginate(session, statement, skip=skip, limit=limit)

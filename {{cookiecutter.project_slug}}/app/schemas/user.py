@@ -29,6 +29,8 @@ def check_password_strength(password: str) -> str:
 
 
 class UserCreate(BaseModel):
+    """A sign-up; the password policy is checked here, before anything is hashed."""
+
     email: EmailStr
     password: str = Field(min_length=1, max_length=256)
     full_name: str | None = Field(default=None, max_length=255)
@@ -55,8 +57,12 @@ class UserAdminUpdate(UserUpdate):
 
 
 class UserRead(ReadModel):
+    """A user as clients see it: never the password hash."""
+
     id: uuid.UUID
-    email: EmailStr
+    # Plain str: stored addresses were validated on the way in, and re-validating on the
+    # way out would turn an address created outside the API into a 500.
+    email: str
     full_name: str | None
     role: UserRole
     is_active: bool
@@ -65,6 +71,8 @@ class UserRead(ReadModel):
 
 
 class TokenPair(BaseModel):
+    """What login and refresh return, shaped as OAuth2 clients expect."""
+
     access_token: str
     refresh_token: str
     token_type: Literal["bearer"] = "bearer"  # noqa: S105
@@ -72,8 +80,12 @@ class TokenPair(BaseModel):
 
 
 class RefreshRequest(BaseModel):
+    """The refresh token to spend."""
+
     refresh_token: str = Field(min_length=1)
 
 
 class LogoutRequest(BaseModel):
+    """Optionally, the refresh token to revoke along with the access token."""
+
     refresh_token: str | None = None

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
 import httpx
+import pytest
+
+from app.api import health
+from tests.factories import AppFactory, client_for
 
 
 async def test_liveness_answers_ok(client: httpx.AsyncClient) -> None:
@@ -24,3 +31,53 @@ async def test_every_response_carries_a_request_id(client: httpx.AsyncClient) ->
     assert response.headers["x-request-id"] == "abc123"
     generated = await client.get("/health")
     assert len(generated.headers["x-request-id"]) == 32
+
+
+async def test_probes_need_no_credentials(client: httpx.AsyncClient) -> None:
+    for path in ("/health", "/health/ready"):
+        response = await client.get(path, headers={"Authorization": "Bearer junk"})
+        assert response.status_code == 200
+
+
+async def test_readiness_is_503_when_the_database_is_unreachable(
+    make_app: AppFactory, tmp_path: Path
+) -> None:
+    missing = tmp_path / "no-such-folder" / "app.db"
+    broken = await make_app(database_url=f"sqlite+aiosqlite:///{missing}")
+    async with client_for(broken) as http:
+        response = await http.get("/health/ready")
+        liveness = await http.get("/health")
+    assert response.status_code == 503
+    assert response.json() == {
+        "status": "unavailable",
+        "checks": {"database": False, "store": True},
+    }
+    assert liveness.status_code == 200
+
+
+class _BrokenStore:
+    async def ping(self) -> bool:
+        raise ConnectionError("store unreachable")
+
+
+class _HangingStore:
+    async def ping(self) -> bool:
+        await asyncio.sleep(3600)
+        return True
+
+
+@pytest.mark.parametrize("store", [_BrokenStore(), _HangingStore()])
+async def test_readiness_is_503_when_the_store_fails_or_hangs(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch, store: object
+) -> None:
+    monkeypatch.setattr(health, "CHECK_TIMEOUT_SECONDS", 0.2)
+    application = await make_app()
+    real_store = application.state.store
+    application.state.store = store
+    try:
+        async with client_for(application) as http:
+            response = await http.get("/health/ready")
+    finally:
+        application.state.store = real_store
+    assert response.status_code == 503
+    assert response.json()["checks"] == {"database": True, "store": False}

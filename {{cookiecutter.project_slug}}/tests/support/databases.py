@@ -23,6 +23,7 @@ def temporary_database(admin_url: str) -> Iterator[str]:
 
 
 async def _execute(admin_url: str, statement: str) -> None:
+    """CREATE/DROP DATABASE cannot run inside a transaction, hence AUTOCOMMIT."""
     engine = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
     try:
         async with engine.connect() as connection:

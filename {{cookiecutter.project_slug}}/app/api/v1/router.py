@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.api.v1.endpoints import agents, auth, conversations, executions, users
+from app.api.v1.endpoints import agents, auth, conversations, executions, runs, tools, users
 
 api_router = APIRouter()
 api_router.include_router(auth.router)
@@ -12,3 +12,5 @@ api_router.include_router(users.router)
 api_router.include_router(agents.router)
 api_router.include_router(conversations.router)
 api_router.include_router(executions.router)
+api_router.include_router(runs.router)
+api_router.include_router(tools.router)

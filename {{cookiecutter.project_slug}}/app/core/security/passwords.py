@@ -14,7 +14,7 @@ _context = CryptContext(schemes=["bcrypt"], deprecated="auto")
 
 async def hash_password(password: str) -> str:
     """Hash in a worker thread: bcrypt is deliberately slow and would stall other requests."""
-    return await run_in_threadpool(_context.hash, password)
+    return await run_in_threadpool(_hash, password)
 
 
 async def verify_password(password: str, hashed: str | None) -> bool:
@@ -23,15 +23,25 @@ async def verify_password(password: str, hashed: str | None) -> bool:
     With no hash (an unknown account) a dummy hash is checked anyway, so response
     times do not reveal which emails have accounts.
     """
+    return await run_in_threadpool(_verify, password, hashed)
+
+
+def _hash(password: str) -> str:
+    hashed: str = _context.hash(password)
+    return hashed
+
+
+def _verify(password: str, hashed: str | None) -> bool:
     try:
         if hashed is None:
-            await run_in_threadpool(_context.verify, password, _dummy_hash())
+            _context.verify(password, _dummy_hash())
             return False
-        return await run_in_threadpool(_context.verify, password, hashed)
+        return bool(_context.verify(password, hashed))
     except ValueError:
+        # Unknown hash formats and over-long passwords land here.
         return False
 
 
 @lru_cache(maxsize=1)
 def _dummy_hash() -> str:
-    return _context.hash("not-a-real-password-0")
+    return _hash("not-a-real-password-0")

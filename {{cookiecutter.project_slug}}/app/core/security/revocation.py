@@ -19,4 +19,5 @@ async def consume(store: KeyValueStore, claims: TokenClaims) -> bool:
 
 
 async def is_revoked(store: KeyValueStore, jti: str) -> bool:
+    """True once the token with this id was logged out or spent."""
     return await store.get(_PREFIX + jti) is not None

@@ -16,6 +16,8 @@ from app.core.errors import AuthenticationError
 
 
 class TokenType(StrEnum):
+    """Carried in the `type` claim, so a refresh token can never pass as an access token."""
+
     ACCESS = "access"
     REFRESH = "refresh"
 
@@ -49,9 +51,10 @@ def create_token(settings: Settings, subject: uuid.UUID, token_type: TokenType) 
         "iat": int(now.timestamp()),
         "exp": int((now + lifetime).timestamp()),
     }
-    return jwt.encode(
+    token: str = jwt.encode(
         claims, settings.secret_key.get_secret_value(), algorithm=settings.jwt_algorithm
     )
+    return token
 
 
 def decode_token(settings: Settings, token: str, expected_type: TokenType) -> TokenClaims:

@@ -7,7 +7,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from app.api.deps import AccessClaims, AuthRateLimit, SessionDep, SettingsDep, StoreDep
+from app.api.deps import (
+    AccessClaims,
+    AuthRateLimit,
+    SessionDep,
+    SettingsDep,
+    StoreDep,
+    check_password_length,
+)
 from app.core.config import Settings
 from app.core.errors import AuthenticationError, ConflictError
 from app.core.security import revocation
@@ -21,6 +28,7 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 
 
 def issue_tokens(settings: Settings, user: User) -> TokenPair:
+    """A fresh access and refresh token for the user."""
     return TokenPair(
         access_token=create_token(settings, user.id, TokenType.ACCESS),
         refresh_token=create_token(settings, user.id, TokenType.REFRESH),
@@ -34,8 +42,9 @@ def issue_tokens(settings: Settings, user: User) -> TokenPair:
     status_code=status.HTTP_201_CREATED,
     dependencies=[AuthRateLimit],
 )
-async def register(payload: UserCreate, session: SessionDep) -> User:
-    """Create an account; the email must be new."""
+async def register(payload: UserCreate, session: SessionDep, settings: SettingsDep) -> User:
+    """Create an account; the email must be new (compared case-insensitively)."""
+    check_password_length(settings, payload.password)
     if await user_crud.get_by_email(session, email=payload.email) is not None:
         raise ConflictError("A user with this email already exists")
     return await user_crud.create(
@@ -83,10 +92,17 @@ async def logout(
     store: StoreDep,
     payload: LogoutRequest | None = None,
 ) -> Response:
-    """Revoke the access token in use, and the refresh token too when one is sent."""
+    """Revoke the access token in use, and the refresh token too when one is sent.
+
+    A refresh token that is invalid, expired or someone else's is left alone: it
+    cannot be used anyway, and logging out should not fail half-way.
+    """
     await revocation.revoke(store, claims)
     if payload and payload.refresh_token:
-        refresh_claims = decode_token(settings, payload.refresh_token, TokenType.REFRESH)
-        if refresh_claims.subject == claims.subject:
+        try:
+            refresh_claims = decode_token(settings, payload.refresh_token, TokenType.REFRESH)
+        except AuthenticationError:
+            refresh_claims = None
+        if refresh_claims is not None and refresh_claims.subject == claims.subject:
             await revocation.revoke(store, refresh_claims)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

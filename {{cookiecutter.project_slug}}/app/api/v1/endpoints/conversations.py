@@ -1,3 +1,89 @@
-from fastapi import APIRouter
+"""The current user's conversations and their messages."""
 
-router = APIRouter()
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from app.api.deps import CurrentUser, PaginationDep, SessionDep
+from app.api.v1.resources import ConversationDep, owned_agent
+from app.crud import conversation as conversation_crud
+from app.crud import message as message_crud
+from app.models import Conversation
+from app.schemas.agent import SafeText
+from app.schemas.common import Page
+from app.schemas.conversation import ConversationCreate, ConversationRead, ConversationUpdate
+from app.schemas.message import MessageRead
+
+router = APIRouter(prefix="/conversations", tags=["conversations"])
+
+
+@router.get("", response_model=Page[ConversationRead])
+async def list_conversations(
+    user: CurrentUser,
+    session: SessionDep,
+    page: PaginationDep,
+    agent_id: Annotated[uuid.UUID | None, Query(description="With this agent only")] = None,
+    q: Annotated[SafeText | None, Query(max_length=100, description="Title contains")] = None,
+) -> Page[ConversationRead]:
+    """Your conversations, newest first."""
+    conversations, total = await conversation_crud.get_page(
+        session, owner_id=user.id, skip=page.skip, limit=page.limit, agent_id=agent_id, q=q
+    )
+    return Page[ConversationRead](
+        items=[ConversationRead.model_validate(c) for c in conversations],
+        total=total,
+        skip=page.skip,
+        limit=page.limit,
+    )
+
+
+@router.post("", response_model=ConversationRead, status_code=status.HTTP_201_CREATED)
+async def create_conversation(
+    payload: ConversationCreate, user: CurrentUser, session: SessionDep
+) -> Conversation:
+    """Start a conversation with one of your agents."""
+    agent = await owned_agent(session, owner_id=user.id, agent_id=payload.agent_id)
+    return await conversation_crud.create(
+        session, owner_id=user.id, agent_id=agent.id, title=payload.title, meta=payload.meta
+    )
+
+
+@router.get("/{conversation_id}", response_model=ConversationRead)
+async def read_conversation(conversation: ConversationDep) -> Conversation:
+    """One of your conversations."""
+    return conversation
+
+
+@router.patch("/{conversation_id}", response_model=ConversationRead)
+async def update_conversation(
+    payload: ConversationUpdate, conversation: ConversationDep, session: SessionDep
+) -> Conversation:
+    """Rename a conversation or replace its metadata."""
+    return await conversation_crud.update(
+        session, conversation=conversation, changes=payload.changes()
+    )
+
+
+@router.delete("/{conversation_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_conversation(conversation: ConversationDep, session: SessionDep) -> None:
+    """Delete the conversation with its messages and executions."""
+    await conversation_crud.delete(session, conversation=conversation)
+
+
+@router.get("/{conversation_id}/messages", response_model=Page[MessageRead])
+async def list_messages(
+    conversation: ConversationDep, session: SessionDep, page: PaginationDep
+) -> Page[MessageRead]:
+    """The conversation's messages, oldest first, in the order they were written."""
+    messages, total = await message_crud.get_page(
+        session, conversation_id=conversation.id, skip=page.skip, limit=page.limit
+    )
+    return Page[MessageRead](
+        items=[MessageRead.model_validate(m) for m in messages],
+        total=total,
+        skip=page.skip,
+        limit=page.limit,
+    )

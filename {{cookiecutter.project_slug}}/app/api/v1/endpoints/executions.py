@@ -1,3 +1,48 @@
-from fastapi import APIRouter
+"""The current user's executions: read-only records of agent runs."""
 
-router = APIRouter()
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from app.api.deps import CurrentUser, PaginationDep, SessionDep
+from app.api.v1.resources import ExecutionDep
+from app.crud import execution as execution_crud
+from app.models import Execution, ExecutionStatus
+from app.schemas.common import Page
+from app.schemas.execution import ExecutionRead
+
+router = APIRouter(prefix="/executions", tags=["executions"])
+
+
+@router.get("", response_model=Page[ExecutionRead])
+async def list_executions(
+    user: CurrentUser,
+    session: SessionDep,
+    page: PaginationDep,
+    agent_id: Annotated[uuid.UUID | None, Query(description="Of this agent only")] = None,
+    status: Annotated[ExecutionStatus | None, Query(description="In this state only")] = None,
+) -> Page[ExecutionRead]:
+    """Your executions, newest first."""
+    executions, total = await execution_crud.get_page(
+        session,
+        owner_id=user.id,
+        skip=page.skip,
+        limit=page.limit,
+        agent_id=agent_id,
+        status=status,
+    )
+    return Page[ExecutionRead](
+        items=[ExecutionRead.model_validate(e) for e in executions],
+        total=total,
+        skip=page.skip,
+        limit=page.limit,
+    )
+
+
+@router.get("/{execution_id}", response_model=ExecutionRead)
+async def read_execution(execution: ExecutionDep) -> Execution:
+    """One of your executions: status, usage, cost, duration and any error."""
+    return execution

@@ -7,7 +7,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from app.api.deps import AdminUser, CurrentUser, PaginationDep, SessionDep
+from app.api.deps import (
+    AdminUser,
+    CurrentUser,
+    PaginationDep,
+    SessionDep,
+    SettingsDep,
+    check_password_length,
+)
+from app.core.config import Settings
 from app.core.errors import NotFoundError
 from app.core.security.passwords import hash_password
 from app.crud import user as user_crud
@@ -17,14 +25,18 @@ from app.schemas.user import UserAdminUpdate, UserRead, UserUpdate
 
 router = APIRouter(prefix="/users", tags=["users"])
 
+# Sending null for these means "leave unchanged"; only the name may be cleared.
+_NOT_NULLABLE = frozenset({"role", "is_active"})
 
-async def _changes(payload: UserUpdate) -> dict[str, Any]:
-    """Fields that were sent, with a new password hashed."""
+
+async def _changes(settings: Settings, payload: UserUpdate) -> dict[str, Any]:
+    """Fields that were sent, with a new password checked and hashed."""
     changes = payload.model_dump(exclude_unset=True)
     password = changes.pop("password", None)
     if password is not None:
+        check_password_length(settings, password)
         changes["hashed_password"] = await hash_password(password)
-    return {k: v for k, v in changes.items() if v is not None or k == "full_name"}
+    return {k: v for k, v in changes.items() if v is not None or k not in _NOT_NULLABLE}
 
 
 @router.get("/me", response_model=UserRead)
@@ -34,9 +46,11 @@ async def read_me(user: CurrentUser) -> User:
 
 
 @router.patch("/me", response_model=UserRead)
-async def update_me(payload: UserUpdate, user: CurrentUser, session: SessionDep) -> User:
+async def update_me(
+    payload: UserUpdate, user: CurrentUser, session: SessionDep, settings: SettingsDep
+) -> User:
     """Change one's own name or password."""
-    return await user_crud.update(session, user=user, changes=await _changes(payload))
+    return await user_crud.update(session, user=user, changes=await _changes(settings, payload))
 
 
 @router.get("", response_model=Page[UserRead])
@@ -46,7 +60,7 @@ async def list_users(
     page: PaginationDep,
     q: Annotated[str | None, Query(max_length=100, description="Email contains")] = None,
 ) -> Page[UserRead]:
-    """Every user (administrators only)."""
+    """Every user, oldest first (administrators only)."""
     users, total = await user_crud.get_page(session, skip=page.skip, limit=page.limit, q=q)
     return Page[UserRead](
         items=[UserRead.model_validate(u) for u in users],
@@ -58,10 +72,14 @@ async def list_users(
 
 @router.patch("/{user_id}", response_model=UserRead)
 async def update_user(
-    user_id: uuid.UUID, payload: UserAdminUpdate, _admin: AdminUser, session: SessionDep
+    user_id: uuid.UUID,
+    payload: UserAdminUpdate,
+    _admin: AdminUser,
+    session: SessionDep,
+    settings: SettingsDep,
 ) -> User:
     """Change anyone's profile, role or active flag (administrators only)."""
     user = await user_crud.get(session, user_id=user_id)
     if user is None:
         raise NotFoundError("User not found")
-    return await user_crud.update(session, user=user, changes=await _changes(payload))
+    return await user_crud.update(session, user=user, changes=await _changes(settings, payload))

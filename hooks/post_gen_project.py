@@ -1,0 +1,135 @@
+"""Prune what was not chosen, then tell the user what to run next.
+
+One table, `MANIFEST`, says which files belong to which option: each entry keeps its
+paths only when the option has the value given, and deletes them otherwise. Jinja
+conditionals handle lines inside shared files; whole files belong here.
+
+The only Jinja in this file is the string in `load_answers()`, so the module imports
+unrendered and `tests/test_hooks.py` unit-tests every function below.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Owned:
+    """Paths that exist only while `option` equals `keep_when`."""
+
+    keep_when: object
+    paths: tuple[str, ...]
+
+
+MANIFEST: dict[str, Owned] = {
+    "use_redis": Owned(
+        True, ("app/core/store_redis.py", "tests/core/test_store_redis.py")
+    ),
+    "use_openai": Owned(
+        True, ("app/ai/providers/openai.py", "tests/ai/providers/test_openai.py")
+    ),
+    "use_anthropic": Owned(
+        True, ("app/ai/providers/anthropic.py", "tests/ai/providers/test_anthropic.py")
+    ),
+    "use_gemini": Owned(
+        True, ("app/ai/providers/gemini.py", "tests/ai/providers/test_gemini.py")
+    ),
+    "include_docker": Owned(
+        True, ("Dockerfile", "docker-compose.yml", ".dockerignore")
+    ),
+    "include_github_actions": Owned(True, (".github",)),
+}
+
+TRUE_WORDS = frozenset({"1", "true", "yes", "y", "on"})
+FALSE_WORDS = frozenset({"0", "false", "no", "n", "off"})
+
+
+def normalize(value: object) -> object:
+    """Answers may arrive as booleans or as the strings a command line passes."""
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in TRUE_WORDS | FALSE_WORDS:
+            return word in TRUE_WORDS
+    return value
+
+
+def paths_to_prune(
+    answers: Mapping[str, Any], manifest: Mapping[str, Owned]
+) -> list[str]:
+    """Every manifest path whose option does not have the value that keeps it."""
+    doomed: list[str] = []
+    for option, owned in manifest.items():
+        if normalize(answers.get(option)) != normalize(owned.keep_when):
+            doomed.extend(owned.paths)
+    return doomed
+
+
+def remove_path(root: Path, relative: str) -> bool:
+    """Delete one file or folder under `root`; a path that is not there is not an error."""
+    target = root / relative
+    if target.is_dir() and not target.is_symlink():
+        shutil.rmtree(target)
+    elif target.exists() or target.is_symlink():
+        target.unlink()
+    else:
+        return False
+    return True
+
+
+def remove_empty_parents(root: Path, relative: str) -> None:
+    """Drop folders that pruning left empty, walking up but never past `root`."""
+    root = root.resolve()
+    parent = (root / relative).parent.resolve()
+    while parent != root and root in parent.parents:
+        if not parent.is_dir() or any(parent.iterdir()):
+            break
+        parent.rmdir()
+        parent = parent.parent
+
+
+def prune(root: Path, relatives: Iterable[str]) -> list[str]:
+    """Remove the given paths and any folders left empty; return what was removed."""
+    removed = [relative for relative in relatives if remove_path(root, relative)]
+    for relative in relatives:
+        remove_empty_parents(root, relative)
+    return removed
+
+
+def next_steps(answers: Mapping[str, Any], root: Path) -> str:
+    """What to run after rendering, printed once the project is written."""
+    slug = answers.get("project_slug", root.name)
+    return "\n".join(
+        [
+            f"Created {answers.get('project_name', slug)} in {root}",
+            "",
+            "Next steps:",
+            f"  cd {slug}",
+            "  make install      # .venv with the project and its dev tools",
+            "  make dev          # http://localhost:8000 (SQLite file, no other service)",
+            "  open http://localhost:8000/docs",
+            "",
+            "Then read AGENTS.md to add your own agents, tools and providers.",
+        ]
+    )
+
+
+def load_answers() -> dict[str, Any]:
+    """The rendered answers; Cookiecutter fills the string in before running this hook."""
+    return json.loads(r"""{{ cookiecutter | tojson }}""")  # type: ignore[no-any-return]
+
+
+def main(answers: Mapping[str, Any], root: Path) -> int:
+    """Prune, then print the next steps; the hook runs inside the new project folder."""
+    prune(root, paths_to_prune(answers, MANIFEST))
+    print(next_steps(answers, root))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(load_answers(), Path.cwd()))

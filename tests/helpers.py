@@ -1,0 +1,499 @@
+"""What the template tests share: paths, the configuration lists, and small checks.
+
+`test_template.py` (the human-facing script) imports this module too, so the
+configurations a person runs are the ones CI runs.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+TEMPLATE_DIR = Path(__file__).resolve().parents[1]
+HOOKS_DIR = TEMPLATE_DIR / "hooks"
+PROJECT_TEMPLATE = TEMPLATE_DIR / "{{cookiecutter.project_slug}}"
+COOKIECUTTER_JSON = json.loads(
+    (TEMPLATE_DIR / "cookiecutter.json").read_text(encoding="utf-8")
+)
+
+RUNNING_PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
+PYTHON_VERSIONS: list[str] = list(COOKIECUTTER_JSON["python_version"])
+LICENSES: list[str] = list(COOKIECUTTER_JSON["license"])
+
+DEFAULT_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def load_hook(name: str) -> ModuleType:
+    """Import a hook file by path; it carries Jinja only inside one string, so it imports."""
+    path = HOOKS_DIR / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"kickstart_hooks_{name}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while building
+    spec.loader.exec_module(module)
+    return module
+
+
+# --- configurations -----------------------------------------------------------------
+
+MINIMAL: dict[str, Any] = {
+    "database": "sqlite",
+    "use_redis": False,
+    "include_docker": False,
+    "include_github_actions": False,
+}
+NO_PROVIDERS: dict[str, Any] = {
+    "use_openai": False,
+    "use_anthropic": False,
+    "use_gemini": False,
+}
+
+
+def only_provider(name: str) -> dict[str, Any]:
+    """Exactly one vendor provider on."""
+    return {**NO_PROVIDERS, f"use_{name}": True}
+
+
+# Every combination here must render to a project that passes lint (layer 1).
+SUPPORTED: dict[str, dict[str, Any]] = {
+    "default": {},
+    "minimal": MINIMAL,
+    "bare": {**MINIMAL, **NO_PROVIDERS},
+    "no_providers": NO_PROVIDERS,
+    "only_openai": only_provider("openai"),
+    "only_anthropic": only_provider("anthropic"),
+    "only_gemini": only_provider("gemini"),
+    "postgresql_redis": {"database": "postgresql", "use_redis": True},
+    "postgresql_no_redis": {"database": "postgresql", "use_redis": False},
+    "sqlite_redis": {"database": "sqlite", "use_redis": True},
+    "docker_without_ci": {"include_docker": True, "include_github_actions": False},
+    "ci_without_docker": {"include_docker": False, "include_github_actions": True},
+    **{f"python_{v.replace('.', '')}": {"python_version": v} for v in PYTHON_VERSIONS},
+    **{
+        f"license_{lic.lower().replace('-', '_').replace('.', '')}": {"license": lic}
+        for lic in LICENSES
+    },
+    "custom_metadata": {
+        "project_name": "Bob's Agent Platform",
+        "project_slug": "bobs_agents",
+        "description": "Bob's agents: tools, memory & streaming <fast>.",
+        "author_name": "Zoë O'Brien",
+        "author_email": "zoe.obrien+agents@example.co.uk",
+        "version": "2.0.0rc1",
+    },
+    "explicit_slug": {"project_name": "Agents", "project_slug": "agents_api"},
+}
+
+# Each answer set must be refused by the pre-generation hook: (field, extra_context).
+UNSUPPORTED: dict[str, tuple[str, dict[str, Any]]] = {
+    "slug_with_dash": ("project_slug", {"project_slug": "my-service"}),
+    "slug_with_space": ("project_slug", {"project_slug": "my service"}),
+    "slug_uppercase": ("project_slug", {"project_slug": "MyService"}),
+    "slug_leading_digit": ("project_slug", {"project_slug": "1service"}),
+    "slug_leading_underscore": ("project_slug", {"project_slug": "_service"}),
+    "slug_keyword": ("project_slug", {"project_slug": "class"}),
+    "slug_soft_keyword": ("project_slug", {"project_slug": "match"}),
+    "slug_app": ("project_slug", {"project_slug": "app"}),
+    "slug_tests": ("project_slug", {"project_slug": "tests"}),
+    "slug_test": ("project_slug", {"project_slug": "test"}),
+    "slug_alembic": ("project_slug", {"project_slug": "alembic"}),
+    "slug_fastapi": ("project_slug", {"project_slug": "fastapi"}),
+    "slug_sqlalchemy": ("project_slug", {"project_slug": "sqlalchemy"}),
+    "slug_pydantic": ("project_slug", {"project_slug": "pydantic"}),
+    "slug_openai": ("project_slug", {"project_slug": "openai"}),
+    "slug_redis": ("project_slug", {"project_slug": "redis"}),
+    "name_shadows_dependency": ("project_slug", {"project_name": "Starlette"}),
+    "name_with_punctuation": ("project_slug", {"project_name": "My App!"}),
+    "email_missing_at": ("author_email", {"author_email": "you.example.com"}),
+    "email_missing_domain": ("author_email", {"author_email": "you@"}),
+    "email_with_space": ("author_email", {"author_email": "you @example.com"}),
+    "version_semver_prerelease": ("version", {"version": "1.0.0-beta"}),
+    "version_word": ("version", {"version": "latest"}),
+    "version_v_prefix": ("version", {"version": "v1.0"}),
+    "name_empty": ("project_name", {"project_name": "", "project_slug": "valid_slug"}),
+    "name_blank": (
+        "project_name",
+        {"project_name": "   ", "project_slug": "valid_slug"},
+    ),
+    "name_with_double_quote": ("project_name", {"project_name": 'The "Best" Agents'}),
+    "description_with_backslash": ("description", {"description": "C:\\agents"}),
+    "author_with_double_quote": ("author_name", {"author_name": 'Ann "AJ" Jones'}),
+}
+
+
+@dataclass(frozen=True)
+class SuiteConfig:
+    """A configuration whose generated suite runs (layer 2), and how."""
+
+    extra: dict[str, Any]
+    fresh_venv: bool = (
+        False  # `make install` from its own pyproject.toml, then lint + mypy
+    )
+    services: bool = False  # against TEST_DATABASE_URL / TEST_REDIS_URL
+
+
+# Layer 2: rendered for the running Python; the others share this venv.
+SUITES: dict[str, SuiteConfig] = {
+    "default": SuiteConfig({}, fresh_venv=True),
+    "minimal": SuiteConfig(MINIMAL),
+    "bare": SuiteConfig({**MINIMAL, **NO_PROVIDERS}),
+    "postgresql_redis": SuiteConfig(
+        {"database": "postgresql", "use_redis": True}, services=True
+    ),
+}
+
+
+def answers_for(extra: Mapping[str, Any]) -> dict[str, Any]:
+    """The full answers a configuration renders with: cookiecutter.json defaults + overrides."""
+    answers: dict[str, Any] = {}
+    for key, value in COOKIECUTTER_JSON.items():
+        if key.startswith("_"):
+            continue
+        answers[key] = value[0] if isinstance(value, list) else value
+    answers.update(extra)
+    if "project_slug" not in extra:
+        name = str(answers["project_name"])
+        answers["project_slug"] = (
+            name.lower().strip().replace(" ", "_").replace("-", "_")
+        )
+    return answers
+
+
+# --- what a pruned option must leave no trace of ------------------------------------
+
+# Patterns that mean "this option's code, setting, dependency or doc is still here",
+# searched in every file. Precise on purpose: "OpenAI-compatible endpoint" is fine
+# without the OpenAI provider; `from openai import ...` or `OPENAI_API_KEY` is not.
+LEFTOVER_PATTERNS: dict[str, list[str]] = {
+    "use_redis": [
+        r"store_redis",
+        r"^\s*(import|from) (redis|fakeredis)\b",
+        r"(?i)redis_url\b",
+        r"redis-server",
+        r"(?i)redis:\d",
+    ],
+    "use_openai": [
+        r"providers[./]openai\b",
+        r"^\s*(import|from) openai\b",
+        r"(?i)\bopenai_(api_key|base_url|default_model)\b",
+    ],
+    "use_anthropic": [
+        r"providers[./]anthropic\b",
+        r"^\s*(import|from) anthropic\b",
+        r"(?i)\banthropic_(api_key|default_model)\b",
+    ],
+    "use_gemini": [
+        r"providers[./]gemini\b",
+        r"^\s*from google import genai\b",
+        r"^\s*import google\.genai\b",
+        r"(?i)\bgemini_(api_key|default_model)\b",
+    ],
+    "include_docker": [r"Dockerfile", r"docker-compose", r"(?i)docker compose"],
+    "include_github_actions": [r"\.github/workflows", r"(?i)github actions"],
+}
+
+# The SDK or package name itself, searched only where the choice is declared or
+# documented: dependencies, settings, the provider factory and the docs. (A test may
+# name every SDK, e.g. to prove none is imported at startup.)
+DECLARATION_FILES = [
+    "pyproject.toml",
+    "app/core/config.py",
+    "app/ai/providers/factory.py",
+    ".env.example",
+    "README.md",
+    "AGENTS.md",
+    "Makefile",
+    "docker-compose.yml",
+    ".github/workflows/ci.yml",
+]
+DECLARED_NAME_PATTERNS: dict[str, list[str]] = {
+    "use_redis": [r"(?i)\bfakeredis\b", r'"redis[>=<\[]', r"TEST_REDIS_URL"],
+    "use_openai": [
+        r'"openai[>=<\[]',
+        r"\bimport openai\b",
+        r"\bopenai\.(Async)?OpenAI\b",
+    ],
+    "use_anthropic": [r"(?i)\banthropic\b"],
+    "use_gemini": [r"google[.-]genai", r"(?i)\bgemini\b"],
+}
+# When the production database is SQLite, the PostgreSQL driver must not be shipped.
+SQLITE_LEFTOVER_PATTERNS = [r"asyncpg", r"(?i)image:\s*postgres", r"pg_isready"]
+SQLITE_LEFTOVER_FILES = [
+    "pyproject.toml",
+    ".env.example",
+    "README.md",
+    "Makefile",
+    "docker-compose.yml",
+    ".github/workflows/ci.yml",
+]
+
+# Openers only: `}}` closes nested dict literals in ordinary Python and JSON.
+TEMPLATE_SYNTAX = re.compile(r"\{\{|\{%|\{#|cookiecutter\.")
+
+
+def is_binary(path: Path) -> bool:
+    """A NUL byte in the first block marks a binary file."""
+    with path.open("rb") as handle:
+        return b"\0" in handle.read(8192)
+
+
+def text_files(root: Path) -> Iterator[Path]:
+    """Every non-binary file under `root`, skipping caches and virtualenvs."""
+    caches = {"__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache", ".git"}
+    local = {
+        ".venv",
+        "data",
+        ".env",
+    }  # made by `make install` / `make dev`, not rendered
+    for path in sorted(root.rglob("*")):
+        parts = path.relative_to(root).parts
+        if (
+            parts[0] in local
+            or caches.intersection(parts)
+            or any(part.endswith(".egg-info") for part in parts)
+        ):
+            continue
+        if path.is_file() and not is_binary(path):
+            yield path
+
+
+def leftover_template_syntax(root: Path) -> list[str]:
+    """`path:line: text` for every line still holding Jinja or a cookiecutter variable."""
+    hits = []
+    for path in text_files(root):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if TEMPLATE_SYNTAX.search(line) and not _allowed_braces(path, line):
+                hits.append(f"{path.relative_to(root)}:{number}: {line.strip()}")
+    return hits
+
+
+def _allowed_braces(path: Path, line: str) -> bool:
+    """GitHub Actions expressions `${{ ... }}` are meant to survive rendering."""
+    if ".github" in path.parts and "cookiecutter." not in line:
+        return not re.sub(r"\$\{\{.*?\}\}", "", line).count("{{")
+    return False
+
+
+def references(
+    root: Path, patterns: list[str], only: list[str] | None = None
+) -> list[str]:
+    """`path:line: text` for each line matching any pattern (in `only` files, if given)."""
+    compiled = [re.compile(p, re.MULTILINE) for p in patterns]
+    files = [root / name for name in only] if only else list(text_files(root))
+    hits = []
+    for path in files:
+        if not path.is_file():
+            continue
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if any(regex.search(line) for regex in compiled):
+                hits.append(f"{path.relative_to(root)}:{number}: {line.strip()}")
+    return hits
+
+
+def settings_fields(config_py: Path) -> list[str]:
+    """Field names of `class Settings` in app/core/config.py, read with `ast`."""
+    tree = ast.parse(config_py.read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and node.name == "Settings":
+            return [
+                stmt.target.id
+                for stmt in node.body
+                if isinstance(stmt, ast.AnnAssign)
+                and isinstance(stmt.target, ast.Name)
+                and not stmt.target.id.startswith("_")
+                and stmt.target.id != "model_config"
+            ]
+    raise AssertionError(f"no Settings class in {config_py}")
+
+
+ENV_LINE = re.compile(r"^\s*#?\s*([A-Z][A-Z0-9_]*)=", re.MULTILINE)
+
+
+def env_example_keys(env_example: Path) -> set[str]:
+    """Variable names in .env.example, whether set or commented out as `# NAME=value`."""
+    return {
+        match.lower()
+        for match in ENV_LINE.findall(env_example.read_text(encoding="utf-8"))
+    }
+
+
+def makefile_targets(makefile: Path) -> set[str]:
+    """Targets defined in a Makefile (`name:` at the start of a line)."""
+    text = makefile.read_text(encoding="utf-8")
+    return set(re.findall(r"^([A-Za-z][A-Za-z0-9_-]*)\s*:(?!=)", text, re.MULTILINE))
+
+
+# --- running things ------------------------------------------------------------------
+
+VENV_BIN = "Scripts" if os.name == "nt" else "bin"
+TOOLS_BIN = Path(sys.executable).parent
+
+
+def tool(name: str) -> str:
+    """A console script installed next to the running interpreter (ruff, mypy, ...)."""
+    candidate = TOOLS_BIN / name
+    return str(candidate) if candidate.exists() else name
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The environment for a generated project's commands, minus anything that would leak in."""
+    leaky = (
+        "DATABASE_URL",
+        "REDIS_URL",
+        "SECRET_KEY",
+        "ENVIRONMENT",
+        "VIRTUAL_ENV",
+        "PYTHONPATH",
+    )
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.endswith(leaky) and not key.startswith(("PYTEST_", "COV_"))
+    }
+    env.update(extra)
+    return env
+
+
+@dataclass
+class Outcome:
+    """A finished command: exit code, combined output, and how long it took."""
+
+    args: list[str]
+    returncode: int
+    output: str
+    seconds: float
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+    def tail(self, lines: int = 60) -> str:
+        return "\n".join(self.output.splitlines()[-lines:])
+
+
+def run(
+    args: list[str],
+    cwd: Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 900,
+) -> Outcome:
+    """Run a command to completion, stdout and stderr together; on timeout kill its group."""
+    started = time.monotonic()
+    with subprocess.Popen(
+        args,
+        cwd=cwd,
+        env=dict(env) if env is not None else None,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # its own process group, so a timeout stops every child
+    ) as process:
+        try:
+            output, _ = process.communicate(timeout=timeout)
+            code = process.returncode
+        except subprocess.TimeoutExpired:
+            kill_group(process)
+            output, _ = process.communicate()
+            code = -9
+            output = f"{output}\n[timed out after {timeout:.0f}s]"
+    return Outcome(args, code, output, time.monotonic() - started)
+
+
+def kill_group(process: subprocess.Popen[str]) -> None:
+    """Stop a process started with `start_new_session=True` and all its children."""
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+SUMMARY_COUNT = re.compile(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed)")
+
+
+def pytest_counts(output: str) -> dict[str, int]:
+    """Counts from pytest's closing summary line (`3 passed, 1 failed in 2.0s`)."""
+    counts: dict[str, int] = {}
+    for line in reversed(output.splitlines()):
+        if (
+            re.search(r"\b(passed|failed|errors?|no tests ran)\b", line)
+            and " in " in line
+        ):
+            for number, word in SUMMARY_COUNT.findall(line):
+                counts["error" if word.startswith("error") else word] = int(number)
+            break
+    return counts
+
+
+def ruff_check(project: Path) -> Outcome:
+    """`ruff check` with the project's own configuration."""
+    return run([tool("ruff"), "check", "--no-cache", "."], project, timeout=120)
+
+
+def ruff_format_check(project: Path) -> Outcome:
+    """`ruff format --check` with the project's own configuration."""
+    return run(
+        [tool("ruff"), "format", "--check", "--no-cache", "."], project, timeout=120
+    )
+
+
+def generated_pytest(
+    python: str, project: Path, *, env: Mapping[str, str], timeout: float = 1200
+) -> Outcome:
+    """Run a generated project's own test suite with `python`, from its folder."""
+    outcome = run(
+        [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:cookies"],
+        project,
+        env=env,
+        timeout=timeout,
+    )
+    outcome.counts = pytest_counts(outcome.output)
+    return outcome
+
+
+def venv_python(venv: Path) -> str:
+    """The interpreter inside a virtualenv."""
+    return str(venv / VENV_BIN / ("python.exe" if os.name == "nt" else "python"))
+
+
+def create_venv(venv: Path, project: Path, *, timeout: float = 900) -> Outcome:
+    """A fresh virtualenv with the project installed from its own pyproject.toml (`.[dev]`)."""
+    made = run([sys.executable, "-m", "venv", str(venv)], project, timeout=120)
+    if not made.ok:
+        return made
+    python = venv_python(venv)
+    installed = run(
+        [
+            python,
+            "-m",
+            "pip",
+            "install",
+            "--disable-pip-version-check",
+            "--quiet",
+            "-e",
+            ".[dev]",
+        ],
+        project,
+        env=clean_env(PIP_NO_INPUT="1"),
+        timeout=timeout,
+    )
+    installed.seconds += made.seconds
+    return installed

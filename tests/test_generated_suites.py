@@ -1,0 +1,542 @@
+"""Layer 2: generated projects run their own suites, through their own Makefile.
+
+One configuration installs from its own pyproject.toml into a fresh venv (`make install`)
+and also runs `make lint` and `make typecheck` there. The others reuse the venv running
+these tests, which requirements-dev.txt fills with every generated dependency, by
+pointing the Makefile at it (`make test VENV=...`). Each command runs in a subprocess
+from the generated project's folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers import (
+    PYTHON_VERSIONS,
+    RUNNING_PYTHON,
+    SUITES,
+    TEMPLATE_DIR,
+    Outcome,
+    SuiteConfig,
+    clean_env,
+    kill_group,
+    pytest_counts,
+    run,
+)
+
+pytestmark = pytest.mark.slow
+
+SUITE_TIMEOUT = float(os.environ.get("KICKSTART_SUITE_TIMEOUT", "300"))
+INSTALL_TIMEOUT = float(os.environ.get("KICKSTART_INSTALL_TIMEOUT", "900"))
+SHARED_VENV = Path(sys.prefix)
+
+
+LAYER2 = SUITES
+
+
+def _marks(name: str) -> tuple[pytest.MarkDecorator, ...]:
+    return (pytest.mark.postgres,) if SUITES[name].services else ()
+
+
+def _params(names: list[str] | None = None) -> list[Any]:
+    return [
+        pytest.param(name, marks=_marks(name), id=name)
+        for name in names or list(LAYER2)
+    ]
+
+
+FRESH = [name for name, config in LAYER2.items() if config.fresh_venv]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _layer2_prerequisites() -> None:
+    if RUNNING_PYTHON not in PYTHON_VERSIONS:
+        pytest.skip(
+            f"Python {RUNNING_PYTHON} is not one of the template's {PYTHON_VERSIONS}"
+        )
+    if shutil.which("make") is None:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail("make is not installed")
+        pytest.skip("make is not installed")
+
+
+@dataclass
+class Prepared:
+    """A rendered project and the venv (its own or the shared one) that runs it."""
+
+    name: str
+    path: Path
+    venv: Path
+    install: Outcome | None = None
+
+    def make(
+        self, *targets: str, env: dict[str, str] | None = None, **variables: str
+    ) -> Outcome:
+        """`make TARGET... VAR=value` in the project, against this venv."""
+        args = ["make", "--no-print-directory", *targets, f"VENV={self.venv}"]
+        args += [f"{key}={value}" for key, value in variables.items()]
+        timeout = SUITE_TIMEOUT if "test" in targets else 300
+        return run(args, self.path, env=env or clean_env(), timeout=timeout)
+
+    @property
+    def python(self) -> str:
+        return str(self.venv / "bin" / "python")
+
+
+@pytest.fixture(scope="session")
+def prepared(
+    render: Callable[[str, dict[str, Any]], Path],
+) -> Iterator[Callable[[str], Prepared]]:
+    """Render a LAYER2 configuration for the running Python and get its venv ready."""
+    cache: dict[str, Prepared] = {}
+
+    def prepare(name: str) -> Prepared:
+        if name not in cache:
+            config = LAYER2[name]
+            path = render(
+                f"layer2-{name}", {**config.extra, "python_version": RUNNING_PYTHON}
+            )
+            if config.fresh_venv:
+                item = Prepared(name, path, path / ".venv")
+                item.install = run(
+                    [
+                        "make",
+                        "--no-print-directory",
+                        "install",
+                        f"PYTHON={sys.executable}",
+                    ],
+                    path,
+                    env=clean_env(PIP_NO_INPUT="1", PIP_DISABLE_PIP_VERSION_CHECK="1"),
+                    timeout=INSTALL_TIMEOUT,
+                )
+            else:
+                item = Prepared(name, path, SHARED_VENV)
+            cache[name] = item
+        item = cache[name]
+        if item.install is not None and not item.install.ok:
+            pytest.fail(f"make install failed for {name}:\n{item.install.tail(40)}")
+        return item
+
+    yield prepare
+
+
+def _suite_env(request: pytest.FixtureRequest, config: SuiteConfig) -> dict[str, str]:
+    if config.services:
+        urls: dict[str, str] = request.getfixturevalue("service_urls")
+        return clean_env(**urls)
+    return clean_env()
+
+
+def _assert_suite_passed(name: str, outcome: Outcome) -> None:
+    counts = pytest_counts(outcome.output)
+    summary = f"{name}: {counts or 'no summary'} in {outcome.seconds:.0f}s"
+    assert outcome.ok, f"{summary}\n{outcome.tail(80)}"
+    assert counts.get("passed", 0) > 0, f"{summary}: no test ran\n{outcome.tail(20)}"
+    assert counts.get("failed", 0) == 0 and counts.get("error", 0) == 0, summary
+
+
+# --- the suites ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", _params())
+def test_generated_suite_passes(
+    prepared: Callable[[str], Prepared], request: pytest.FixtureRequest, name: str
+) -> None:
+    project = prepared(name)
+    env = _suite_env(request, LAYER2[name])
+    outcome = project.make("test", env=env, ARGS="-q -p no:cacheprovider -p no:cookies")
+    _assert_suite_passed(name, outcome)
+
+
+@pytest.mark.parametrize("name", _params(FRESH))
+def test_fresh_venv_has_only_declared_dependencies(
+    prepared: Callable[[str], Prepared], name: str
+) -> None:
+    """The fresh venv came from the project's own pyproject.toml, not from this one."""
+    project = prepared(name)
+    assert Path(project.python).exists()
+    outcome = run(
+        [
+            project.python,
+            "-c",
+            "import app, sys; print(app.__file__); print(sys.prefix)",
+        ],
+        project.path,
+        env=clean_env(),
+        timeout=60,
+    )
+    assert outcome.ok, outcome.output
+    module_file, prefix = outcome.output.split()
+    assert Path(module_file).is_relative_to(project.path)
+    assert Path(prefix).resolve() == project.venv.resolve()
+
+
+@pytest.mark.parametrize("name", _params(FRESH))
+def test_make_lint_in_fresh_venv(
+    prepared: Callable[[str], Prepared], name: str
+) -> None:
+    outcome = prepared(name).make("lint")
+    assert outcome.ok, outcome.tail()
+
+
+@pytest.mark.parametrize("name", _params(FRESH))
+def test_make_typecheck_in_fresh_venv(
+    prepared: Callable[[str], Prepared], name: str
+) -> None:
+    outcome = prepared(name).make("typecheck")
+    assert outcome.ok, outcome.tail()
+
+
+# --- configuration and database commands -----------------------------------------------------
+
+LOAD_ENV_EXAMPLE = """
+import json, re, sys
+from pathlib import Path
+from app.core.config import Settings
+
+pattern = re.compile(r"^#? ?([A-Z][A-Z0-9_]*)=(.*)$")
+first = {}
+for line in Path(".env.example").read_text().splitlines():
+    match = pattern.match(line)
+    if match and match.group(1) not in first:
+        first[match.group(1)] = match.group(2)
+Path(sys.argv[1]).write_text("".join(f"{k}={v}\\n" for k, v in first.items()))
+loaded = Settings(_env_file=sys.argv[1])
+default = Settings(_env_file=None)
+print(json.dumps({
+    "keys": sorted(k.lower() for k in first),
+    "differs": sorted(
+        k.lower() for k in first
+        if getattr(loaded, k.lower()) != getattr(default, k.lower())
+    ),
+}))
+"""
+
+# Examples whose documented value is deliberately not the default.
+NOT_DEFAULTS = {"database_url", "tools_sandbox_dir", "secret_key"}
+
+
+@pytest.mark.parametrize("name", _params(["default", "minimal"]))
+def test_env_example_values_load_and_match_the_defaults(
+    prepared: Callable[[str], Prepared], tmp_path: Path, name: str
+) -> None:
+    """Uncommenting .env.example's first example of each setting gives a valid config
+    equal to the built-in defaults, so the file documents the real values."""
+    project = prepared(name)
+    env = clean_env()
+    env = {
+        k: v for k, v in env.items() if k.upper() not in _setting_names(project.path)
+    }
+    outcome = run(
+        [project.python, "-c", LOAD_ENV_EXAMPLE, str(tmp_path / "example.env")],
+        project.path,
+        env=env,
+        timeout=60,
+    )
+    assert outcome.ok, outcome.tail()
+    report = json.loads(outcome.output.strip().splitlines()[-1])
+    differs = {
+        key
+        for key in report["differs"]
+        if key not in NOT_DEFAULTS and not key.endswith(("_api_key", "_base_url"))
+    }
+    assert differs == set(), (
+        f".env.example shows values that are not the defaults: {differs}"
+    )
+
+
+def _setting_names(project: Path) -> set[str]:
+    from tests.helpers import settings_fields
+
+    return {name.upper() for name in settings_fields(project / "app/core/config.py")}
+
+
+@pytest.mark.parametrize("name", _params(["minimal"]))
+def test_make_db_init_and_migrate_on_sqlite(
+    prepared: Callable[[str], Prepared], tmp_path: Path, name: str
+) -> None:
+    project = prepared(name)
+    database = tmp_path / "nested" / "app.db"
+    env = clean_env(DATABASE_URL=f"sqlite+aiosqlite:///{database}")
+    first = project.make("db-init", env=env)
+    assert first.ok, first.tail()
+    assert database.is_file()
+    again = project.make("migrate", env=env)
+    assert again.ok, again.tail()
+    list_tables = (
+        "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); "
+        "print([r[0] for r in c.execute('select name from sqlite_master')])"
+    )
+    tables = run(
+        [project.python, "-c", list_tables, str(database)], tmp_path, timeout=60
+    )
+    for table in ("alembic_version", "users", "agents"):
+        assert table in tables.output
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("name", _params(["postgresql_redis"]))
+def test_make_db_init_creates_a_postgresql_database(
+    prepared: Callable[[str], Prepared], service_urls: dict[str, str], name: str
+) -> None:
+    project = prepared(name)
+    admin_url = service_urls["TEST_DATABASE_URL"]
+    database = f"kickstart_dbinit_{uuid.uuid4().hex[:10]}"
+    url = admin_url.rsplit("/", 1)[0] + f"/{database}"
+    env = clean_env(DATABASE_URL=url)
+    try:
+        first = project.make("db-init", env=env)
+        assert first.ok, first.tail()
+        assert f"Created database '{database}'" in first.output
+        second = project.make("db-init", env=env)
+        assert second.ok, second.tail()
+        assert f"Found database '{database}'" in second.output
+    finally:
+        _drop_database(project, admin_url, database)
+
+
+def _drop_database(project: Prepared, admin_url: str, database: str) -> None:
+    script = (
+        "import asyncio, sys\n"
+        "from sqlalchemy import text\n"
+        "from sqlalchemy.ext.asyncio import create_async_engine\n"
+        "async def main():\n"
+        "    engine = create_async_engine(sys.argv[1], isolation_level='AUTOCOMMIT')\n"
+        "    async with engine.connect() as c:\n"
+        "        await c.execute(text(f'DROP DATABASE IF EXISTS \"{sys.argv[2]}\" WITH (FORCE)'))\n"
+        "    await engine.dispose()\n"
+        "asyncio.run(main())\n"
+    )
+    run([project.python, "-c", script, admin_url, database], project.path, timeout=60)
+
+
+# --- make dev --------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _get(url: str) -> tuple[int, bytes]:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return response.status, response.read()
+
+
+@pytest.mark.parametrize("name", _params(["default"]))
+def test_make_dev_serves_with_no_external_service(
+    prepared: Callable[[str], Prepared], name: str
+) -> None:
+    """The README's promise: `make dev` on a fresh render serves /health and /docs."""
+    project = prepared(name)
+    port = _free_port()
+    with subprocess.Popen(
+        ["make", "--no-print-directory", "dev", f"VENV={project.venv}", f"PORT={port}"],
+        cwd=project.path,
+        env=clean_env(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    ) as server:
+        try:
+            deadline = time.monotonic() + 90
+            status = None
+            while time.monotonic() < deadline and server.poll() is None:
+                try:
+                    status, body = _get(f"http://127.0.0.1:{port}/health")
+                    break
+                except OSError:
+                    time.sleep(0.5)
+            assert status == 200, _drain(server)
+            assert json.loads(body)["status"] == "ok"
+            docs_status, docs = _get(f"http://127.0.0.1:{port}/docs")
+            assert docs_status == 200 and b"swagger" in docs.lower()
+        finally:
+            kill_group(server)
+    assert (project.path / "data").is_dir(), "the SQLite database lives in data/"
+
+
+def _drain(server: subprocess.Popen[str]) -> str:
+    kill_group(server)
+    output = server.stdout.read() if server.stdout else ""
+    return "\n".join(output.splitlines()[-40:])
+
+
+# --- AGENTS.md, executed -----------------------------------------------------------------
+
+GUIDE_BLOCK = re.compile(r"^```(\w+)([^\n]*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
+
+
+def guide_steps(markdown: str) -> list[tuple[str, dict[str, str], str]]:
+    """Fenced blocks in order: language, `key=value` attributes, body."""
+    steps = []
+    for language, info, body in GUIDE_BLOCK.findall(markdown):
+        attributes = dict(
+            part.split("=", 1) for part in shlex.split(info) if "=" in part
+        )
+        steps.append((language, attributes, body))
+    return steps
+
+
+def apply_code_block(root: Path, attributes: dict[str, str], body: str) -> None:
+    """Do what a `python file=/append=/insert=` block in the guide tells the reader to do."""
+    if "file" in attributes:
+        target = root / attributes["file"]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(body, encoding="utf-8")
+    elif "append" in attributes:
+        target = root / attributes["append"]
+        target.write_text(target.read_text(encoding="utf-8") + body, encoding="utf-8")
+    elif "insert" in attributes:
+        target = root / attributes["insert"]
+        lines = target.read_text(encoding="utf-8").splitlines(keepends=True)
+        anchor = attributes.get("before") or attributes["after"]
+        matches = [i for i, line in enumerate(lines) if line.rstrip("\n") == anchor]
+        assert len(matches) == 1, (
+            f"anchor {anchor!r} found {len(matches)} times in {target}"
+        )
+        at = matches[0] if "before" in attributes else matches[0] + 1
+        lines[at:at] = [body]
+        target.write_text("".join(lines), encoding="utf-8")
+    else:
+        raise AssertionError(
+            f"a python block without file=, append= or insert=: {attributes}"
+        )
+
+
+def _start_dev_server(
+    path: Path, env: dict[str, str], port: int
+) -> subprocess.Popen[str]:
+    server = subprocess.Popen(
+        ["make", "--no-print-directory", "dev"],
+        cwd=path,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and server.poll() is None:
+        try:
+            if _get(f"http://127.0.0.1:{port}/health")[0] == 200:
+                return server
+        except OSError:
+            time.sleep(0.5)
+    raise AssertionError(f"make dev did not serve /health:\n{_drain(server)}")
+
+
+def test_agents_guide_commands_work(
+    render: Callable[[str, dict[str, Any]], Path],
+) -> None:
+    """Follow AGENTS.md literally: start the server, run the curl walkthrough, add the
+    example tool and provider, and run the `make` commands it gives."""
+    if shutil.which("curl") is None:
+        pytest.skip("curl is not installed")
+    path = render("layer2-agents-guide", {"python_version": RUNNING_PYTHON})
+    port = _free_port()
+    env = clean_env(VENV=str(SHARED_VENV), PORT=str(port))
+    steps = guide_steps((path / "AGENTS.md").read_text(encoding="utf-8"))
+    assert [lang for lang, _, _ in steps].count("bash") >= 4
+    server: subprocess.Popen[str] | None = None
+    outputs: list[str] = []
+    try:
+        for language, attributes, body in steps:
+            if language == "python":
+                if server is not None:
+                    kill_group(server)
+                    server = None
+                apply_code_block(path, attributes, body)
+            elif language == "bash" and body.strip() == "make dev":
+                server = _start_dev_server(path, env, port)
+            elif language == "bash":
+                script = body.replace("localhost:8000", f"127.0.0.1:{port}")
+                outcome = run(
+                    ["bash", "-euo", "pipefail", "-c", script],
+                    path,
+                    env=env,
+                    timeout=SUITE_TIMEOUT,
+                )
+                assert outcome.ok, f"$ {body}\n{outcome.tail(60)}"
+                outputs.append(outcome.output)
+    finally:
+        if server is not None:
+            kill_group(server)
+    walkthrough = outputs[0]
+    assert "calculator -> 42" in walkthrough
+    assert "execution.completed" in walkthrough
+
+
+# --- the README's quick start, literally --------------------------------------------------
+
+README_QUICK_START = re.compile(
+    r"^## Quick start\n.*?```bash\n(.*?)\n```", re.MULTILINE | re.DOTALL
+)
+COPY_IGNORE = shutil.ignore_patterns(
+    ".git",
+    ".venv",
+    ".render",
+    "__pycache__",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".mypy_cache",
+)
+
+
+@pytest.mark.e2e
+def test_readme_quick_start_serves_the_default_project(tmp_path: Path) -> None:
+    """Run the README's first command in a copy of this checkout: it must end serving."""
+    readme = (TEMPLATE_DIR / "README.md").read_text(encoding="utf-8")
+    match = README_QUICK_START.search(readme)
+    assert match, "no bash block under '## Quick start'"
+    command = match.group(1).strip()
+    checkout = tmp_path / "kickstartmyai"
+    shutil.copytree(TEMPLATE_DIR, checkout, ignore=COPY_IGNORE)
+    port = _free_port()
+    env = clean_env(PORT=str(port), PIP_NO_INPUT="1", PIP_DISABLE_PIP_VERSION_CHECK="1")
+    with subprocess.Popen(
+        ["bash", "-c", command],
+        cwd=checkout,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    ) as session:
+        try:
+            deadline = time.monotonic() + INSTALL_TIMEOUT
+            status = None
+            while time.monotonic() < deadline and session.poll() is None:
+                try:
+                    status = _get(f"http://127.0.0.1:{port}/health")[0]
+                    break
+                except OSError:
+                    time.sleep(1)
+            assert status == 200, _drain(session)
+            assert _get(f"http://127.0.0.1:{port}/docs")[0] == 200
+        finally:
+            kill_group(session)
+    project = checkout / ".render" / "agent_service"
+    assert (project / ".venv").is_dir()
+    assert (project / "data").is_dir()

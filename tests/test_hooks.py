@@ -1,0 +1,360 @@
+"""Unit tests of the hook functions, imported unrendered from hooks/ by path."""
+
+from __future__ import annotations
+
+import keyword
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import HOOKS_DIR, load_hook, ruff_check, ruff_format_check
+
+pre = load_hook("pre_gen_project")
+post = load_hook("post_gen_project")
+
+
+# --- pre_gen_project -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "slug", ["agent_service", "a", "bots2", "my_agents_v2", "acme_ai", "x" * 64]
+)
+def test_valid_slugs_pass(slug: str) -> None:
+    pre.validate_project_slug(slug)
+
+
+@pytest.mark.parametrize(
+    ("slug", "rule"),
+    [
+        ("", "must not be empty"),
+        ("MyService", "must be lowercase"),
+        ("my-service", "must be a Python identifier"),
+        ("my service", "must be a Python identifier"),
+        ("1service", "must be a Python identifier"),
+        ("_private", "must be a Python identifier"),
+        ("café", "must be a Python identifier"),
+        ("x" * 65, "at most 64"),
+        ("class", "keyword"),
+        ("import", "keyword"),
+        ("match", "keyword"),
+        ("type", "keyword"),
+        ("app", "shadow"),
+        ("tests", "shadow"),
+        ("test", "shadow"),
+        ("alembic", "shadow"),
+        ("fastapi", "shadow"),
+        ("pydantic_settings", "shadow"),
+        ("google", "shadow"),
+    ],
+)
+def test_invalid_slugs_fail_with_their_rule(slug: str, rule: str) -> None:
+    with pytest.raises(pre.AnswerError, match=rule) as caught:
+        pre.validate_project_slug(slug)
+    assert caught.value.field == "project_slug"
+    assert caught.value.value == slug
+
+
+@pytest.mark.parametrize("word", keyword.kwlist)
+def test_every_keyword_is_refused(word: str) -> None:
+    with pytest.raises(pre.AnswerError):
+        pre.validate_project_slug(word)
+
+
+def test_reserved_names_cover_the_app_packages_and_main_dependencies() -> None:
+    must = {"app", "tests", "test", "alembic", "fastapi", "sqlalchemy", "pydantic"}
+    must |= {"starlette", "uvicorn", "openai", "anthropic", "google", "redis", "httpx"}
+    must |= {"jose", "passlib"}
+    assert must <= pre.RESERVED_SLUGS
+    assert all(
+        name.isidentifier() and name == name.lower() for name in pre.RESERVED_SLUGS
+    )
+
+
+@pytest.mark.parametrize(
+    "email", ["you@example.com", "a.b+c@sub.example.co.uk", "x_y@d-1.io"]
+)
+def test_valid_emails_pass(email: str) -> None:
+    pre.validate_author_email(email)
+
+
+@pytest.mark.parametrize(
+    "email",
+    ["", "you", "you@", "@example.com", "you@example", "a b@example.com", "a@b@c.com"],
+)
+def test_invalid_emails_fail(email: str) -> None:
+    with pytest.raises(pre.AnswerError, match="email address"):
+        pre.validate_author_email(email)
+
+
+@pytest.mark.parametrize(
+    "version",
+    [
+        "0.1.0",
+        "1",
+        "2.0",
+        "1.2.3.4",
+        "1.0a1",
+        "1.0b2",
+        "2.0.0rc1",
+        "1.0.post1",
+        "1.0.dev3",
+        "1!2.0",
+    ],
+)
+def test_pep440_versions_pass(version: str) -> None:
+    pre.validate_version(version)
+
+
+@pytest.mark.parametrize(
+    "version",
+    ["", "v1.0", "1.0.0-beta", "latest", "1..0", "1.0.", "1.0 ", "0.1.0+local"],
+)
+def test_non_pep440_versions_fail(version: str) -> None:
+    with pytest.raises(pre.AnswerError, match="PEP 440"):
+        pre.validate_version(version)
+
+
+@pytest.mark.parametrize("name", ["", " ", "\t"])
+def test_blank_project_name_fails(name: str) -> None:
+    with pytest.raises(pre.AnswerError, match="must not be empty"):
+        pre.validate_project_name(name)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "rule"),
+    [
+        ("project_name", 'The "Best"', "double quotes"),
+        ("description", "C:\\path", "backslashes"),
+        ("author_name", "two\nlines", "single line"),
+    ],
+)
+def test_free_text_that_would_break_quoted_strings_fails(
+    field: str, value: str, rule: str
+) -> None:
+    with pytest.raises(pre.AnswerError, match=rule):
+        pre.VALIDATORS[field](value)
+
+
+def test_free_text_allows_apostrophes_and_unicode() -> None:
+    pre.validate_project_name("Bob's Agents — Zoë")
+    pre.validate_description("Agents & tools <fast>, 100% async.")
+
+
+def test_error_line_format() -> None:
+    error = pre.AnswerError("project_slug", "must be lowercase", "MyApp")
+    assert error.line() == "ERROR: project_slug: must be lowercase (got 'MyApp')"
+
+
+def test_error_line_stays_one_line() -> None:
+    error = pre.AnswerError("author_name", "must be a single line", "a\nb")
+    assert "\n" not in error.line()
+
+
+def test_first_error_checks_fields_in_order() -> None:
+    answers = {
+        "project_name": "",
+        "project_slug": "app",
+        "author_email": "nope",
+        "version": "x",
+    }
+    error = pre.first_error(answers)
+    assert error is not None and error.field == "project_name"
+    answers["project_name"] = "Fine"
+    assert pre.first_error(answers).field == "project_slug"
+
+
+def test_first_error_none_for_defaults() -> None:
+    answers = {
+        "project_name": "Agent Service",
+        "project_slug": "agent_service",
+        "description": "A service.",
+        "author_name": "Your Name",
+        "author_email": "you@example.com",
+        "version": "0.1.0",
+    }
+    assert pre.first_error(answers) is None
+
+
+def test_main_prints_one_line_and_returns_1(capsys: pytest.CaptureFixture[str]) -> None:
+    code = pre.main(
+        {"project_name": "X", "project_slug": "fastapi", "version": "0.1.0"}
+    )
+    captured = capsys.readouterr()
+    assert code == 1
+    assert captured.out == ""
+    rule = "must not shadow the project's own packages or a dependency"
+    assert captured.err.splitlines() == [f"ERROR: project_slug: {rule} (got 'fastapi')"]
+
+
+def test_main_is_silent_on_success(capsys: pytest.CaptureFixture[str]) -> None:
+    answers = {
+        "project_name": "Agent Service",
+        "project_slug": "agent_service",
+        "author_email": "you@example.com",
+        "version": "0.1.0",
+    }
+    assert pre.main(answers) == 0
+    assert capsys.readouterr() == ("", "")
+
+
+@pytest.mark.parametrize("hook", ["pre_gen_project", "post_gen_project"])
+def test_jinja_lives_in_exactly_one_spot(hook: str) -> None:
+    text = (HOOKS_DIR / f"{hook}.py").read_text(encoding="utf-8")
+    assert text.count("{{") == 1
+    assert "{%" not in text
+    assert 'json.loads(r"""{{ cookiecutter | tojson }}""")' in text
+
+
+# --- post_gen_project ----------------------------------------------------------------
+
+
+def test_manifest_names_real_options() -> None:
+    from tests.helpers import COOKIECUTTER_JSON
+
+    assert set(post.MANIFEST) <= set(COOKIECUTTER_JSON)
+    expected = {
+        "use_redis",
+        "use_openai",
+        "use_anthropic",
+        "use_gemini",
+        "include_docker",
+        "include_github_actions",
+    }
+    assert expected <= set(post.MANIFEST)
+
+
+def test_manifest_paths_are_relative_and_owned_once() -> None:
+    seen: list[str] = []
+    for owned in post.MANIFEST.values():
+        for path in owned.paths:
+            assert not Path(path).is_absolute() and ".." not in Path(path).parts
+            seen.append(path)
+    assert len(seen) == len(set(seen))
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (True, True),
+        (False, False),
+        ("True", True),
+        ("false", False),
+        ("yes", True),
+        ("n", False),
+        (" ON ", True),
+        ("0", False),
+        ("sqlite", "sqlite"),
+        (None, None),
+    ],
+)
+def test_normalize(raw: object, expected: object) -> None:
+    assert post.normalize(raw) == expected
+
+
+def test_paths_to_prune_follows_the_keep_value() -> None:
+    manifest = {
+        "use_x": post.Owned(True, ("x.py", "tests/test_x.py")),
+        "database": post.Owned("postgresql", ("pg.py",)),
+        "use_y": post.Owned(True, ("y.py",)),
+    }
+    answers = {"use_x": "False", "database": "sqlite", "use_y": True}
+    assert post.paths_to_prune(answers, manifest) == [
+        "x.py",
+        "tests/test_x.py",
+        "pg.py",
+    ]
+    answers = {"use_x": True, "database": "postgresql", "use_y": "yes"}
+    assert post.paths_to_prune(answers, manifest) == []
+
+
+def test_prune_removes_files_folders_and_emptied_parents(tmp_path: Path) -> None:
+    (tmp_path / "app/core").mkdir(parents=True)
+    (tmp_path / "app/core/store.py").write_text("kept")
+    (tmp_path / "app/core/store_redis.py").write_text("gone")
+    (tmp_path / "tests/core").mkdir(parents=True)
+    (tmp_path / "tests/conftest.py").write_text("kept")
+    (tmp_path / "tests/core/test_store_redis.py").write_text("gone")
+    (tmp_path / ".github/workflows").mkdir(parents=True)
+    (tmp_path / ".github/workflows/ci.yml").write_text("gone")
+
+    removed = post.prune(
+        tmp_path,
+        ["app/core/store_redis.py", "tests/core/test_store_redis.py", ".github"],
+    )
+
+    assert removed == [
+        "app/core/store_redis.py",
+        "tests/core/test_store_redis.py",
+        ".github",
+    ]
+    assert (tmp_path / "app/core/store.py").read_text() == "kept"
+    assert not (tmp_path / "app/core/store_redis.py").exists()
+    assert not (tmp_path / "tests/core").exists()  # left empty, so removed
+    assert (tmp_path / "tests/conftest.py").exists()
+    assert not (tmp_path / ".github").exists()
+    assert tmp_path.is_dir()
+
+
+def test_prune_tolerates_missing_paths(tmp_path: Path) -> None:
+    assert post.prune(tmp_path, ["not/there.py", "nor/this"]) == []
+    assert tmp_path.is_dir()
+
+
+def test_prune_removes_chains_of_emptied_folders_but_never_the_root(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "project"
+    (root / "a/b/c").mkdir(parents=True)
+    (root / "a/b/c/only.py").write_text("x")
+    post.prune(root, ["a/b/c/only.py"])
+    assert not (root / "a").exists()
+    assert root.is_dir()
+
+
+def test_prune_keeps_a_parent_that_still_has_files(tmp_path: Path) -> None:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg/a.py").write_text("a")
+    (tmp_path / "pkg/b.py").write_text("b")
+    post.prune(tmp_path, ["pkg/a.py"])
+    assert (tmp_path / "pkg/b.py").exists()
+
+
+def test_next_steps_mention_the_commands() -> None:
+    text = post.next_steps(
+        {"project_slug": "bots", "project_name": "Bots"}, Path("/x/bots")
+    )
+    for expected in (
+        "cd bots",
+        "make install",
+        "make dev",
+        "http://localhost:8000/docs",
+    ):
+        assert expected in text
+
+
+def test_post_main_prunes_and_prints(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "Dockerfile").write_text("FROM python")
+    (tmp_path / "app/ai/providers").mkdir(parents=True)
+    (tmp_path / "app/ai/providers/gemini.py").write_text("")
+    (tmp_path / "app/ai/providers/base.py").write_text("")
+    answers = {
+        "project_slug": tmp_path.name,
+        "include_docker": False,
+        "use_gemini": False,
+        "use_redis": True,
+        "use_openai": True,
+        "use_anthropic": True,
+        "include_github_actions": True,
+    }
+    assert post.main(answers, tmp_path) == 0
+    assert not (tmp_path / "Dockerfile").exists()
+    assert not (tmp_path / "app/ai/providers/gemini.py").exists()
+    assert (tmp_path / "app/ai/providers/base.py").exists()
+    assert "make dev" in capsys.readouterr().out
+
+
+def test_hooks_are_lint_clean() -> None:
+    assert ruff_check(HOOKS_DIR).ok, ruff_check(HOOKS_DIR).output
+    assert ruff_format_check(HOOKS_DIR).ok, ruff_format_check(HOOKS_DIR).output

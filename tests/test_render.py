@@ -1,0 +1,370 @@
+"""Layer 1: every supported combination renders cleanly; every bad answer is refused.
+
+Fast (no installs): each configuration renders once per session and the checks below
+read the files. Lint runs ruff with the generated project's own configuration.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from cookiecutter.exceptions import FailedHookException
+
+from tests.conftest import Bake
+from tests.helpers import (
+    DECLARATION_FILES,
+    DECLARED_NAME_PATTERNS,
+    LEFTOVER_PATTERNS,
+    PROJECT_TEMPLATE,
+    SQLITE_LEFTOVER_FILES,
+    SQLITE_LEFTOVER_PATTERNS,
+    SUPPORTED,
+    TEMPLATE_DIR,
+    UNSUPPORTED,
+    env_example_keys,
+    leftover_template_syntax,
+    load_hook,
+    makefile_targets,
+    references,
+    ruff_check,
+    ruff_format_check,
+    settings_fields,
+    text_files,
+)
+
+post = load_hook("post_gen_project")
+
+CONFIG_IDS = list(SUPPORTED)
+
+
+@pytest.fixture(params=CONFIG_IDS)
+def config_id(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def project(baked: Bake, config_id: str) -> Path:
+    return baked(config_id)
+
+
+def _on(answers: dict[str, Any], option: str) -> bool:
+    return post.normalize(answers[option]) is True
+
+
+# --- rendering -------------------------------------------------------------------------
+
+
+def test_renders_into_the_slug_folder(project: Path, answers: dict[str, Any]) -> None:
+    assert project.name == answers["project_slug"]
+    assert (project / "pyproject.toml").is_file()
+
+
+def test_no_leftover_template_syntax(project: Path) -> None:
+    hits = leftover_template_syntax(project)
+    assert not hits, "\n".join(["", *hits])
+
+
+def test_no_empty_folders(project: Path) -> None:
+    empty = [
+        str(path.relative_to(project))
+        for path in project.rglob("*")
+        if path.is_dir() and not any(path.iterdir())
+    ]
+    assert empty == []
+
+
+def test_pruned_paths_are_gone_and_kept_paths_stay(
+    project: Path, answers: dict[str, Any]
+) -> None:
+    doomed = set(post.paths_to_prune(answers, post.MANIFEST))
+    for owned in post.MANIFEST.values():
+        for relative in owned.paths:
+            if relative in doomed:
+                assert not (project / relative).exists(), f"{relative} should be pruned"
+            elif (PROJECT_TEMPLATE / relative).exists():
+                assert (project / relative).exists(), f"{relative} should be kept"
+
+
+def test_pruned_options_leave_no_reference(
+    project: Path, answers: dict[str, Any]
+) -> None:
+    hits = []
+    for option, patterns in LEFTOVER_PATTERNS.items():
+        if not _on(answers, option):
+            hits += [f"[{option} off] {hit}" for hit in references(project, patterns)]
+    for option, patterns in DECLARED_NAME_PATTERNS.items():
+        if not _on(answers, option):
+            found = references(project, patterns, DECLARATION_FILES)
+            hits += [f"[{option} off] {hit}" for hit in found]
+    if answers["database"] == "sqlite":
+        only = SQLITE_LEFTOVER_FILES
+        hits += [
+            f"[sqlite] {hit}"
+            for hit in references(project, SQLITE_LEFTOVER_PATTERNS, only)
+        ]
+    assert not hits, "\n".join(["", *hits])
+
+
+def test_chosen_options_are_wired(project: Path, answers: dict[str, Any]) -> None:
+    """The counterpart of the test above: what was chosen is really there."""
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    names = {
+        re.split(r"[\[<>=!~; ]", dep, maxsplit=1)[0].lower()
+        for dep in pyproject["project"]["dependencies"]
+    }
+    dependencies = {
+        "use_redis": "redis",
+        "use_openai": "openai",
+        "use_anthropic": "anthropic",
+        "use_gemini": "google-genai",
+    }
+    for option, name in dependencies.items():
+        assert (name in names) == _on(answers, option), option
+    assert ("asyncpg" in names) == (answers["database"] == "postgresql")
+    config = (project / "app/core/config.py").read_text(encoding="utf-8")
+    settings = {
+        "use_redis": "redis_url:",
+        "use_openai": "openai_api_key:",
+        "use_anthropic": "anthropic_api_key:",
+        "use_gemini": "gemini_api_key:",
+    }
+    for option, field_name in settings.items():
+        assert (field_name in config) == _on(answers, option), option
+
+
+def test_every_python_file_compiles(project: Path) -> None:
+    failures = []
+    for path in text_files(project):
+        if path.suffix == ".py":
+            try:
+                compile(
+                    path.read_text(encoding="utf-8"),
+                    str(path),
+                    "exec",
+                    dont_inherit=True,
+                )
+            except SyntaxError as error:
+                failures.append(f"{path.relative_to(project)}: {error}")
+    assert not failures, "\n".join(["", *failures])
+
+
+def test_ruff_check(project: Path) -> None:
+    outcome = ruff_check(project)
+    assert outcome.ok, outcome.tail()
+
+
+def test_ruff_format(project: Path) -> None:
+    outcome = ruff_format_check(project)
+    assert outcome.ok, outcome.tail()
+
+
+def test_pyproject_metadata(project: Path, answers: dict[str, Any]) -> None:
+    data = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    meta = data["project"]
+    assert meta["name"] == answers["project_slug"]
+    assert meta["version"] == answers["version"]
+    assert meta["description"] == answers["description"]
+    assert meta["requires-python"] == f">={answers['python_version']}"
+    assert meta["authors"] == [
+        {"name": answers["author_name"], "email": answers["author_email"]}
+    ]
+
+
+def test_env_example_documents_every_setting(project: Path) -> None:
+    fields = settings_fields(project / "app/core/config.py")
+    documented = env_example_keys(project / ".env.example")
+    assert sorted(set(fields) - documented) == [], "settings missing from .env.example"
+    assert sorted(documented - set(fields)) == [], ".env.example names unknown settings"
+
+
+def test_makefile_targets(project: Path, answers: dict[str, Any]) -> None:
+    targets = makefile_targets(project / "Makefile")
+    required = {
+        "install",
+        "dev",
+        "test",
+        "lint",
+        "fmt",
+        "typecheck",
+        "migrate",
+        "revision",
+    }
+    assert required | {"db-init"} <= targets
+    assert ({"up", "down"} <= targets) == _on(answers, "include_docker")
+    assert not ({"up", "down"} & targets) or _on(answers, "include_docker")
+
+
+def test_makefile_serves_the_app_factory(project: Path) -> None:
+    makefile = (project / "Makefile").read_text(encoding="utf-8")
+    main = (project / "app/main.py").read_text(encoding="utf-8")
+    has_module_app = re.search(r"^app\s*(:[^=]+)?=", main, re.MULTILINE) is not None
+    if has_module_app:
+        assert "app.main:app" in makefile
+    else:
+        assert "--factory app.main:create_app" in makefile
+    assert "PORT ?= 8000" in makefile and "--port $(PORT)" in makefile
+
+
+def test_license(project: Path, answers: dict[str, Any]) -> None:
+    text = (project / "LICENSE").read_text(encoding="utf-8")
+    first_line = {
+        "MIT": "MIT License",
+        "Apache-2.0": "Apache License",
+        "BSD-3-Clause": "BSD 3-Clause License",
+        "Proprietary": "All rights reserved",
+    }[answers["license"]]
+    assert first_line in text
+    assert answers["author_name"] in text
+    if answers["license"] == "Proprietary":
+        assert "Permission is hereby granted" not in text
+
+
+def test_python_version_is_used_everywhere(
+    project: Path, answers: dict[str, Any]
+) -> None:
+    version = answers["python_version"]
+    pyproject = (project / "pyproject.toml").read_text(encoding="utf-8")
+    assert f'target-version = "py{version.replace(".", "")}"' in pyproject
+    assert f'python_version = "{version}"' in pyproject
+    if _on(answers, "include_docker"):
+        dockerfile = (project / "Dockerfile").read_text(encoding="utf-8")
+        assert f"python:{version}-slim" in dockerfile
+    if _on(answers, "include_github_actions"):
+        workflow = yaml.safe_load((project / ".github/workflows/ci.yml").read_text())
+        assert f"{version}" in str(workflow)
+
+
+def test_dockerfile(project: Path, answers: dict[str, Any]) -> None:
+    if not _on(answers, "include_docker"):
+        pytest.skip("include_docker is off")
+    text = (project / "Dockerfile").read_text(encoding="utf-8")
+    assert len(re.findall(r"^FROM ", text, re.MULTILINE)) >= 2, "multi-stage build"
+    assert re.search(r"^USER (?!root)\S+", text, re.MULTILINE), (
+        "runs as a non-root user"
+    )
+    assert re.search(r"^HEALTHCHECK .*?/health", text, re.MULTILINE | re.DOTALL)
+
+
+def test_compose_services(project: Path, answers: dict[str, Any]) -> None:
+    if not _on(answers, "include_docker"):
+        pytest.skip("include_docker is off")
+    compose = yaml.safe_load(
+        (project / "docker-compose.yml").read_text(encoding="utf-8")
+    )
+    services = compose["services"]
+    expected = {"app"}
+    if answers["database"] == "postgresql":
+        expected.add("postgres")
+    if _on(answers, "use_redis"):
+        expected.add("redis")
+    assert set(services) == expected
+    for name, service in services.items():
+        assert "healthcheck" in service, f"{name} has no healthcheck"
+    environment = services["app"].get("environment", {})
+    assert ("DATABASE_URL" in environment) == (answers["database"] == "postgresql")
+    assert ("REDIS_URL" in environment) == _on(answers, "use_redis")
+    assert set(services["app"].get("depends_on", {})) == expected - {"app"}
+
+
+def test_generated_ci_workflow(project: Path, answers: dict[str, Any]) -> None:
+    if not _on(answers, "include_github_actions"):
+        pytest.skip("include_github_actions is off")
+    workflow = yaml.safe_load(
+        (project / ".github/workflows/ci.yml").read_text(encoding="utf-8")
+    )
+    jobs = workflow["jobs"]
+    assert {"lint", "typecheck", "test"} <= set(jobs)
+    steps = str(jobs["lint"]["steps"])
+    assert "ruff check" in steps and "ruff format --check" in steps
+    assert "mypy" in str(jobs["typecheck"]["steps"])
+    test_job = jobs["test"]
+    services = set(test_job.get("services", {}))
+    env = test_job.get("env", {})
+    assert ("postgres" in services) == (answers["database"] == "postgresql")
+    assert ("TEST_DATABASE_URL" in env) == (answers["database"] == "postgresql")
+    assert ("redis" in services) == _on(answers, "use_redis")
+    assert ("TEST_REDIS_URL" in env) == _on(answers, "use_redis")
+
+
+def test_readme_and_agents_guide(project: Path, answers: dict[str, Any]) -> None:
+    readme = (project / "README.md").read_text(encoding="utf-8")
+    assert readme.startswith(f"# {answers['project_name']}")
+    for command in ("make install", "make dev", "make test", "/docs"):
+        assert command in readme
+    guide = (project / "AGENTS.md").read_text(encoding="utf-8")
+    for heading in ("agent", "tool", "provider"):
+        assert re.search(rf"^##+ .*\b{heading}", guide, re.MULTILINE | re.IGNORECASE), (
+            heading
+        )
+
+
+def test_gitignore_keeps_local_state_out(project: Path) -> None:
+    ignored = (project / ".gitignore").read_text(encoding="utf-8").splitlines()
+    for entry in (".venv/", ".env", "data/", "__pycache__/"):
+        assert entry in ignored
+
+
+# --- bad answers -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "extra"), UNSUPPORTED.values(), ids=list(UNSUPPORTED)
+)
+def test_bad_answer_is_refused_and_nothing_written(
+    cookies: Any,
+    tmp_path: Path,
+    capfd: pytest.CaptureFixture[str],
+    field: str,
+    extra: dict[str, Any],
+) -> None:
+    result = cookies.bake(extra_context=extra, template=str(TEMPLATE_DIR))
+    _, err = capfd.readouterr()
+
+    assert isinstance(result.exception, FailedHookException)
+    assert result.exit_code != 0
+    hook_lines = [
+        line for line in err.splitlines() if line.startswith(f"ERROR: {field}: ")
+    ]
+    assert len(hook_lines) == 1, err
+    assert re.fullmatch(rf"ERROR: {field}: .+ \(got '.*'\)", hook_lines[0])
+    written = [p for p in (tmp_path / "cookies").rglob("*") if p.is_file()]
+    assert written == []
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        ("project_slug=app", "ERROR: project_slug: must not shadow"),
+        ("author_email=nobody", "ERROR: author_email: must be an email address"),
+    ],
+)
+def test_cli_exits_1_with_one_line(tmp_path: Path, answer: str, expected: str) -> None:
+    """Through the real command line: exit status 1, the hook's line, an empty output dir."""
+    out = tmp_path / "out"
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cookiecutter",
+            "--no-input",
+            "-o",
+            str(out),
+            str(TEMPLATE_DIR),
+        ]
+        + [answer],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 1
+    assert [line for line in completed.stderr.splitlines() if line.startswith(expected)]
+    assert not out.exists() or not any(out.iterdir())

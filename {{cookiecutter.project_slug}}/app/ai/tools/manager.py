@@ -1,0 +1,116 @@
+"""Runs a turn's tool calls concurrently, turning every failure into a result the model reads.
+
+A model's mistake (an unknown tool, bad arguments, a slow call) must not end the run:
+it becomes an error result, and the model can try again. Only cancellation of the
+run itself propagates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+
+import structlog
+from pydantic import ValidationError
+
+from app.ai.providers.base import ToolCall
+from app.ai.tools.base import ToolContext, ToolError
+from app.ai.tools.registry import ToolRegistry
+
+logger = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ToolResult:
+    """The answer to one tool call, as sent back to the model."""
+
+    call_id: str
+    name: str
+    content: str
+    is_error: bool
+    duration_ms: float
+
+
+def describe_validation_error(name: str, exc: ValidationError) -> str:
+    """One line per problem, with the field path, so a model can fix its arguments."""
+    problems = []
+    for error in exc.errors(include_url=False):
+        location = ".".join(str(part) for part in error["loc"]) or "arguments"
+        problems.append(f"{location}: {error['msg']}")
+    return f"Invalid arguments for {name}: " + "; ".join(problems)
+
+
+class ToolManager:
+    """Validates, time-limits and runs tool calls against one registry."""
+
+    def __init__(self, registry: ToolRegistry) -> None:
+        self.registry = registry
+
+    async def run_calls(
+        self,
+        calls: Sequence[ToolCall],
+        *,
+        allowed: Collection[str],
+        context: ToolContext,
+    ) -> list[ToolResult]:
+        """Run one turn's calls at once; results come back in the order of the calls."""
+        async with asyncio.TaskGroup() as group:
+            tasks = [
+                group.create_task(self.run_call(call, allowed=allowed, context=context))
+                for call in calls
+            ]
+        return [task.result() for task in tasks]
+
+    async def run_call(
+        self, call: ToolCall, *, allowed: Collection[str], context: ToolContext
+    ) -> ToolResult:
+        """Run one call; every outcome except cancellation is a `ToolResult`."""
+        started = time.perf_counter()
+        content, is_error = await self._outcome(call, allowed=allowed, context=context)
+        duration_ms = round((time.perf_counter() - started) * 1000, 3)
+        logger.info(
+            "tool_call",
+            tool=call.name,
+            call_id=call.id,
+            is_error=is_error,
+            duration_ms=duration_ms,
+        )
+        return ToolResult(
+            call_id=call.id,
+            name=call.name,
+            content=content,
+            is_error=is_error,
+            duration_ms=duration_ms,
+        )
+
+    async def _outcome(
+        self, call: ToolCall, *, allowed: Collection[str], context: ToolContext
+    ) -> tuple[str, bool]:
+        if call.name not in allowed:
+            return f"Tool {call.name!r} is not enabled here", True
+        if call.name not in self.registry:
+            return f"Tool {call.name!r} does not exist", True
+        tool = self.registry.get(call.name)
+        try:
+            args = tool.parse(call.arguments)
+        except ValidationError as exc:
+            return describe_validation_error(call.name, exc), True
+        seconds = tool.timeout_for(context.settings)
+        deadline = asyncio.timeout(seconds)
+        try:
+            async with deadline:
+                return await tool.run(args, context), False
+        except ToolError as exc:
+            return exc.message, True
+        except TimeoutError:
+            if deadline.expired():
+                return f"{call.name} timed out after {seconds:g}s", True
+            logger.exception("tool_failed", tool=call.name, call_id=call.id)
+            return f"{call.name} failed: TimeoutError", True
+        except Exception as exc:
+            # The message may carry internals (paths, URLs with credentials): log it, do
+            # not hand it to the model.
+            logger.exception("tool_failed", tool=call.name, call_id=call.id)
+            return f"{call.name} failed unexpectedly ({type(exc).__name__})", True

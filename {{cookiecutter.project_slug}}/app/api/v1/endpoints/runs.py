@@ -1,0 +1,69 @@
+"""Running agents and cancelling their executions."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Request, status
+from sse_starlette import EventSourceResponse
+
+from app.api.deps import CurrentUser, EngineDep, SessionDep, SettingsDep
+from app.api.streaming import stream_run
+from app.api.v1.resources import AgentDep, ExecutionDep
+from app.core.errors import ConflictError, NotFoundError
+from app.crud import conversation as conversation_crud
+from app.models import Execution
+from app.schemas.execution import ExecutionRead
+from app.schemas.run import ExecuteRequest
+
+router = APIRouter(tags=["executions"])
+
+SSE_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The finished execution, or with `stream: true` a stream of events",
+        "content": {"text/event-stream": {}},
+    }
+}
+
+
+@router.post("/agents/{agent_id}/execute", response_model=ExecutionRead, responses=SSE_RESPONSE)
+async def execute_agent(
+    agent: AgentDep,
+    payload: ExecuteRequest,
+    request: Request,
+    user: CurrentUser,
+    session: SessionDep,
+    engine: EngineDep,
+    settings: SettingsDep,
+) -> Execution | EventSourceResponse:
+    """Run the agent on a message: one JSON result, or Server-Sent Events as it happens."""
+    if payload.conversation_id is not None:
+        conversation = await conversation_crud.get(
+            session, conversation_id=payload.conversation_id, owner_id=user.id
+        )
+        if conversation is None or conversation.agent_id != agent.id:
+            raise NotFoundError("Conversation not found")
+    prepared = await engine.prepare(
+        user_id=user.id,
+        agent=agent,
+        message=payload.message,
+        conversation_id=payload.conversation_id,
+    )
+    if payload.stream or "text/event-stream" in request.headers.get("accept", ""):
+        return stream_run(engine, prepared, ping_seconds=settings.sse_ping_seconds)
+    return await asyncio.shield(engine.launch(prepared))
+
+
+@router.post(
+    "/executions/{execution_id}/cancel",
+    response_model=ExecutionRead,
+    status_code=status.HTTP_202_ACCEPTED,
+)
+async def cancel_execution(
+    execution: ExecutionDep, user: CurrentUser, engine: EngineDep
+) -> Execution:
+    """Stop a pending or running execution, whichever process runs it."""
+    if execution.status.is_final:
+        raise ConflictError(f"Execution already {execution.status.value}")
+    return await engine.cancel(execution.id, owner_id=user.id)

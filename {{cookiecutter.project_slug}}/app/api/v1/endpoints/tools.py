@@ -1,0 +1,106 @@
+"""The registered tools, and running one directly as the signed-in user."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, status
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+
+from app.ai.providers.base import ToolCall
+from app.ai.tools.base import Tool, ToolContext
+from app.ai.tools.manager import ToolManager
+from app.ai.tools.registry import ToolRegistry
+from app.api.deps import CurrentUser, DatabaseDep, PaginationDep, SettingsDep
+from app.core.config import Settings
+from app.schemas.common import ErrorBody, Page
+from app.schemas.tool import ToolExecuteRequest, ToolExecuteResult, ToolRead
+
+router = APIRouter(prefix="/tools", tags=["tools"])
+
+
+def get_tool_registry(request: Request) -> ToolRegistry:
+    registry: ToolRegistry = request.app.state.tools
+    return registry
+
+
+def get_tool_manager(request: Request) -> ToolManager:
+    manager: ToolManager = request.app.state.tool_manager
+    return manager
+
+
+ToolRegistryDep = Annotated[ToolRegistry, Depends(get_tool_registry)]
+ToolManagerDep = Annotated[ToolManager, Depends(get_tool_manager)]
+
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    status.HTTP_404_NOT_FOUND: {"model": ErrorBody, "description": "No tool by that name"}
+}
+
+
+def _read(tool: Tool[Any], settings: Settings) -> ToolRead:
+    definition = tool.definition()
+    return ToolRead(
+        name=definition.name,
+        description=definition.description,
+        parameters=definition.parameters,
+        timeout_seconds=tool.timeout_for(settings),
+    )
+
+
+def _argument_errors(exc: ValidationError) -> list[dict[str, Any]]:
+    """Pydantic's errors located under the request body, as FastAPI reports its own."""
+    return [
+        {"type": error["type"], "loc": ("body", "arguments", *error["loc"]), "msg": error["msg"]}
+        for error in exc.errors(include_url=False)
+    ]
+
+
+@router.get("", response_model=Page[ToolRead])
+async def list_tools(
+    _user: CurrentUser, registry: ToolRegistryDep, settings: SettingsDep, page: PaginationDep
+) -> Page[ToolRead]:
+    """Every registered tool with the JSON schema of its arguments."""
+    tools = list(registry)
+    return Page[ToolRead](
+        items=[_read(tool, settings) for tool in tools[page.skip : page.skip + page.limit]],
+        total=len(tools),
+        skip=page.skip,
+        limit=page.limit,
+    )
+
+
+@router.get("/{name}", response_model=ToolRead, responses=NOT_FOUND)
+async def read_tool(
+    name: str, _user: CurrentUser, registry: ToolRegistryDep, settings: SettingsDep
+) -> ToolRead:
+    """One tool with the JSON schema of its arguments."""
+    return _read(registry.get(name), settings)
+
+
+@router.post("/{name}/execute", response_model=ToolExecuteResult, responses=NOT_FOUND)
+async def execute_tool(
+    name: str,
+    payload: ToolExecuteRequest,
+    user: CurrentUser,
+    registry: ToolRegistryDep,
+    manager: ToolManagerDep,
+    settings: SettingsDep,
+    database: DatabaseDep,
+) -> ToolExecuteResult:
+    """Run one tool as the current user, under the same limits as an agent's call."""
+    tool = registry.get(name)
+    try:
+        tool.parse(payload.arguments)
+    except ValidationError as exc:
+        raise RequestValidationError(_argument_errors(exc)) from None
+    call = ToolCall(id=f"direct-{uuid.uuid4().hex}", name=name, arguments=payload.arguments)
+    context = ToolContext(settings=settings, database=database, user_id=user.id)
+    result = await manager.run_call(call, allowed={name}, context=context)
+    return ToolExecuteResult(
+        name=result.name,
+        content=result.content,
+        is_error=result.is_error,
+        duration_ms=result.duration_ms,
+    )

@@ -1,0 +1,113 @@
+"""Execution queries, always scoped to the owner, plus the engine's bookkeeping."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy import update as sql_update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.crud.base import apply_changes, paginate
+from app.db.types import utc_now
+from app.models import Execution, ExecutionStatus
+
+INTERRUPTED_ERROR_TYPE = "interrupted"
+INTERRUPTED_MESSAGE = "The process running this execution stopped"
+UNFINISHED = (ExecutionStatus.PENDING, ExecutionStatus.RUNNING)
+
+
+async def get(
+    session: AsyncSession, *, owner_id: uuid.UUID, execution_id: uuid.UUID
+) -> Execution | None:
+    """The owner's execution, or None for a missing id and for another user's alike."""
+    return await session.scalar(
+        select(Execution).where(Execution.id == execution_id, Execution.owner_id == owner_id)
+    )
+
+
+async def get_page(
+    session: AsyncSession,
+    *,
+    owner_id: uuid.UUID,
+    skip: int,
+    limit: int,
+    agent_id: uuid.UUID | None = None,
+    status: ExecutionStatus | None = None,
+) -> tuple[Sequence[Execution], int]:
+    """Newest first."""
+    statement = (
+        select(Execution)
+        .where(Execution.owner_id == owner_id)
+        .order_by(Execution.created_at.desc(), Execution.id.desc())
+    )
+    if agent_id is not None:
+        statement = statement.where(Execution.agent_id == agent_id)
+    if status is not None:
+        statement = statement.where(Execution.status == status)
+    return await paginate(session, statement, skip=skip, limit=limit)
+
+
+async def create(
+    session: AsyncSession,
+    *,
+    owner_id: uuid.UUID,
+    agent_id: uuid.UUID,
+    conversation_id: uuid.UUID,
+    input: str,
+) -> Execution:
+    """A pending execution; the caller has checked that the owner has the agent and conversation."""
+    execution = Execution(
+        owner_id=owner_id,
+        agent_id=agent_id,
+        conversation_id=conversation_id,
+        input=input,
+        status=ExecutionStatus.PENDING,
+    )
+    session.add(execution)
+    await session.flush()
+    return execution
+
+
+async def update(
+    session: AsyncSession, *, execution: Execution, changes: Mapping[str, Any]
+) -> Execution:
+    """Record progress: status, output, error, tokens, cost and timestamps."""
+    return await apply_changes(session, execution, changes)
+
+
+async def list_unfinished(session: AsyncSession) -> Sequence[Execution]:
+    """Every pending or running execution, of every owner: candidates for the orphan sweep."""
+    statement = (
+        select(Execution).where(Execution.status.in_(UNFINISHED)).order_by(Execution.created_at)
+    )
+    return (await session.scalars(statement)).all()
+
+
+async def mark_stale_running_as_failed(
+    session: AsyncSession, *, older_than: datetime | None = None
+) -> int:
+    """Fail running executions whose process died; returns how many were swept.
+
+    Without `older_than` every running execution counts, which suits a single process
+    at start-up. With it, only runs started before that moment do, so a sweep in one
+    replica leaves the live runs of another alone.
+    """
+    statement = sql_update(Execution).where(Execution.status == ExecutionStatus.RUNNING)
+    if older_than is not None:
+        started = func.coalesce(Execution.started_at, Execution.created_at)
+        statement = statement.where(started < older_than)
+    swept = await session.scalars(
+        statement.values(
+            status=ExecutionStatus.FAILED,
+            error_type=INTERRUPTED_ERROR_TYPE,
+            error_message=INTERRUPTED_MESSAGE,
+            finished_at=utc_now(),
+        )
+        .returning(Execution.id)
+        .execution_options(synchronize_session="fetch")
+    )
+    return len(swept.all())

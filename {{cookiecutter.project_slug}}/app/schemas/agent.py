@@ -1,0 +1,154 @@
+"""Agent schemas: what a client may set, and what it reads back."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Self
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+from app.schemas.common import ReadModel
+
+
+def reject_nul(value: str) -> str:
+    """PostgreSQL text cannot hold NUL characters, so refuse them as bad input, not a 500."""
+    if "\x00" in value:
+        raise ValueError("Text must not contain NUL characters")
+    return value
+
+
+SafeText = Annotated[str, AfterValidator(reject_nul)]
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    AfterValidator(reject_nul),
+]
+ProviderName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=50),
+    AfterValidator(reject_nul),
+]
+ModelName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    AfterValidator(reject_nul),
+]
+ToolName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    AfterValidator(reject_nul),
+]
+Description = Annotated[str, StringConstraints(max_length=2_000), AfterValidator(reject_nul)]
+SystemPrompt = Annotated[str, StringConstraints(max_length=100_000), AfterValidator(reject_nul)]
+Temperature = Annotated[float, Field(ge=0.0, le=2.0)]
+MaxTokens = Annotated[int, Field(ge=1, le=200_000)]
+ToolNames = Annotated[list[ToolName], Field(max_length=64)]
+
+# Changing any of these changes how the agent behaves, so it bumps `version`.
+BEHAVIOUR_FIELDS = frozenset(
+    {"system_prompt", "provider", "model", "temperature", "max_tokens", "tools"}
+)
+
+
+def unique_tools(tools: list[str] | None) -> list[str] | None:
+    """A tool offered twice would be advertised twice to the model; refuse the duplicate."""
+    if tools is not None and len(set(tools)) != len(tools):
+        raise ValueError("Tool names must be unique")
+    return tools
+
+
+class AgentConfig(BaseModel):
+    """The settings a run depends on, as they will be after a create or an update.
+
+    Checks that need the live provider and tool registries receive this, so one check
+    covers both paths, and a partial update is judged by its result.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    provider: str
+    model: str
+    temperature: float
+    max_tokens: int
+    tools: tuple[str, ...]
+
+
+class AgentCreate(BaseModel):
+    name: Name
+    description: Description | None = None
+    system_prompt: SystemPrompt = ""
+    provider: ProviderName
+    model: ModelName
+    temperature: Temperature = 0.7
+    max_tokens: MaxTokens = 1024
+    tools: ToolNames = Field(default_factory=list)
+    is_active: bool = True
+
+    _unique_tools = field_validator("tools")(unique_tools)
+
+    def config(self) -> AgentConfig:
+        """The run settings this request would store."""
+        return AgentConfig(
+            provider=self.provider,
+            model=self.model,
+            temperature=self.temperature,
+            max_tokens=self.max_tokens,
+            tools=tuple(self.tools),
+        )
+
+
+class AgentUpdate(BaseModel):
+    """A partial update: only the fields sent change; only `description` may be null."""
+
+    name: Name | None = None
+    description: Description | None = None
+    system_prompt: SystemPrompt | None = None
+    provider: ProviderName | None = None
+    model: ModelName | None = None
+    temperature: Temperature | None = None
+    max_tokens: MaxTokens | None = None
+    tools: ToolNames | None = None
+    is_active: bool | None = None
+
+    _unique_tools = field_validator("tools")(unique_tools)
+
+    @model_validator(mode="after")
+    def _refuse_nulls(self) -> Self:
+        """An explicit null would otherwise reach a NOT NULL column."""
+        nulls = sorted(
+            name
+            for name in self.model_fields_set
+            if name != "description" and getattr(self, name) is None
+        )
+        if nulls:
+            raise ValueError(f"These fields may not be null: {', '.join(nulls)}")
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        """The fields the client sent, ready for the crud layer."""
+        return self.model_dump(exclude_unset=True)
+
+
+class AgentRead(ReadModel):
+    id: uuid.UUID
+    name: str
+    description: str | None
+    system_prompt: str
+    provider: str
+    model: str
+    temperature: float
+    max_tokens: int
+    tools: list[str]
+    is_active: bool
+    version: int = Field(description="Incremented whenever a setting that changes behaviour does")
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,97 @@
+"""Conversation schemas; the API says `metadata` where the model says `meta`."""
+
+from __future__ import annotations
+
+import json
+import math
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Self
+
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints, model_validator
+
+from app.schemas.agent import reject_nul
+from app.schemas.common import ReadModel
+
+DEFAULT_TITLE = "New conversation"
+METADATA_MAX_BYTES = 16_384
+METADATA_MAX_DEPTH = 32
+
+
+def check_metadata(value: dict[str, Any]) -> dict[str, Any]:
+    """Bounded, storable JSON.
+
+    PostgreSQL's JSONB refuses NUL characters, NaN and infinities, and very deep nesting
+    cannot be serialised back, so each is a 422 here rather than a 500 later.
+    """
+    _check_json_value(value)
+    try:
+        size = len(_compact_json(value).encode())
+    except UnicodeEncodeError:
+        raise ValueError("Metadata must be valid Unicode (no lone surrogates)") from None
+    if size > METADATA_MAX_BYTES:
+        raise ValueError(f"Metadata must be at most {METADATA_MAX_BYTES} bytes as JSON")
+    return value
+
+
+def _compact_json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _check_json_value(value: Any, depth: int = 1) -> None:
+    if depth > METADATA_MAX_DEPTH:
+        raise ValueError(f"Metadata must nest at most {METADATA_MAX_DEPTH} levels deep")
+    if isinstance(value, str):
+        reject_nul(value)
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("Metadata numbers must be finite")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            reject_nul(key)
+            _check_json_value(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _check_json_value(item, depth + 1)
+
+
+Title = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(reject_nul),
+]
+Metadata = Annotated[dict[str, Any], AfterValidator(check_metadata)]
+
+
+class ConversationCreate(BaseModel):
+    agent_id: uuid.UUID = Field(description="An agent of yours that this conversation talks to")
+    title: Title = DEFAULT_TITLE
+    meta: Metadata = Field(default_factory=dict, alias="metadata")
+
+
+class ConversationUpdate(BaseModel):
+    """A partial update; `metadata`, when sent, replaces the whole object."""
+
+    title: Title | None = None
+    meta: Metadata | None = Field(default=None, alias="metadata")
+
+    @model_validator(mode="after")
+    def _refuse_nulls(self) -> Self:
+        """An explicit null would otherwise reach a NOT NULL column."""
+        nulls = sorted(name for name in self.model_fields_set if getattr(self, name) is None)
+        if nulls:
+            fields = ", ".join("metadata" if name == "meta" else name for name in nulls)
+            raise ValueError(f"These fields may not be null: {fields}")
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        """The fields the client sent, keyed by model attribute."""
+        return self.model_dump(exclude_unset=True)
+
+
+class ConversationRead(ReadModel):
+    id: uuid.UUID
+    agent_id: uuid.UUID
+    title: str
+    meta: dict[str, Any] = Field(serialization_alias="metadata")
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,25 @@
+"""Message schemas: messages are written by the engine and only read through the API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from app.models import MessageRole
+from app.schemas.common import ReadModel
+
+
+class MessageRead(ReadModel):
+    id: uuid.UUID
+    conversation_id: uuid.UUID
+    sequence: int
+    role: MessageRole
+    content: str
+    tool_calls: list[dict[str, Any]]
+    tool_call_id: str | None
+    name: str | None
+    input_tokens: int
+    output_tokens: int
+    execution_id: uuid.UUID | None
+    created_at: datetime

@@ -1,0 +1,92 @@
+"""Settings: defaults that run anywhere, and a refusal to run production on a known secret."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from app.core.config import PLACEHOLDER_SECRET, Settings, get_settings
+
+STRONG_SECRET = "s" * 32
+
+
+def make(**values: object) -> Settings:
+    """Settings from arguments only, never from a developer's .env file."""
+    return Settings(_env_file=None, **values)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("environment", ["development", "test"])
+def test_development_and_test_may_keep_the_placeholder_secret(environment: str) -> None:
+    settings = make(environment=environment)
+    assert settings.secret_key.get_secret_value() == PLACEHOLDER_SECRET
+
+
+@pytest.mark.parametrize("environment", ["staging", "production"])
+def test_placeholder_secret_is_refused_outside_development(environment: str) -> None:
+    with pytest.raises(ValidationError, match="SECRET_KEY must be set"):
+        make(environment=environment)
+
+
+def test_short_secret_is_refused_in_production() -> None:
+    with pytest.raises(ValidationError, match="at least 32 characters"):
+        make(environment="production", secret_key="s" * 31)
+
+
+def test_strong_secret_is_accepted_in_production() -> None:
+    settings = make(environment="production", secret_key=STRONG_SECRET)
+    assert settings.secret_key.get_secret_value() == STRONG_SECRET
+
+
+def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    monkeypatch.setenv("SECRET_KEY", STRONG_SECRET)
+    monkeypatch.setenv("ACCESS_TOKEN_EXPIRE_MINUTES", "5")
+    monkeypatch.setenv("AUTH_RATE_LIMIT", "3/minute")
+    settings = make()
+    assert settings.environment == "production"
+    assert settings.access_token_expire_minutes == 5
+    assert settings.auth_rate_limit == "3/minute"
+
+
+def test_placeholder_from_the_environment_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    monkeypatch.setenv("SECRET_KEY", PLACEHOLDER_SECRET)
+    with pytest.raises(ValidationError):
+        make()
+
+
+def test_secret_is_not_shown_in_reprs() -> None:
+    settings = make(environment="production", secret_key=STRONG_SECRET)
+    assert STRONG_SECRET not in repr(settings)
+    assert STRONG_SECRET not in str(settings.model_dump())
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"environment": "prod"},
+        {"password_min_length": 7},
+        {"access_token_expire_minutes": 0},
+        {"jwt_algorithm": "none"},
+        {"jwt_algorithm": "RS256"},
+    ],
+)
+def test_unsafe_or_invalid_values_are_refused(values: dict[str, object]) -> None:
+    with pytest.raises(ValidationError):
+        make(**values)
+
+
+def test_default_database_is_a_local_sqlite_file() -> None:
+    settings = make()
+    assert settings.database_url.startswith("sqlite+aiosqlite:///")
+    assert settings.is_sqlite
+    assert not make(database_url="postgresql+asyncpg://db/app").is_sqlite
+
+
+def test_get_settings_is_read_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ENVIRONMENT", "test")
+    get_settings.cache_clear()
+    try:
+        assert get_settings() is get_settings()
+    finally:
+        get_settings.cache_clear()

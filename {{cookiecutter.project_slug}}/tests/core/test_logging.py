@@ -1,0 +1,174 @@
+"""Request ids on responses and log lines; JSON output for production."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+import structlog
+from fastapi import FastAPI
+
+from app.core.config import Settings
+from app.core.errors import register_error_handlers
+from app.core.logging import RequestContextMiddleware, configure_logging, current_request_id
+from tests.factories import client_for
+
+
+def _events(caplog: pytest.LogCaptureFixture, event: str) -> list[dict[str, Any]]:
+    """structlog hands the stdlib its event dict as the record's message."""
+    return [
+        record.msg
+        for record in caplog.records
+        if isinstance(record.msg, dict) and record.msg.get("event") == event
+    ]
+
+
+async def test_each_request_is_logged_with_its_id(
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    response = await client.get("/health", headers={"X-Request-ID": "req-42"})
+    assert response.headers["x-request-id"] == "req-42"
+    [line] = _events(caplog, "request")
+    assert line["request_id"] == "req-42"
+    assert line["method"] == "GET"
+    assert line["path"] == "/health"
+    assert line["status"] == 200
+    assert line["duration_ms"] >= 0
+
+
+async def test_generated_ids_match_between_header_and_log(
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    first = await client.get("/health")
+    second = await client.get("/health")
+    ids = [first.headers["x-request-id"], second.headers["x-request-id"]]
+    assert ids[0] != ids[1]
+    assert [line["request_id"] for line in _events(caplog, "request")] == ids
+
+
+@pytest.mark.parametrize(
+    "incoming", ["has spaces", "x" * 65, "<script>", "new\tline", "", "é".encode("latin-1")]
+)
+async def test_unsafe_client_ids_are_replaced(
+    client: httpx.AsyncClient, incoming: str | bytes
+) -> None:
+    response = await client.get("/health", headers={"X-Request-ID": incoming})
+    generated = response.headers["x-request-id"]
+    assert generated != incoming
+    assert len(generated) == 32
+    int(generated, 16)
+
+
+async def test_error_responses_carry_the_id_too(client: httpx.AsyncClient) -> None:
+    response = await client.get("/api/v1/users/me", headers={"X-Request-ID": "denied-1"})
+    assert response.status_code == 401
+    assert response.headers["x-request-id"] == "denied-1"
+    missing = await client.get("/no-such-route", headers={"X-Request-ID": "lost-1"})
+    assert missing.status_code == 404
+    assert missing.headers["x-request-id"] == "lost-1"
+
+
+async def test_query_strings_and_credentials_stay_out_of_the_log(
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    await client.get(
+        "/health", params={"token": "sekrit-query"}, headers={"Authorization": "Bearer sekrit"}
+    )
+    [line] = _events(caplog, "request")
+    assert line["path"] == "/health"
+    assert "sekrit" not in caplog.text
+    assert "sekrit" not in json.dumps(line, default=str)
+
+
+def _crashing_app() -> FastAPI:
+    application = FastAPI()
+    register_error_handlers(application)
+    application.add_middleware(RequestContextMiddleware)
+
+    @application.get("/crash")
+    async def crash() -> None:
+        raise RuntimeError("boom")
+
+    return application
+
+
+async def test_an_unhandled_error_is_logged_with_the_request_id(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
+    async with client_for(_crashing_app(), raise_app_exceptions=False) as http:
+        response = await http.get("/crash", headers={"X-Request-ID": "crash-7"})
+    assert response.status_code == 500
+    [error] = _events(caplog, "unhandled_error")
+    assert error["request_id"] == "crash-7"
+    [line] = _events(caplog, "request")
+    assert line["status"] == 500
+    assert line["request_id"] == "crash-7"
+
+
+def test_no_request_id_outside_a_request() -> None:
+    structlog.contextvars.clear_contextvars()
+    assert current_request_id() is None
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """configure_logging replaces the root handler; put the test run's back afterwards."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers = handlers
+    root.setLevel(level)
+
+
+def _capture_root_output() -> io.StringIO:
+    buffer = io.StringIO()
+    handler = logging.getLogger().handlers[0]
+    assert isinstance(handler, logging.StreamHandler)
+    handler.setStream(buffer)
+    return buffer
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_json_logs_carry_the_bound_request_id() -> None:
+    configure_logging(Settings(_env_file=None, log_json=True, log_level="debug"))  # type: ignore[call-arg]
+    buffer = _capture_root_output()
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(request_id="json-1")
+    try:
+        structlog.get_logger("app.test").info("agent_ran", tokens=12)
+        logging.getLogger("thirdparty").warning("plain %s message", "stdlib")
+    finally:
+        structlog.contextvars.clear_contextvars()
+    first, second = (json.loads(line) for line in buffer.getvalue().splitlines())
+    assert first["event"] == "agent_ran"
+    assert first["tokens"] == 12
+    assert first["request_id"] == "json-1"
+    assert first["level"] == "info"
+    assert first["logger"] == "app.test"
+    assert first["timestamp"].endswith("Z")
+    assert second["event"] == "plain stdlib message"
+    assert second["request_id"] == "json-1"
+    assert second["level"] == "warning"
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_console_logs_are_readable_lines_and_respect_the_level() -> None:
+    configure_logging(Settings(_env_file=None, log_json=False, log_level="warning"))  # type: ignore[call-arg]
+    buffer = _capture_root_output()
+    log = structlog.get_logger("app.test")
+    log.info("hidden_event")
+    log.warning("shown_event", key="value")
+    output = buffer.getvalue()
+    assert "hidden_event" not in output
+    assert "shown_event" in output
+    assert "key=value" in output
+    assert not output.lstrip().startswith("{")

@@ -1,0 +1,161 @@
+"""The in-process key-value store and the token revocation built on it."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+
+import pytest
+
+from app.core import store as store_module
+from app.core.config import Settings
+from app.core.security import revocation
+from app.core.security.tokens import TokenClaims, TokenType
+from app.core.store import MemoryStore, create_store
+
+
+class FakeClock:
+    """Stands in for the store's `time.monotonic`, so expiry is tested without sleeping."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    fake = FakeClock()
+    # Only the store's view of `time` changes; the event loop keeps the real clock.
+    monkeypatch.setattr(store_module, "time", SimpleNamespace(monotonic=fake))
+    return fake
+
+
+async def test_set_get_delete() -> None:
+    store = MemoryStore()
+    assert await store.get("k") is None
+    await store.set("k", "v")
+    assert await store.get("k") == "v"
+    await store.set("k", "w")
+    assert await store.get("k") == "w"
+    await store.delete("k")
+    assert await store.get("k") is None
+    await store.delete("k")
+
+
+async def test_add_sets_only_when_absent() -> None:
+    store = MemoryStore()
+    assert await store.add("k", "first") is True
+    assert await store.add("k", "second") is False
+    assert await store.get("k") == "first"
+
+
+async def test_keys_expire_after_their_ttl(clock: FakeClock) -> None:
+    store = MemoryStore()
+    await store.set("short", "v", ttl_seconds=10)
+    await store.set("forever", "v")
+    clock.now += 9.9
+    assert await store.get("short") == "v"
+    clock.now += 0.2
+    assert await store.get("short") is None
+    assert await store.get("forever") == "v"
+
+
+async def test_add_succeeds_again_once_the_key_expired(clock: FakeClock) -> None:
+    store = MemoryStore()
+    assert await store.add("k", "1", ttl_seconds=5)
+    clock.now += 6
+    assert await store.add("k", "2", ttl_seconds=5)
+    assert await store.get("k") == "2"
+
+
+async def test_expired_keys_are_evicted_without_being_read(clock: FakeClock) -> None:
+    store = MemoryStore()
+    for i in range(100):
+        await store.set(f"k{i}", "v", ttl_seconds=1)
+    assert len(store) == 100
+    clock.now += 2
+    await store.set("fresh", "v", ttl_seconds=60)
+    assert len(store) == 1
+
+
+async def test_renewing_a_ttl_is_not_undone_by_the_old_expiry(clock: FakeClock) -> None:
+    store = MemoryStore()
+    await store.set("lease", "1", ttl_seconds=10)
+    clock.now += 8
+    await store.set("lease", "1", ttl_seconds=10)
+    clock.now += 5
+    await store.set("other", "v")
+    assert await store.get("lease") == "1"
+
+
+async def test_a_key_set_without_ttl_outlives_its_earlier_expiry(clock: FakeClock) -> None:
+    store = MemoryStore()
+    await store.set("k", "1", ttl_seconds=1)
+    await store.set("k", "2")
+    clock.now += 5
+    await store.set("other", "v")
+    assert await store.get("k") == "2"
+
+
+async def test_ping_and_close() -> None:
+    store = MemoryStore()
+    await store.set("k", "v", ttl_seconds=60)
+    assert await store.ping() is True
+    await store.close()
+    assert await store.get("k") is None
+    assert len(store) == 0
+
+
+async def test_without_redis_the_store_is_in_process() -> None:
+    # Built from defaults only: no environment variable may point it at a server.
+    settings = Settings.model_construct(environment="test")
+    assert isinstance(create_store(settings), MemoryStore)
+
+
+# --- revocation -------------------------------------------------------------------------
+
+
+def _claims(seconds: int = 60) -> TokenClaims:
+    return TokenClaims(
+        subject=uuid.uuid4(),
+        token_type=TokenType.REFRESH,
+        jti=uuid.uuid4().hex,
+        expires_at=datetime.now(UTC) + timedelta(seconds=seconds),
+    )
+
+
+async def test_revoked_tokens_are_remembered() -> None:
+    store = MemoryStore()
+    claims = _claims()
+    assert not await revocation.is_revoked(store, claims.jti)
+    await revocation.revoke(store, claims)
+    assert await revocation.is_revoked(store, claims.jti)
+    assert not await revocation.is_revoked(store, _claims().jti)
+
+
+async def test_a_single_use_token_can_be_consumed_once() -> None:
+    store = MemoryStore()
+    claims = _claims()
+    assert await revocation.consume(store, claims) is True
+    assert await revocation.consume(store, claims) is False
+    assert await revocation.is_revoked(store, claims.jti)
+
+
+async def test_a_revoked_token_cannot_be_consumed() -> None:
+    store = MemoryStore()
+    claims = _claims()
+    await revocation.revoke(store, claims)
+    assert await revocation.consume(store, claims) is False
+
+
+async def test_revocations_are_forgotten_only_after_the_token_expires(clock: FakeClock) -> None:
+    store = MemoryStore()
+    claims = _claims(seconds=30)
+    await revocation.revoke(store, claims)
+    clock.now += 29
+    assert await revocation.is_revoked(store, claims.jti)
+    clock.now += 3
+    assert not await revocation.is_revoked(store, claims.jti)

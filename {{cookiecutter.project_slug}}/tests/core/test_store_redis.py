@@ -1,0 +1,269 @@
+"""The Redis backends: unit tests on fakeredis, and the running service on a real Redis.
+
+The second half runs when TEST_REDIS_URL is set; it proves revocations and rate-limit
+counters really live in Redis, where every worker and replica shares them.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+
+import fakeredis
+import httpx
+import pytest
+from fastapi import FastAPI
+from jose import jwt
+from limits.aio.storage import RedisStorage
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from app.core.config import Settings
+from app.core.errors import RateLimitedError
+from app.core.rate_limit import RateLimiter, create_rate_limiter
+from app.core.security import revocation
+from app.core.security.tokens import TokenType, create_token, decode_token
+from app.core.store import create_store
+from app.core.store_redis import (
+    RATE_LIMIT_KEY_PREFIX,
+    RedisStore,
+    create_redis_rate_limiter,
+    redis_rate_limit_storage,
+)
+from tests.factories import AppFactory, UserFactory, client_for
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "")
+UNREACHABLE_URL = "redis://127.0.0.1:1/0"
+SECRET = "unit-test-secret-that-is-long-enough"
+
+
+@pytest.fixture
+def server() -> fakeredis.FakeServer:
+    """One fake Redis server; several clients on it act like several workers."""
+    return fakeredis.FakeServer()
+
+
+@pytest.fixture
+async def fake_client(server: fakeredis.FakeServer) -> AsyncIterator[Redis]:
+    client = fakeredis.FakeAsyncRedis(server=server, decode_responses=True)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+def redis_store(fake_client: Redis) -> RedisStore:
+    return RedisStore(fake_client)
+
+
+def _limiter_on(server: fakeredis.FakeServer, limit: str) -> RateLimiter:
+    pool = fakeredis.FakeAsyncRedis(server=server).connection_pool
+    return RateLimiter(redis_rate_limit_storage(pool), limit, on_close=pool.aclose)
+
+
+def _settings(**values: object) -> Settings:
+    return Settings(_env_file=None, environment="test", secret_key=SECRET, **values)  # type: ignore[arg-type]
+
+
+# --- RedisStore on fakeredis ------------------------------------------------------------
+
+
+async def test_set_get_delete(redis_store: RedisStore) -> None:
+    assert await redis_store.get("k") is None
+    await redis_store.set("k", "v")
+    assert await redis_store.get("k") == "v"
+    await redis_store.delete("k")
+    assert await redis_store.get("k") is None
+
+
+async def test_add_is_set_if_absent(redis_store: RedisStore) -> None:
+    assert await redis_store.add("k", "first", ttl_seconds=60) is True
+    assert await redis_store.add("k", "second", ttl_seconds=60) is False
+    assert await redis_store.get("k") == "first"
+
+
+async def test_ttls_are_redis_expiries(redis_store: RedisStore, fake_client: Redis) -> None:
+    await redis_store.set("short", "v", ttl_seconds=30)
+    await redis_store.set("forever", "v")
+    await redis_store.set("zero", "v", ttl_seconds=0)
+    assert 0 < await fake_client.ttl("short") <= 30
+    assert await fake_client.ttl("forever") == -1
+    assert await fake_client.ttl("zero") == -1
+
+
+async def test_ping(redis_store: RedisStore) -> None:
+    assert await redis_store.ping() is True
+
+
+async def test_ping_is_false_when_redis_is_unreachable() -> None:
+    store = RedisStore.from_url(UNREACHABLE_URL)
+    try:
+        assert await store.ping() is False
+    finally:
+        await store.close()
+
+
+async def test_revocation_is_shared_between_workers(server: fakeredis.FakeServer) -> None:
+    worker_a = RedisStore(fakeredis.FakeAsyncRedis(server=server, decode_responses=True))
+    worker_b = RedisStore(fakeredis.FakeAsyncRedis(server=server, decode_responses=True))
+    settings = _settings()
+    token = create_token(settings, uuid.uuid4(), TokenType.REFRESH)
+    claims = decode_token(settings, token, TokenType.REFRESH)
+    try:
+        assert await revocation.consume(worker_a, claims) is True
+        assert await revocation.consume(worker_b, claims) is False
+        assert await revocation.is_revoked(worker_b, claims.jti)
+    finally:
+        await worker_a.close()
+        await worker_b.close()
+
+
+def test_redis_url_selects_the_redis_store() -> None:
+    store = create_store(_settings(redis_url=UNREACHABLE_URL))
+    assert isinstance(store, RedisStore)
+
+
+# --- rate limits on fakeredis -----------------------------------------------------------
+
+
+async def test_redis_counters_are_shared_between_workers(server: fakeredis.FakeServer) -> None:
+    worker_a = _limiter_on(server, "3/minute")
+    worker_b = _limiter_on(server, "3/minute")
+    try:
+        await worker_a.hit("login:198.51.100.1")
+        await worker_b.hit("login:198.51.100.1")
+        await worker_a.hit("login:198.51.100.1")
+        with pytest.raises(RateLimitedError) as caught:
+            await worker_b.hit("login:198.51.100.1")
+        assert caught.value.headers is not None
+        assert 1 <= int(caught.value.headers["Retry-After"]) <= 61
+        await worker_b.hit("login:198.51.100.2")
+    finally:
+        await worker_a.close()
+        await worker_b.close()
+
+
+async def test_redis_counters_live_under_their_prefix_and_reset(
+    server: fakeredis.FakeServer, fake_client: Redis
+) -> None:
+    limiter = _limiter_on(server, "5/minute")
+    try:
+        await limiter.hit("login:198.51.100.1")
+        await fake_client.set("unrelated", "kept")
+        keys = await fake_client.keys(f"{RATE_LIMIT_KEY_PREFIX}:*")
+        assert len(keys) == 1
+        assert "login:198.51.100.1" in keys[0]
+        await limiter.reset()
+        assert await fake_client.keys(f"{RATE_LIMIT_KEY_PREFIX}:*") == []
+        assert await fake_client.get("unrelated") == "kept"
+    finally:
+        await limiter.close()
+
+
+async def test_redis_url_selects_redis_counters() -> None:
+    limiter = create_rate_limiter(_settings(redis_url=UNREACHABLE_URL, auth_rate_limit="7/hour"))
+    try:
+        assert isinstance(limiter.storage, RedisStorage)
+        assert limiter.item.amount == 7
+    finally:
+        await limiter.close()
+
+
+@pytest.mark.parametrize(
+    "url", ["redis://localhost/0", "redis://:pw@localhost", "rediss://cache.internal:6380/1"]
+)
+async def test_common_redis_url_forms_are_accepted(url: str) -> None:
+    """`limits` alone would refuse a URL without a port; the owned pool takes them all."""
+    limiter = create_redis_rate_limiter(url, "3/minute")
+    await limiter.close()
+
+
+async def test_an_unreachable_redis_is_an_error_not_a_silent_pass() -> None:
+    limiter = create_redis_rate_limiter(UNREACHABLE_URL, "3/minute")
+    try:
+        with pytest.raises(RedisConnectionError):
+            await limiter.hit("k")
+    finally:
+        await limiter.close()
+
+
+# --- the running service on a real Redis ------------------------------------------------
+
+needs_redis = pytest.mark.skipif(not REDIS_URL, reason="set TEST_REDIS_URL to use a real Redis")
+
+
+@pytest.fixture
+async def real_redis() -> AsyncIterator[Redis]:
+    client = Redis.from_url(REDIS_URL, decode_responses=True)
+    yield client
+    await client.aclose()
+
+
+@pytest.mark.redis
+@needs_redis
+async def test_the_service_uses_redis_when_configured(app: FastAPI) -> None:
+    assert isinstance(app.state.store, RedisStore)
+    assert isinstance(app.state.rate_limiter.storage, RedisStorage)
+
+
+@pytest.mark.redis
+@needs_redis
+async def test_logout_and_refresh_revocations_are_stored_in_redis(
+    client: httpx.AsyncClient, users: UserFactory, real_redis: Redis
+) -> None:
+    user = await users.signed_in()
+    refreshed = await client.post(
+        "/api/v1/auth/refresh", json={"refresh_token": user.refresh_token}
+    )
+    assert refreshed.status_code == 200
+    spent_jti = jwt.get_unverified_claims(user.refresh_token)["jti"]
+    assert await real_redis.exists(f"revoked-jti:{spent_jti}") == 1
+    assert 0 < await real_redis.ttl(f"revoked-jti:{spent_jti}") <= 14 * 24 * 3600 + 1
+
+    response = await client.post("/api/v1/auth/logout", headers=user.headers)
+    assert response.status_code == 204
+    access_jti = jwt.get_unverified_claims(user.access_token)["jti"]
+    assert await real_redis.exists(f"revoked-jti:{access_jti}") == 1
+    assert 0 < await real_redis.ttl(f"revoked-jti:{access_jti}") <= 30 * 60 + 1
+
+
+@pytest.mark.redis
+@needs_redis
+async def test_a_revocation_written_to_redis_is_seen_by_the_service(
+    client: httpx.AsyncClient, users: UserFactory, real_redis: Redis
+) -> None:
+    """Another replica's logout is just a key in Redis; this process must honour it."""
+    user = await users.signed_in()
+    jti = jwt.get_unverified_claims(user.access_token)["jti"]
+    await real_redis.set(f"revoked-jti:{jti}", "1", ex=60)
+    response = await client.get("/api/v1/users/me", headers=user.headers)
+    assert response.status_code == 401
+
+
+@pytest.mark.redis
+@needs_redis
+async def test_auth_rate_limits_are_counted_in_redis_across_workers(
+    make_app: AppFactory, real_redis: Redis
+) -> None:
+    worker_a = await make_app(auth_rate_limit="3/minute")
+    worker_b = await make_app(auth_rate_limit="3/minute")
+    form = {"username": "nobody@example.com", "password": "x"}
+    async with client_for(worker_a) as a, client_for(worker_b) as b:
+        codes = [
+            (await a.post("/api/v1/auth/login", data=form)).status_code,
+            (await b.post("/api/v1/auth/login", data=form)).status_code,
+            (await a.post("/api/v1/auth/login", data=form)).status_code,
+        ]
+        keys = await real_redis.keys(f"{RATE_LIMIT_KEY_PREFIX}:*/api/v1/auth/login*")
+        blocked = await b.post("/api/v1/auth/login", data=form)
+    assert codes == [401, 401, 401]
+    assert keys, "rate-limit counters should be Redis keys"
+    assert blocked.status_code == 429
+    assert int(blocked.headers["retry-after"]) >= 1
+
+
+@pytest.mark.redis
+@needs_redis
+async def test_readiness_pings_redis(client: httpx.AsyncClient) -> None:
+    response = await client.get("/health/ready")
+    assert response.json()["checks"]["store"] is True

@@ -1,0 +1,199 @@
+"""Execution queries: owner scoping, filters, the engine's updates and the start-up sweep."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.crud import execution as execution_crud
+from app.db.types import utc_now
+from app.models import Conversation, ExecutionStatus
+from tests.support.builders import (
+    add_agent,
+    add_conversation,
+    add_execution,
+    add_user,
+    minutes_ago,
+)
+
+
+async def _conversation(session: AsyncSession) -> Conversation:
+    owner = await add_user(session)
+    return await add_conversation(session, agent=await add_agent(session, owner_id=owner.id))
+
+
+async def test_create_is_pending_and_owned(session: AsyncSession) -> None:
+    conversation = await _conversation(session)
+
+    execution = await execution_crud.create(
+        session,
+        owner_id=conversation.owner_id,
+        agent_id=conversation.agent_id,
+        conversation_id=conversation.id,
+        input="hello",
+    )
+    await session.refresh(execution)
+
+    assert execution.status is ExecutionStatus.PENDING
+    assert (execution.input, execution.output) == ("hello", None)
+    assert (execution.input_tokens, execution.output_tokens, execution.cost) == (0, 0, Decimal(0))
+    assert execution.owner_id == conversation.owner_id
+
+
+async def test_get_is_scoped_to_the_owner(session: AsyncSession) -> None:
+    conversation = await _conversation(session)
+    stranger = await add_user(session)
+    execution = await add_execution(session, conversation=conversation)
+
+    found = await execution_crud.get(
+        session, owner_id=conversation.owner_id, execution_id=execution.id
+    )
+    foreign = await execution_crud.get(session, owner_id=stranger.id, execution_id=execution.id)
+    missing = await execution_crud.get(
+        session, owner_id=conversation.owner_id, execution_id=uuid.uuid4()
+    )
+
+    assert (found, foreign, missing) == (execution, None, None)
+
+
+async def test_get_page_orders_and_filters(session: AsyncSession) -> None:
+    conversation = await _conversation(session)
+    other_agent = await add_agent(session, owner_id=conversation.owner_id)
+    elsewhere = await add_conversation(session, agent=other_agent)
+    await add_execution(
+        session,
+        conversation=conversation,
+        input="old",
+        status=ExecutionStatus.COMPLETED,
+        created_at=minutes_ago(3),
+    )
+    await add_execution(
+        session,
+        conversation=conversation,
+        input="new",
+        status=ExecutionStatus.FAILED,
+        created_at=minutes_ago(2),
+    )
+    await add_execution(
+        session,
+        conversation=elsewhere,
+        input="other",
+        status=ExecutionStatus.COMPLETED,
+        created_at=minutes_ago(1),
+    )
+    await add_execution(session, conversation=await _conversation(session), input="foreign")
+    owner_id = conversation.owner_id
+
+    async def inputs(**filters: Any) -> tuple[list[str], int]:
+        page, total = await execution_crud.get_page(
+            session, owner_id=owner_id, skip=0, limit=10, **filters
+        )
+        return [e.input for e in page], total
+
+    assert await inputs() == (["other", "new", "old"], 3)
+    assert await inputs(agent_id=conversation.agent_id) == (["new", "old"], 2)
+    assert await inputs(status=ExecutionStatus.COMPLETED) == (["other", "old"], 2)
+    assert await inputs(agent_id=other_agent.id, status=ExecutionStatus.FAILED) == ([], 0)
+
+
+async def test_update_records_the_outcome(session: AsyncSession) -> None:
+    execution = await add_execution(session, conversation=await _conversation(session))
+    started = utc_now()
+
+    await execution_crud.update(
+        session,
+        execution=execution,
+        changes={"status": ExecutionStatus.RUNNING, "started_at": started},
+    )
+    await execution_crud.update(
+        session,
+        execution=execution,
+        changes={
+            "status": ExecutionStatus.COMPLETED,
+            "output": "done",
+            "input_tokens": 40,
+            "output_tokens": 7,
+            "cost": Decimal("0.000123"),
+            "finished_at": started + timedelta(seconds=1),
+            "duration_ms": 1000.0,
+        },
+    )
+
+    assert execution.status is ExecutionStatus.COMPLETED
+    assert execution.output == "done"
+    assert (execution.input_tokens, execution.output_tokens) == (40, 7)
+    assert execution.cost == Decimal("0.000123")
+    assert execution.started_at == started
+    assert execution.duration_ms == 1000.0
+
+
+async def test_list_unfinished_spans_owners_and_skips_final_states(
+    session: AsyncSession,
+) -> None:
+    mine = await _conversation(session)
+    theirs = await _conversation(session)
+    pending = await add_execution(session, conversation=mine, status=ExecutionStatus.PENDING)
+    running = await add_execution(session, conversation=theirs, status=ExecutionStatus.RUNNING)
+    for status in (ExecutionStatus.COMPLETED, ExecutionStatus.FAILED, ExecutionStatus.CANCELLED):
+        await add_execution(session, conversation=mine, status=status)
+
+    unfinished = await execution_crud.list_unfinished(session)
+
+    assert {e.id for e in unfinished} == {pending.id, running.id}
+
+
+async def test_sweep_fails_every_running_execution(session: AsyncSession) -> None:
+    conversation = await _conversation(session)
+    running = await add_execution(
+        session, conversation=conversation, status=ExecutionStatus.RUNNING, started_at=utc_now()
+    )
+    pending = await add_execution(session, conversation=conversation)
+    done = await add_execution(session, conversation=conversation, status=ExecutionStatus.COMPLETED)
+
+    swept = await execution_crud.mark_stale_running_as_failed(session)
+
+    assert swept == 1
+    for execution in (running, pending, done):
+        await session.refresh(execution)
+    assert running.status is ExecutionStatus.FAILED
+    assert running.error_type == "interrupted"
+    assert running.error_message
+    assert running.finished_at is not None
+    assert pending.status is ExecutionStatus.PENDING
+    assert done.status is ExecutionStatus.COMPLETED
+    assert await execution_crud.mark_stale_running_as_failed(session) == 0
+
+
+async def test_sweep_with_a_cutoff_spares_recent_runs(session: AsyncSession) -> None:
+    conversation = await _conversation(session)
+    stale = await add_execution(
+        session,
+        conversation=conversation,
+        status=ExecutionStatus.RUNNING,
+        started_at=minutes_ago(30),
+    )
+    never_stamped = await add_execution(
+        session,
+        conversation=conversation,
+        status=ExecutionStatus.RUNNING,
+        created_at=minutes_ago(30),
+    )
+    live = await add_execution(
+        session,
+        conversation=conversation,
+        status=ExecutionStatus.RUNNING,
+        started_at=minutes_ago(1),
+    )
+
+    swept = await execution_crud.mark_stale_running_as_failed(session, older_than=minutes_ago(10))
+
+    assert swept == 2
+    for execution in (stale, never_stamped, live):
+        await session.refresh(execution)
+    assert stale.status is ExecutionStatus.FAILED
+    assert never_stamped.status is ExecutionStatus.FAILED
+    assert live.status is ExecutionStatus.RUNNING
