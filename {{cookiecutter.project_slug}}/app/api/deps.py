@@ -21,6 +21,9 @@ from app.crud import user as user_crud
 from app.db.session import Database
 from app.models import User
 
+# Offsets past any realistic table; larger ones would overflow the databases' integers.
+MAX_SKIP = 1_000_000_000
+
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/login", auto_error=False)
 
 
@@ -105,7 +108,7 @@ class Pagination:
 
 
 def get_pagination(
-    skip: Annotated[int, Query(ge=0, description="How many items to skip")] = 0,
+    skip: Annotated[int, Query(ge=0, le=MAX_SKIP, description="How many items to skip")] = 0,
     limit: Annotated[int, Query(ge=1, le=100, description="Page size")] = 20,
 ) -> Pagination:
     """The same `skip`/`limit` bounds on every list."""

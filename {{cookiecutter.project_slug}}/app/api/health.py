@@ -7,10 +7,10 @@ from collections.abc import Awaitable
 from typing import Literal
 
 from fastapi import APIRouter, Response, status
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 
-from app.api.deps import DatabaseDep, StoreDep
+from app.api.deps import DatabaseDep, EngineDep, StoreDep
 from app.db.session import Database
 
 router = APIRouter(tags=["health"])
@@ -30,6 +30,7 @@ class Readiness(BaseModel):
 
     status: Literal["ok", "unavailable"]
     checks: dict[str, bool]
+    providers: list[str] = Field(description="Providers configured for agents to use")
 
 
 @router.get("/health", response_model=Liveness)
@@ -39,7 +40,9 @@ async def liveness() -> Liveness:
 
 
 @router.get("/health/ready", response_model=Readiness)
-async def readiness(database: DatabaseDep, store: StoreDep, response: Response) -> Readiness:
+async def readiness(
+    database: DatabaseDep, store: StoreDep, engine: EngineDep, response: Response
+) -> Readiness:
     """Ready when the database and the store answer; 503 otherwise, so load balancers wait."""
     database_ok, store_ok = await asyncio.gather(
         _passes(_database_answers(database)), _passes(store.ping())
@@ -48,7 +51,11 @@ async def readiness(database: DatabaseDep, store: StoreDep, response: Response) 
     ready = all(checks.values())
     if not ready:
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    return Readiness(status="ok" if ready else "unavailable", checks=checks)
+    return Readiness(
+        status="ok" if ready else "unavailable",
+        checks=checks,
+        providers=engine.providers.available(),
+    )
 
 
 async def _passes(check: Awaitable[bool]) -> bool:

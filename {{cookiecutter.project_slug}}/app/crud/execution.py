@@ -4,19 +4,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy import update as sql_update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.crud.base import apply_changes, paginate
-from app.db.types import utc_now
 from app.models import Execution, ExecutionStatus
 
-INTERRUPTED_ERROR_TYPE = "interrupted"
-INTERRUPTED_MESSAGE = "The process running this execution stopped"
 UNFINISHED = (ExecutionStatus.PENDING, ExecutionStatus.RUNNING)
 
 
@@ -85,29 +80,3 @@ async def list_unfinished(session: AsyncSession) -> Sequence[Execution]:
         select(Execution).where(Execution.status.in_(UNFINISHED)).order_by(Execution.created_at)
     )
     return (await session.scalars(statement)).all()
-
-
-async def mark_stale_running_as_failed(
-    session: AsyncSession, *, older_than: datetime | None = None
-) -> int:
-    """Fail running executions whose process died; returns how many were swept.
-
-    Without `older_than` every running execution counts, which suits a single process
-    at start-up. With it, only runs started before that moment do, so a sweep in one
-    replica leaves the live runs of another alone.
-    """
-    statement = sql_update(Execution).where(Execution.status == ExecutionStatus.RUNNING)
-    if older_than is not None:
-        started = func.coalesce(Execution.started_at, Execution.created_at)
-        statement = statement.where(started < older_than)
-    swept = await session.scalars(
-        statement.values(
-            status=ExecutionStatus.FAILED,
-            error_type=INTERRUPTED_ERROR_TYPE,
-            error_message=INTERRUPTED_MESSAGE,
-            finished_at=utc_now(),
-        )
-        .returning(Execution.id)
-        .execution_options(synchronize_session="fetch")
-    )
-    return len(swept.all())
