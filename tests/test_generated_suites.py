@@ -405,7 +405,9 @@ def apply_code_block(root: Path, attributes: dict[str, str], body: str) -> None:
         target.write_text(body, encoding="utf-8")
     elif "append" in attributes:
         target = root / attributes["append"]
-        target.write_text(target.read_text(encoding="utf-8") + body, encoding="utf-8")
+        # PEP 8's two blank lines before a top-level definition.
+        existing = target.read_text(encoding="utf-8").rstrip("\n")
+        target.write_text(f"{existing}\n\n\n{body}", encoding="utf-8")
     elif "insert" in attributes:
         target = root / attributes["insert"]
         lines = target.read_text(encoding="utf-8").splitlines(keepends=True)

@@ -3,8 +3,8 @@
 Runs against the offline scripted provider, which answers instantly, so every
 millisecond reported is the service's: persistence, history, events, HTTP.
 
-    python scripts/benchmark.py                 # temporary SQLite file
-    DATABASE_URL=postgresql+asyncpg://... python scripts/benchmark.py --runs 300
+    python -m scripts.benchmark                 # temporary SQLite file
+    DATABASE_URL=postgresql+asyncpg://... python -m scripts.benchmark --runs 300
 """
 
 from __future__ import annotations
@@ -116,11 +116,11 @@ async def first_event(settings: Settings, runs: int) -> list[float]:
                     json={"message": "hello", "stream": True},
                     headers=headers,
                 ) as response:
+                    first_seen = False
                     async for _chunk in response.aiter_raw():
-                        samples.append((time.perf_counter() - started) * 1000)
-                        break
-                    async for _chunk in response.aiter_raw():
-                        pass
+                        if not first_seen:
+                            samples.append((time.perf_counter() - started) * 1000)
+                            first_seen = True
     return samples
 
 

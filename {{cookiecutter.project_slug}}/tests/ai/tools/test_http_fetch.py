@@ -285,7 +285,6 @@ async def test_transport_failures_are_tool_errors(tool_context: ToolContext) -> 
     [
         ("8.8.8.8", True),
         ("2606:4700:4700::1111", True),
-        ("2002:0808:0808::1", True),
         ("127.0.0.1", False),
         ("::ffff:10.0.0.1", False),
         ("2002:0a00:0001::1", False),
