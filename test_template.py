@@ -18,11 +18,13 @@ Exit status 1 when any check failed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,16 +67,31 @@ class Row:
         return not self.problems
 
 
+@contextlib.contextmanager
+def quiet_stdout() -> Iterator[None]:
+    """Silence the hooks' "next steps" (a subprocess, so redirect the file descriptor)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def render(config: str, extra: dict[str, Any], output: Path) -> Path:
     """Render one configuration into `output`; the project folder."""
-    return Path(
-        cookiecutter(
+    with quiet_stdout():
+        project = cookiecutter(
             str(TEMPLATE_DIR),
             no_input=True,
             extra_context=extra,
             output_dir=str(output / config),
         )
-    )
+    return Path(project)
 
 
 def check(config: str, extra: dict[str, Any], output: Path, *, suite: bool) -> Row:

@@ -119,7 +119,7 @@ async def test_a_failure_mid_run_keeps_every_stored_message_and_the_usage(
 async def test_cancel_from_another_process_stops_the_run(
     app: FastAPI, builder: Builder, database: Database
 ) -> None:
-    """Two engines share only the store, as two workers do (Redis when TEST_REDIS_URL is set)."""
+    """Two engines share only the key-value store, as two worker processes do."""
     runner = engine_with(app, [])
     other_process = engine_with(app, [])
     agent = await new_agent(builder, database, "scripted")

@@ -103,7 +103,7 @@ def test_refuses_huge_results_quickly(expression: str) -> None:
     started = time.perf_counter()
     with pytest.raises(ToolError, match="too large"):
         evaluate(expression)
-    assert time.perf_counter() - started < 0.5
+    assert time.perf_counter() - started < 2
 
 
 @pytest.mark.parametrize(
