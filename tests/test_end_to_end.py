@@ -1,0 +1,254 @@
+"""Layer 3: render, migrate, serve with two uvicorn workers on PostgreSQL + Redis, and use it.
+
+Two worker processes share nothing but the database and Redis, so every step that must
+hold across processes (revocation, rate limits, cancellation) is exercised for real:
+requests land on either worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import Bake
+from tests.helpers import clean_env, kill_group, run
+
+pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.slow]
+
+PASSWORD = "e2e-password-42"
+SECRET = "e2e-secret-key-that-is-long-enough-for-production"
+E2E_REDIS_DB = 13
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+async def _admin(url: str, statement: str) -> None:
+    import asyncpg
+
+    connection = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+@pytest.fixture(scope="module")
+def server(baked: Bake, service_urls: dict[str, str]) -> Iterator[dict[str, Any]]:
+    """The rendered PostgreSQL + Redis project, migrated and served by two workers."""
+    project = baked("postgresql_redis")
+    admin_url = service_urls["TEST_DATABASE_URL"]
+    name = f"e2e_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_admin(admin_url, f'CREATE DATABASE "{name}"'))
+    database_url = admin_url.rsplit("/", 1)[0] + f"/{name}"
+    # A database index of its own, emptied first, so counters from earlier runs do not count.
+    redis_url = service_urls["TEST_REDIS_URL"].rsplit("/", 1)[0] + f"/{E2E_REDIS_DB}"
+    _flush_redis(redis_url)
+    env = clean_env(
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        SECRET_KEY=SECRET,
+        ENVIRONMENT="production",
+        AUTO_MIGRATE="false",
+        LOG_JSON="true",
+        AUTH_RATE_LIMIT="5/minute",
+    )
+    migrated = run(
+        [sys.executable, "-m", "alembic", "upgrade", "head"], project, env=env
+    )
+    assert migrated.ok, migrated.tail()
+    port = _free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "app.main:create_app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+        ],
+        cwd=project,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(base, process)
+        yield {"base": base, "project": project}
+    finally:
+        kill_group(process)
+        asyncio.run(_admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def _flush_redis(url: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        client.flushdb()
+    finally:
+        client.close()
+
+
+def _wait_ready(base: str, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            output = process.stdout.read() if process.stdout else ""
+            pytest.fail(f"uvicorn exited early:\n{output[-3000:]}")
+        try:
+            if httpx.get(f"{base}/health/ready", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    pytest.fail("the server never became ready")
+
+
+def _events(lines: Iterator[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+    name = "message"
+    for line in lines:
+        if line.startswith("event:"):
+            name = line[6:].strip()
+        elif line.startswith("data:"):
+            yield name, json.loads(line[5:].strip())
+            name = "message"
+
+
+def test_a_user_signs_up_runs_an_agent_streams_and_cancels(
+    server: dict[str, Any],
+) -> None:
+    with httpx.Client(base_url=server["base"], timeout=30) as http:
+        email = f"e2e-{uuid.uuid4().hex[:8]}@example.com"
+        assert (
+            http.post(
+                "/api/v1/auth/register", json={"email": email, "password": PASSWORD}
+            ).status_code
+            == 201
+        )
+        tokens = http.post(
+            "/api/v1/auth/login", data={"username": email, "password": PASSWORD}
+        ).json()
+        headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+
+        agent = http.post(
+            "/api/v1/agents",
+            json={
+                "name": "calc",
+                "provider": "scripted",
+                "model": "scripted",
+                "tools": ["calculator", "current_time"],
+            },
+            headers=headers,
+        )
+        assert agent.status_code == 201, agent.text
+        agent_id = agent.json()["id"]
+
+        result = http.post(
+            f"/api/v1/agents/{agent_id}/execute",
+            json={"message": '!tool calculator {"expression": "6*7"}'},
+            headers=headers,
+        ).json()
+        assert result["status"] == "completed"
+        assert "42" in result["output"]
+        history = http.get(
+            f"/api/v1/conversations/{result['conversation_id']}/messages",
+            headers=headers,
+        ).json()["items"]
+        assert [m["role"] for m in history] == [
+            "user",
+            "assistant",
+            "tool",
+            "assistant",
+        ]
+
+        with http.stream(
+            "POST",
+            f"/api/v1/agents/{agent_id}/execute",
+            json={"message": "stream this please", "stream": True},
+            headers=headers,
+        ) as response:
+            streamed = list(_events(response.iter_lines()))
+        names = [name for name, _ in streamed]
+        assert names[0] == "execution.started"
+        assert names[-1] == "execution.completed"
+        text = "".join(d["text"] for n, d in streamed if n == "message.delta")
+        assert text == "[scripted] stream this please"
+
+        # Cancel several runs: with two workers, some cancels land on the other process.
+        with httpx.Client(base_url=server["base"], timeout=30) as other:
+            for _ in range(4):
+                with http.stream(
+                    "POST",
+                    f"/api/v1/agents/{agent_id}/execute",
+                    json={"message": "!sleep 60", "stream": True},
+                    headers=headers,
+                ) as response:
+                    events = _events(response.iter_lines())
+                    started_name, started = next(events)
+                    assert started_name == "execution.started"
+                    cancelled = other.post(
+                        f"/api/v1/executions/{started['execution_id']}/cancel",
+                        headers=headers,
+                    )
+                    assert cancelled.status_code == 202, cancelled.text
+                    final_name, final = list(events)[-1]
+                assert final_name == "execution.failed"
+                assert final["status"] == "cancelled"
+                stored = other.get(
+                    f"/api/v1/executions/{started['execution_id']}", headers=headers
+                ).json()
+                assert stored["status"] == "cancelled"
+
+        assert http.post("/api/v1/auth/logout", headers=headers).status_code == 204
+        for _ in range(4):
+            assert http.get("/api/v1/users/me", headers=headers).status_code == 401
+        reuse = {"refresh_token": tokens["refresh_token"]}
+        assert http.post("/api/v1/auth/refresh", json=reuse).status_code == 200
+        assert http.post("/api/v1/auth/refresh", json=reuse).status_code == 401
+
+
+def test_rate_limits_hold_across_workers(server: dict[str, Any]) -> None:
+    with httpx.Client(base_url=server["base"], timeout=30) as http:
+        codes = [
+            http.post(
+                "/api/v1/auth/login",
+                data={"username": "nobody@example.com", "password": "x"},
+            ).status_code
+            for _ in range(8)
+        ]
+    # Earlier logins in this module count too; a per-process limit would allow 10 here.
+    first_refusal = codes.index(429)
+    assert codes[:first_refusal] == [401] * first_refusal
+    assert set(codes[first_refusal:]) == {429}
+    assert first_refusal <= 5
+
+
+def test_readiness_reports_the_real_services(server: dict[str, Any]) -> None:
+    body = httpx.get(f"{server['base']}/health/ready", timeout=5).json()
+    assert body["status"] == "ok"
+    assert body["checks"] == {"database": True, "store": True}
+    assert "scripted" in body["providers"]
