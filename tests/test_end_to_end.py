@@ -15,6 +15,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -128,6 +129,18 @@ def _wait_ready(base: str, process: subprocess.Popen[str]) -> None:
     pytest.fail("the server never became ready")
 
 
+def _wait_for_running(http: httpx.Client, headers: dict[str, str]) -> str:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        items = http.get(
+            "/api/v1/executions", params={"status": "running"}, headers=headers
+        ).json()["items"]
+        if items:
+            return str(items[0]["id"])
+        time.sleep(0.05)
+    pytest.fail("no execution started running")
+
+
 def _events(lines: Iterator[str]) -> Iterator[tuple[str, dict[str, Any]]]:
     name = "message"
     for line in lines:
@@ -222,6 +235,26 @@ def test_a_user_signs_up_runs_an_agent_streams_and_cancels(
                     f"/api/v1/executions/{started['execution_id']}", headers=headers
                 ).json()
                 assert stored["status"] == "cancelled"
+
+        # Follow a run from another connection (maybe another worker), live via Redis.
+        with (
+            ThreadPoolExecutor(1) as pool,
+            httpx.Client(base_url=server["base"], timeout=30) as other,
+        ):
+            running = pool.submit(
+                http.post,
+                f"/api/v1/agents/{agent_id}/execute",
+                json={"message": "!sleep 1\nwatch me"},
+                headers=headers,
+            )
+            execution_id = _wait_for_running(other, headers)
+            with other.stream(
+                "GET", f"/api/v1/executions/{execution_id}/events", headers=headers
+            ) as response:
+                followed = list(_events(response.iter_lines()))
+            assert running.result().json()["status"] == "completed"
+        assert followed[-1][0] == "execution.completed"
+        assert followed[-1][1]["output"] == "[scripted] watch me"
 
         assert http.post("/api/v1/auth/logout", headers=headers).status_code == 204
         for _ in range(4):

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -252,6 +252,7 @@ class ExecutionEngine:
         """Run to the end and return the execution in its final state."""
         started = time.perf_counter()
         tally = _Tally()
+        sink = self._broadcasting(prepared.execution_id, sink)
         await self._update(prepared, status=ExecutionStatus.RUNNING, started_at=utc_now())
         outcome: dict[str, Any]
         try:
@@ -288,13 +289,42 @@ class ExecutionEngine:
                 duration_ms=round((time.perf_counter() - started) * 1000, 3),
             )
         )
-        final = (
-            events.EXECUTION_COMPLETED
-            if execution.status is ExecutionStatus.COMPLETED
-            else events.EXECUTION_FAILED
-        )
-        await sink(RunEvent(final, execution_summary(execution)))
+        await sink(RunEvent(_final_event_name(execution), execution_summary(execution)))
         return execution
+
+    def _broadcasting(self, execution_id: uuid.UUID, sink: EventSink) -> EventSink:
+        """Send each event to the caller and to the store's channel for followers elsewhere."""
+        channel = events.channel_for(execution_id)
+
+        async def emit(event: RunEvent) -> None:
+            await sink(event)
+            await self.store.publish(channel, events.encode(event))
+
+        return emit
+
+    async def follow(
+        self, execution_id: uuid.UUID, *, owner_id: uuid.UUID
+    ) -> AsyncIterator[RunEvent]:
+        """The events of a run from now on, whichever process runs it; its outcome if it ended.
+
+        The subscription starts before the status is read, so a run that ends in between
+        is still seen ending.
+        """
+        async with self.store.subscribe(events.channel_for(execution_id)) as messages:
+            async with self.database.transaction() as session:
+                execution = await execution_crud.get(
+                    session, execution_id=execution_id, owner_id=owner_id
+                )
+            if execution is None:
+                return
+            if execution.status.is_final:
+                yield RunEvent(_final_event_name(execution), execution_summary(execution))
+                return
+            async for message in messages:
+                event = events.decode(message)
+                yield event
+                if event.name in events.FINAL_EVENTS:
+                    return
 
     async def _loop(
         self, prepared: PreparedRun, sink: EventSink, tally: _Tally, *, stream: bool
@@ -421,6 +451,12 @@ def execution_summary(execution: Execution) -> dict[str, Any]:
         "cost": str(execution.cost),
         "duration_ms": execution.duration_ms,
     }
+
+
+def _final_event_name(execution: Execution) -> str:
+    if execution.status is ExecutionStatus.COMPLETED:
+        return events.EXECUTION_COMPLETED
+    return events.EXECUTION_FAILED
 
 
 def _call_payload(call: ToolCall) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +26,20 @@ EXECUTION_FAILED = "execution.failed"
 FINAL_EVENTS = frozenset({EXECUTION_COMPLETED, EXECUTION_FAILED})
 
 EventSink = Callable[[RunEvent], Awaitable[None]]
+
+
+def channel_for(execution_id: uuid.UUID) -> str:
+    """The publish/subscribe channel that carries one execution's events."""
+    return f"execution-events:{execution_id}"
+
+
+def encode(event: RunEvent) -> str:
+    return json.dumps({"name": event.name, "data": event.data})
+
+
+def decode(message: str) -> RunEvent:
+    body = json.loads(message)
+    return RunEvent(name=str(body["name"]), data=dict(body["data"]))
 
 
 async def discard(_event: RunEvent) -> None:

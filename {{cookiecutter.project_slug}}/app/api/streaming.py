@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import AsyncIterator, Callable
 
 from sse_starlette import EventSourceResponse, ServerSentEvent
@@ -18,6 +19,18 @@ EventEncoder = Callable[[RunEvent], ServerSentEvent | None]
 def encode_run_event(event: RunEvent) -> ServerSentEvent:
     """The service's own event format: the event name plus a JSON body."""
     return ServerSentEvent(data=json.dumps(event.data), event=event.name)
+
+
+def follow_run(
+    engine: ExecutionEngine, execution_id: uuid.UUID, *, owner_id: uuid.UUID, ping_seconds: float
+) -> EventSourceResponse:
+    """Relay the events of a run started elsewhere (another request, worker or replica)."""
+
+    async def relay() -> AsyncIterator[ServerSentEvent]:
+        async for event in engine.follow(execution_id, owner_id=owner_id):
+            yield encode_run_event(event)
+
+    return EventSourceResponse(relay(), ping=ping_seconds)
 
 
 def stream_run(

@@ -1,13 +1,17 @@
-"""A small key-value store with expiry: Redis when configured, process memory otherwise.
+"""Shared state: keys with expiry plus publish/subscribe. Redis when configured, memory otherwise.
 
-Revoked tokens and cancellation flags live here, so with Redis every worker and
-replica sees them; the in-memory store serves a single process only.
+Revoked tokens, cancellation flags and live run events go through here, so with Redis
+every worker and replica sees them; the in-memory store serves a single process only.
 """
 
 from __future__ import annotations
 
+import asyncio
 import heapq
 import time
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Protocol
 
 from app.core.config import Settings
@@ -29,6 +33,14 @@ class KeyValueStore(Protocol):
 
     async def delete(self, key: str) -> None: ...
 
+    async def publish(self, channel: str, message: str) -> None:
+        """Deliver to everyone subscribed to `channel` right now; nothing is kept."""
+        ...
+
+    def subscribe(self, channel: str) -> AbstractAsyncContextManager[AsyncIterator[str]]:
+        """Messages published to `channel` from the moment the block is entered."""
+        ...
+
     async def ping(self) -> bool: ...
 
     async def close(self) -> None: ...
@@ -44,6 +56,7 @@ class MemoryStore:
         self._items: dict[str, tuple[str, float | None]] = {}
         # (expires_at, key) in expiry order; stale entries are skipped when popped.
         self._expiries: list[tuple[float, str]] = []
+        self._subscribers: defaultdict[str, set[asyncio.Queue[str]]] = defaultdict(set)
 
     async def set(self, key: str, value: str, *, ttl_seconds: int | None = None) -> None:
         self._evict_expired()
@@ -71,6 +84,21 @@ class MemoryStore:
     async def delete(self, key: str) -> None:
         self._items.pop(key, None)
 
+    async def publish(self, channel: str, message: str) -> None:
+        for queue in self._subscribers.get(channel, ()):
+            queue.put_nowait(message)
+
+    @asynccontextmanager
+    async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[str]]:
+        queue: asyncio.Queue[str] = asyncio.Queue()
+        self._subscribers[channel].add(queue)
+        try:
+            yield _drain(queue)
+        finally:
+            self._subscribers[channel].discard(queue)
+            if not self._subscribers[channel]:
+                del self._subscribers[channel]
+
     async def ping(self) -> bool:
         return True
 
@@ -90,6 +118,11 @@ class MemoryStore:
             item = self._items.get(key)
             if item is not None and item[1] == expires_at:
                 del self._items[key]
+
+
+async def _drain(queue: asyncio.Queue[str]) -> AsyncIterator[str]:
+    while True:
+        yield await queue.get()
 
 
 def create_store(settings: Settings) -> KeyValueStore:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from limits.aio.storage import RedisStorage, Storage
 from redis.asyncio import ConnectionPool, Redis
+from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
 from app.core.rate_limit import RateLimiter
@@ -46,6 +49,19 @@ class RedisStore:
     async def delete(self, key: str) -> None:
         await self.client.delete(key)
 
+    async def publish(self, channel: str, message: str) -> None:
+        await self.client.publish(channel, message)
+
+    @asynccontextmanager
+    async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[str]]:
+        pubsub = self.client.pubsub(ignore_subscribe_messages=True)
+        await pubsub.subscribe(channel)
+        try:
+            yield _messages(pubsub)
+        finally:
+            await pubsub.unsubscribe(channel)
+            await pubsub.aclose()  # type: ignore[no-untyped-call]
+
     async def ping(self) -> bool:
         try:
             return bool(await self.client.ping())
@@ -54,6 +70,14 @@ class RedisStore:
 
     async def close(self) -> None:
         await self.client.aclose()
+
+
+async def _messages(pubsub: PubSub) -> AsyncIterator[str]:
+    # Polling with a timeout, not `listen()`: a quiet channel must not trip the socket timeout.
+    while True:
+        message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+        if message is not None and message["type"] == "message":
+            yield str(message["data"])
 
 
 def redis_rate_limit_storage(pool: ConnectionPool) -> Storage:

@@ -259,3 +259,44 @@ async def _wait_for_running(client: httpx.AsyncClient, headers: dict[str, str]) 
             return str(items[0]["id"])
         await asyncio.sleep(0.02)
     raise AssertionError("no execution started running")
+
+
+async def test_a_run_can_be_followed_from_another_request(
+    client: httpx.AsyncClient, auth_headers: dict[str, str]
+) -> None:
+    agent = await create_agent(client, auth_headers, tools=["calculator"])
+    run = asyncio.create_task(
+        execute(
+            client, auth_headers, agent["id"], '!sleep 0.3\n!tool calculator {"expression": "6*7"}'
+        )
+    )
+    execution_id = await _wait_for_running(client, auth_headers)
+
+    followed = await client.get(f"/api/v1/executions/{execution_id}/events", headers=auth_headers)
+
+    events = parse_sse(followed.text)
+    names = [name for name, _ in events]
+    assert names.index("tool.call") < names.index("tool.result")
+    assert names[-1] == "execution.completed"
+    assert "42" in events[-1][1]["output"]
+    assert (await run).json()["status"] == "completed"
+
+
+async def test_following_a_finished_run_replays_its_outcome(
+    client: httpx.AsyncClient, auth_headers: dict[str, str], other_headers: dict[str, str]
+) -> None:
+    agent = await create_agent(client, auth_headers)
+    execution = (await execute(client, auth_headers, agent["id"], "!error timeout")).json()
+    url = f"/api/v1/executions/{execution['id']}/events"
+
+    followed = await client.get(url, headers=auth_headers)
+    foreign = await client.get(url, headers=other_headers)
+
+    [(name, outcome)] = parse_sse(followed.text)
+    assert name == "execution.failed"
+    assert outcome["execution_id"] == execution["id"]
+    assert outcome["status"] == "failed"
+    assert outcome["error_type"] == "provider.timeout"
+    assert outcome["error_message"] == execution["error_message"]
+    assert Decimal(outcome["cost"]) == Decimal(execution["cost"])
+    assert foreign.status_code == 404

@@ -159,3 +159,24 @@ async def test_revocations_are_forgotten_only_after_the_token_expires(clock: Fak
     assert await revocation.is_revoked(store, claims.jti)
     clock.now += 3
     assert not await revocation.is_revoked(store, claims.jti)
+
+
+async def test_subscribers_receive_what_is_published_after_they_join() -> None:
+    store = MemoryStore()
+    await store.publish("news", "before anyone listened")
+    async with store.subscribe("news") as first, store.subscribe("news") as second:
+        await store.publish("news", "hello")
+        await store.publish("elsewhere", "not for us")
+        await store.publish("news", "again")
+        assert [await anext(first), await anext(first)] == ["hello", "again"]
+        assert await anext(second) == "hello"
+
+
+async def test_leaving_a_subscription_stops_delivery() -> None:
+    store = MemoryStore()
+    async with store.subscribe("news"):
+        pass
+    await store.publish("news", "nobody hears this")
+    async with store.subscribe("news") as messages:
+        await store.publish("news", "fresh")
+        assert await anext(messages) == "fresh"

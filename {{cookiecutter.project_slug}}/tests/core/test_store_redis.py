@@ -6,6 +6,7 @@ counters really live in Redis, where every worker and replica shares them.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -267,3 +268,23 @@ async def test_auth_rate_limits_are_counted_in_redis_across_workers(
 async def test_readiness_pings_redis(client: httpx.AsyncClient) -> None:
     response = await client.get("/health/ready")
     assert response.json()["checks"]["store"] is True
+
+
+async def test_publish_reaches_a_subscriber_on_another_connection(
+    server: fakeredis.FakeServer,
+) -> None:
+    publisher = RedisStore(fakeredis.FakeAsyncRedis(server=server, decode_responses=True))
+    follower = RedisStore(fakeredis.FakeAsyncRedis(server=server, decode_responses=True))
+    try:
+        async with follower.subscribe("execution-events:1") as messages:
+            await publisher.publish("execution-events:1", "first")
+            await publisher.publish("execution-events:2", "other run")
+            await publisher.publish("execution-events:1", "second")
+            received = [
+                await asyncio.wait_for(anext(messages), 5),
+                await asyncio.wait_for(anext(messages), 5),
+            ]
+        assert received == ["first", "second"]
+    finally:
+        await publisher.close()
+        await follower.close()

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request, status
 from sse_starlette import EventSourceResponse
 
 from app.api.deps import CurrentUser, EngineDep, SessionDep, SettingsDep
-from app.api.streaming import stream_run
+from app.api.streaming import follow_run, stream_run
 from app.api.v1.resources import AgentDep, ExecutionDep
 from app.core.errors import ConflictError, NotFoundError
 from app.crud import conversation as conversation_crud
@@ -67,3 +67,16 @@ async def cancel_execution(
     if execution.status.is_final:
         raise ConflictError(f"Execution already {execution.status.value}")
     return await engine.cancel(execution.id, owner_id=user.id)
+
+
+@router.get(
+    "/executions/{execution_id}/events",
+    responses={200: {"description": "Server-Sent Events", "content": {"text/event-stream": {}}}},
+)
+async def follow_execution(
+    execution: ExecutionDep, user: CurrentUser, engine: EngineDep, settings: SettingsDep
+) -> EventSourceResponse:
+    """Follow a run from anywhere: its events from now on, or its outcome if it has ended."""
+    return follow_run(
+        engine, execution.id, owner_id=user.id, ping_seconds=settings.sse_ping_seconds
+    )
