@@ -76,6 +76,9 @@ SUPPORTED: dict[str, dict[str, Any]] = {
     "only_openai": only_provider("openai"),
     "only_anthropic": only_provider("anthropic"),
     "only_gemini": only_provider("gemini"),
+    "no_openai": {"use_openai": False},
+    "no_anthropic": {"use_anthropic": False},
+    "no_gemini": {"use_gemini": False},
     "postgresql_redis": {"database": "postgresql", "use_redis": True},
     "postgresql_no_redis": {"database": "postgresql", "use_redis": False},
     "sqlite_redis": {"database": "sqlite", "use_redis": True},
@@ -153,6 +156,18 @@ SUITES: dict[str, SuiteConfig] = {
     "postgresql_redis": SuiteConfig(
         {"database": "postgresql", "use_redis": True}, services=True
     ),
+    # With `default` (all three) and `bare` (none), every provider combination runs its suite.
+    **{
+        name: SuiteConfig(SUPPORTED[name])
+        for name in (
+            "only_openai",
+            "only_anthropic",
+            "only_gemini",
+            "no_openai",
+            "no_anthropic",
+            "no_gemini",
+        )
+    },
 }
 
 

@@ -67,6 +67,8 @@ def server(baked: Bake, service_urls: dict[str, str]) -> Iterator[dict[str, Any]
         AUTO_MIGRATE="false",
         LOG_JSON="true",
         AUTH_RATE_LIMIT="5/minute",
+        # Rare pings, so a stream that never ends fails on the client's read timeout.
+        SSE_PING_SECONDS="600",
     )
     migrated = run(
         [sys.executable, "-m", "alembic", "upgrade", "head"], project, env=env
@@ -217,7 +219,7 @@ def test_a_user_signs_up_runs_an_agent_streams_and_cancels(
                 with http.stream(
                     "POST",
                     f"/api/v1/agents/{agent_id}/execute",
-                    json={"message": "!sleep 60", "stream": True},
+                    json={"message": "!sleep 20", "stream": True},
                     headers=headers,
                 ) as response:
                     events = _events(response.iter_lines())

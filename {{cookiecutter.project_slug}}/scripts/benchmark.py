@@ -3,7 +3,7 @@
 Runs against the offline scripted provider, which answers instantly, so every
 millisecond reported is the service's: persistence, history, events, HTTP.
 
-    python -m scripts.benchmark                 # temporary SQLite file
+    make bench                                  # temporary SQLite file
     DATABASE_URL=postgresql+asyncpg://... python -m scripts.benchmark --runs 300
 """
 

@@ -181,6 +181,8 @@ class ExecutionEngine:
                 content=message,
                 execution_id=execution.id,
             )
+            # Leased before it is visible, so another process's start-up sweep spares it.
+            await cancellation.renew_lease(self.store, execution.id)
         return PreparedRun(
             execution_id=execution.id,
             conversation_id=conversation_id,
@@ -253,9 +255,9 @@ class ExecutionEngine:
         started = time.perf_counter()
         tally = _Tally()
         sink = self._broadcasting(prepared.execution_id, sink)
-        await self._update(prepared, status=ExecutionStatus.RUNNING, started_at=utc_now())
         outcome: dict[str, Any]
         try:
+            await self._update(prepared, status=ExecutionStatus.RUNNING, started_at=utc_now())
             await sink(
                 RunEvent(
                     events.EXECUTION_STARTED,
