@@ -206,12 +206,14 @@ class ExecutionEngine:
 
         A run in this process is awaited (briefly) so the answer shows it cancelled.
         """
-        await cancellation.request_cancel(self.store, execution_id)
         task = self._tasks.get(execution_id)
+        await cancellation.request_cancel(self.store, execution_id)
         if task is not None:
             task.cancel()
             with contextlib.suppress(TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(asyncio.shield(task), wait_seconds)
+            if task.cancelled():
+                await self._record_never_started(execution_id, owner_id)
         async with self.database.transaction() as session:
             execution = await execution_crud.get(
                 session, execution_id=execution_id, owner_id=owner_id
@@ -221,10 +223,32 @@ class ExecutionEngine:
 
     async def shutdown(self) -> None:
         """Cancel this process's runs and wait until each has recorded its outcome."""
-        tasks = list(self._tasks.values())
-        for task in tasks:
+        running = list(self._tasks.items())
+        for _, task in running:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*(task for _, task in running), return_exceptions=True)
+        for execution_id, task in running:
+            if task.cancelled():
+                await self._record_never_started(execution_id, None)
+
+    async def _record_never_started(
+        self, execution_id: uuid.UUID, owner_id: uuid.UUID | None
+    ) -> None:
+        """A task cancelled before its first step never ran `run`; record the outcome for it."""
+        async with self.database.transaction() as session:
+            execution = await execution_crud.get_any(session, execution_id=execution_id)
+            if execution is None or execution.status.is_final:
+                return
+            if owner_id is not None and execution.owner_id != owner_id:
+                return
+            await execution_crud.update(
+                session,
+                execution=execution,
+                changes=_failure(
+                    ExecutionStatus.CANCELLED, "cancelled", "Cancelled before it started"
+                )
+                | {"finished_at": utc_now()},
+            )
 
     async def sweep_orphans(self) -> int:
         """Fail executions left running by a process that died (their lease has lapsed)."""

@@ -24,6 +24,11 @@ async def get(
     )
 
 
+async def get_any(session: AsyncSession, *, execution_id: uuid.UUID) -> Execution | None:
+    """Any owner's execution, for the engine's own bookkeeping; never for a user's request."""
+    return await session.get(Execution, execution_id)
+
+
 async def get_page(
     session: AsyncSession,
     *,

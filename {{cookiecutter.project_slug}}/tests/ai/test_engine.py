@@ -172,3 +172,19 @@ async def test_shutdown_records_the_outcome_of_runs_in_flight(
 
     assert task.done()
     assert task.result().status is ExecutionStatus.CANCELLED
+
+
+async def test_a_run_cancelled_before_its_first_step_is_recorded_as_cancelled(
+    app: FastAPI, builder: Builder, database: Database
+) -> None:
+    engine = engine_with(app, [])
+    agent = await new_agent(builder, database, "scripted")
+    prepared = await engine.prepare(user_id=agent.owner_id, agent=agent, message="hello")
+    task = engine.launch(prepared)
+    task.cancel()  # before the event loop ever runs it, as a cancel racing the start does
+
+    execution = await engine.cancel(prepared.execution_id, owner_id=agent.owner_id)
+
+    assert task.cancelled()
+    assert execution.status is ExecutionStatus.CANCELLED
+    assert execution.finished_at is not None
