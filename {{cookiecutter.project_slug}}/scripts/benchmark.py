@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import resource
 import statistics
 import tempfile
 import time
@@ -147,6 +148,8 @@ def main() -> None:
     print(f"engine run, 1 turn (with writes)   {percentiles(plain)}")
     print(f"engine, per turn of a tool run     {percentiles(tool_turns)}")
     print(f"request to first SSE event         {percentiles(sse)}")
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak resident memory               {peak_mib:7.1f} MiB (server and client together)")
 
 
 if __name__ == "__main__":
