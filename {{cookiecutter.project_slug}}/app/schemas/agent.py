@@ -16,17 +16,8 @@ from pydantic import (
     model_validator,
 )
 
-from app.schemas.common import ReadModel
+from app.schemas.common import ReadModel, reject_nul
 
-
-def reject_nul(value: str) -> str:
-    """PostgreSQL text cannot hold NUL characters, so refuse them as bad input, not a 500."""
-    if "\x00" in value:
-        raise ValueError("Text must not contain NUL characters")
-    return value
-
-
-SafeText = Annotated[str, AfterValidator(reject_nul)]
 Name = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=100),

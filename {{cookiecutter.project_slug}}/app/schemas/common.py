@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+from typing import Annotated, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict
 
 ItemT = TypeVar("ItemT")
+
+
+def reject_nul(value: str) -> str:
+    """PostgreSQL text cannot hold NUL characters, so refuse them as bad input, not a 500."""
+    if "\x00" in value:
+        raise ValueError("Text must not contain NUL characters")
+    return value
+
+
+SafeText = Annotated[str, AfterValidator(reject_nul)]
 
 
 class ReadModel(BaseModel):

@@ -10,8 +10,7 @@ from typing import Annotated, Any, Self
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints, model_validator
 
-from app.schemas.agent import reject_nul
-from app.schemas.common import ReadModel
+from app.schemas.common import ReadModel, reject_nul
 
 DEFAULT_TITLE = "New conversation"
 METADATA_MAX_BYTES = 16_384

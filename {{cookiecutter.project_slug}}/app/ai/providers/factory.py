@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import structlog
+from pydantic import SecretStr
 
 from app.ai.providers.base import Provider
 from app.core.config import Settings
@@ -28,6 +29,11 @@ class UnknownProviderError(UnprocessableError):
 
 class ProviderNotConfiguredError(UnprocessableError):
     """The provider exists but its settings (usually an API key) are missing."""
+
+
+def _secret(value: SecretStr | None) -> str:
+    """A key's text; loaders only run once `is_configured` has seen the key set."""
+    return value.get_secret_value() if value else ""
 
 
 def _always(_settings: Settings) -> bool:
@@ -169,9 +175,8 @@ register(
 def _load_anthropic(settings: Settings) -> Provider:
     from app.ai.providers.anthropic import AnthropicProvider
 
-    key = settings.anthropic_api_key
     return AnthropicProvider(
-        api_key=key.get_secret_value() if key else "",
+        api_key=_secret(settings.anthropic_api_key),
         timeout=settings.llm_timeout_seconds,
         max_retries=settings.llm_max_retries,
     )
@@ -191,9 +196,8 @@ register(
 def _load_gemini(settings: Settings) -> Provider:
     from app.ai.providers.gemini import GeminiProvider
 
-    key = settings.gemini_api_key
     return GeminiProvider(
-        api_key=key.get_secret_value() if key else "",
+        api_key=_secret(settings.gemini_api_key),
         timeout=settings.llm_timeout_seconds,
         max_retries=settings.llm_max_retries,
     )

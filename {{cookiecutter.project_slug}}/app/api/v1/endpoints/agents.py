@@ -10,8 +10,8 @@ from app.api.deps import CurrentUser, EngineDep, PaginationDep, SessionDep
 from app.api.v1.resources import AgentDep
 from app.crud import agent as agent_crud
 from app.models import Agent
-from app.schemas.agent import AgentConfig, AgentCreate, AgentRead, AgentUpdate, SafeText
-from app.schemas.common import Page
+from app.schemas.agent import AgentConfig, AgentCreate, AgentRead, AgentUpdate
+from app.schemas.common import Page, SafeText
 
 router = APIRouter(prefix="/agents", tags=["agents"])
 

@@ -12,8 +12,7 @@ from app.api.v1.resources import ConversationDep, owned_agent
 from app.crud import conversation as conversation_crud
 from app.crud import message as message_crud
 from app.models import Conversation
-from app.schemas.agent import SafeText
-from app.schemas.common import Page
+from app.schemas.common import Page, SafeText
 from app.schemas.conversation import ConversationCreate, ConversationRead, ConversationUpdate
 from app.schemas.message import MessageRead
 
