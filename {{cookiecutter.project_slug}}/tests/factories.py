@@ -10,7 +10,6 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-from app.core.security.passwords import hash_password
 from app.crud import user as user_crud
 from app.db.session import Database
 from app.models import UserRole
@@ -91,11 +90,3 @@ class UserFactory:
             user = await user_crud.get_by_email(session, email=email)
             assert user is not None
             user.is_active = False
-
-    async def create_direct(self, email: str, password: str = DEFAULT_PASSWORD) -> uuid.UUID:
-        """A user inserted without the API, for tests of the crud layer itself."""
-        async with self.database.transaction() as session:
-            user = await user_crud.create(
-                session, email=email, hashed_password=await hash_password(password)
-            )
-            return user.id
