@@ -13,7 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app import __doc__ as package_description
 from app import __version__
-from app.ai.engine import ExecutionEngine
+from app.ai.runs import RunManager
 from app.ai.providers.factory import ProviderFactory
 from app.ai.tools.manager import ToolManager
 from app.ai.tools.registry import build_default_registry
@@ -46,7 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.providers = providers = ProviderFactory(settings)
         app.state.tools = tools = build_default_registry(settings)
         app.state.tool_manager = tool_manager = ToolManager(tools)
-        app.state.engine = engine = ExecutionEngine(
+        app.state.runs = runs = RunManager(
             settings=settings,
             database=database,
             store=store,
@@ -54,11 +54,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             tools=tools,
             tool_manager=tool_manager,
         )
-        await _sweep_orphaned_executions(engine)
+        await _sweep_orphaned_executions(runs)
         try:
             yield
         finally:
-            await engine.shutdown()
+            await runs.shutdown()
             await providers.aclose()
             await app.state.rate_limiter.close()
             await store.close()
@@ -91,9 +91,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-async def _sweep_orphaned_executions(engine: ExecutionEngine) -> None:
+async def _sweep_orphaned_executions(runs: RunManager) -> None:
     """Fail runs a dead process left behind; a database that is down must not stop start-up."""
     try:
-        await engine.sweep_orphans()
+        await runs.sweep_orphans()
     except (SQLAlchemyError, OSError) as exc:
         logger.warning("execution_sweep_skipped", error=str(exc))

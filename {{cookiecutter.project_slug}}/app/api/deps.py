@@ -11,7 +11,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.ai.engine import ExecutionEngine
+from app.ai.providers.factory import ProviderFactory
+from app.ai.runs import RunManager
+from app.ai.tools.manager import ToolManager
+from app.ai.tools.registry import ToolRegistry
 from app.core.config import Settings
 from app.core.errors import AuthenticationError, PermissionDeniedError
 from app.core.security import revocation
@@ -34,7 +37,7 @@ def get_settings(request: Request) -> Settings:
 
 
 def get_database(request: Request) -> Database:
-    """The engine and session factory the lifespan opened."""
+    """The SQLAlchemy engine and session factory the lifespan opened."""
     database: Database = request.app.state.database
     return database
 
@@ -45,9 +48,37 @@ def get_store(request: Request) -> KeyValueStore:
     return store
 
 
+def get_run_manager(request: Request) -> RunManager:
+    """The run manager the lifespan started: it prepares, launches and cancels runs."""
+    runs: RunManager = request.app.state.runs
+    return runs
+
+
+def get_providers(request: Request) -> ProviderFactory:
+    """The providers configured for agents to use."""
+    providers: ProviderFactory = request.app.state.providers
+    return providers
+
+
+def get_tool_registry(request: Request) -> ToolRegistry:
+    """Every tool the application offers."""
+    registry: ToolRegistry = request.app.state.tools
+    return registry
+
+
+def get_tool_manager(request: Request) -> ToolManager:
+    """Runs tool calls under the same limits as an agent's."""
+    manager: ToolManager = request.app.state.tool_manager
+    return manager
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 StoreDep = Annotated[KeyValueStore, Depends(get_store)]
+RunManagerDep = Annotated[RunManager, Depends(get_run_manager)]
+ProvidersDep = Annotated[ProviderFactory, Depends(get_providers)]
+ToolRegistryDep = Annotated[ToolRegistry, Depends(get_tool_registry)]
+ToolManagerDep = Annotated[ToolManager, Depends(get_tool_manager)]
 
 
 async def get_session(database: DatabaseDep) -> AsyncIterator[AsyncSession]:
@@ -153,16 +184,12 @@ __all__ = [
     "CurrentUser",
     "DatabaseDep",
     "PaginationDep",
+    "ProvidersDep",
+    "RunManagerDep",
     "SessionDep",
     "SettingsDep",
     "StoreDep",
+    "ToolManagerDep",
+    "ToolRegistryDep",
     "check_password_length",
 ]
-
-
-def get_engine(request: Request) -> ExecutionEngine:
-    engine: ExecutionEngine = request.app.state.engine
-    return engine
-
-
-EngineDep = Annotated[ExecutionEngine, Depends(get_engine)]

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, Field
 from sqlalchemy import text
 
-from app.api.deps import DatabaseDep, EngineDep, StoreDep
+from app.api.deps import DatabaseDep, ProvidersDep, StoreDep
 from app.db.session import Database
 
 router = APIRouter(tags=["health"])
@@ -41,7 +41,7 @@ async def liveness() -> Liveness:
 
 @router.get("/health/ready", response_model=Readiness)
 async def readiness(
-    database: DatabaseDep, store: StoreDep, engine: EngineDep, response: Response
+    database: DatabaseDep, store: StoreDep, providers: ProvidersDep, response: Response
 ) -> Readiness:
     """Ready when the database and the store answer; 503 otherwise, so load balancers wait."""
     database_ok, store_ok = await asyncio.gather(
@@ -54,7 +54,7 @@ async def readiness(
     return Readiness(
         status="ok" if ready else "unavailable",
         checks=checks,
-        providers=engine.providers.available(),
+        providers=providers.available(),
     )
 
 

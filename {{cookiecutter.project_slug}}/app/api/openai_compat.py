@@ -15,10 +15,10 @@ from fastapi import APIRouter, status
 from fastapi.responses import JSONResponse
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from app.ai import events
-from app.ai.events import RunEvent
+from app.ai.runs import events
+from app.ai.runs.events import RunEvent
 from app.ai.providers.base import ChatMessage, Role
-from app.api.deps import CurrentUser, EngineDep, SessionDep, SettingsDep
+from app.api.deps import CurrentUser, RunManagerDep, SessionDep, SettingsDep
 from app.api.streaming import EventEncoder, stream_run
 from app.core.errors import NotFoundError, UnprocessableError
 from app.crud import agent as agent_crud
@@ -43,7 +43,7 @@ async def create_chat_completion(
     payload: ChatCompletionRequest,
     user: CurrentUser,
     session: SessionDep,
-    engine: EngineDep,
+    runs: RunManagerDep,
     settings: SettingsDep,
 ) -> ChatCompletion | EventSourceResponse | JSONResponse:
     """Run an agent on an OpenAI-style conversation; plain or streamed like OpenAI does."""
@@ -53,7 +53,7 @@ async def create_chat_completion(
     *earlier, last = payload.messages
     if last.role != "user" or not last.text.strip():
         raise UnprocessableError("The last message must be a non-empty user message")
-    prepared = await engine.prepare(
+    prepared = await runs.prepare(
         user_id=user.id,
         agent=agent,
         message=last.text,
@@ -63,13 +63,13 @@ async def create_chat_completion(
     completion_id = f"chatcmpl-{prepared.execution_id.hex}"
     if payload.stream:
         return stream_run(
-            engine,
+            runs,
             prepared,
             ping_seconds=settings.sse_ping_seconds,
             encode=_chunk_encoder(completion_id, created, payload.model),
             closing=ServerSentEvent(data="[DONE]"),
         )
-    execution = await asyncio.shield(engine.launch(prepared))
+    execution = await asyncio.shield(runs.launch(prepared))
     if execution.status is not ExecutionStatus.COMPLETED:
         message = execution.error_message or execution.status.value
         return JSONResponse(

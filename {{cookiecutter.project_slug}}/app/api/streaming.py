@@ -9,9 +9,8 @@ from collections.abc import AsyncIterator, Callable
 
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from app.ai import events
-from app.ai.engine import ExecutionEngine, PreparedRun
-from app.ai.events import RunEvent
+from app.ai.runs import PreparedRun, RunManager, events
+from app.ai.runs.events import RunEvent
 
 EventEncoder = Callable[[RunEvent], ServerSentEvent | None]
 
@@ -22,19 +21,19 @@ def encode_run_event(event: RunEvent) -> ServerSentEvent:
 
 
 def follow_run(
-    engine: ExecutionEngine, execution_id: uuid.UUID, *, owner_id: uuid.UUID, ping_seconds: float
+    runs: RunManager, execution_id: uuid.UUID, *, owner_id: uuid.UUID, ping_seconds: float
 ) -> EventSourceResponse:
     """Relay the events of a run started elsewhere (another request, worker or replica)."""
 
     async def relay() -> AsyncIterator[ServerSentEvent]:
-        async for event in engine.follow(execution_id, owner_id=owner_id):
+        async for event in runs.follow(execution_id, owner_id=owner_id):
             yield encode_run_event(event)
 
     return EventSourceResponse(relay(), ping=ping_seconds)
 
 
 def stream_run(
-    engine: ExecutionEngine,
+    runs: RunManager,
     prepared: PreparedRun,
     *,
     ping_seconds: float,
@@ -47,7 +46,7 @@ def stream_run(
     which still stores its messages and outcome.
     """
     queue: asyncio.Queue[RunEvent | None] = asyncio.Queue()
-    task = engine.launch(prepared, sink=queue.put, stream=True)
+    task = runs.launch(prepared, sink=queue.put, stream=True)
     task.add_done_callback(lambda _: queue.put_nowait(None))
 
     async def relay() -> AsyncIterator[ServerSentEvent]:

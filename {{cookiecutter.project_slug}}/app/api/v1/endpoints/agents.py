@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
 
-from app.api.deps import CurrentUser, EngineDep, PaginationDep, SessionDep
+from app.api.deps import CurrentUser, RunManagerDep, PaginationDep, SessionDep
 from app.api.v1.resources import AgentDep
 from app.crud import agent as agent_crud
 from app.models import Agent
@@ -56,11 +56,11 @@ async def list_agents(
 
 @router.post("", response_model=AgentRead, status_code=status.HTTP_201_CREATED)
 async def create_agent(
-    payload: AgentCreate, user: CurrentUser, session: SessionDep, engine: EngineDep
+    payload: AgentCreate, user: CurrentUser, session: SessionDep, runs: RunManagerDep
 ) -> Agent:
     """Create an agent at version 1."""
     config = payload.config()
-    engine.check_config(provider=config.provider, tools=config.tools)
+    runs.check_config(provider=config.provider, tools=config.tools)
     return await agent_crud.create(session, owner_id=user.id, data=payload)
 
 
@@ -72,13 +72,13 @@ async def read_agent(agent: AgentDep) -> Agent:
 
 @router.patch("/{agent_id}", response_model=AgentRead)
 async def update_agent(
-    payload: AgentUpdate, agent: AgentDep, session: SessionDep, engine: EngineDep
+    payload: AgentUpdate, agent: AgentDep, session: SessionDep, runs: RunManagerDep
 ) -> Agent:
     """Change the fields sent; a change to how the agent behaves bumps its version."""
     changes = payload.changes()
     if CONFIG_FIELDS & changes.keys():
         config = resulting_config(agent, changes)
-        engine.check_config(provider=config.provider, tools=config.tools)
+        runs.check_config(provider=config.provider, tools=config.tools)
     return await agent_crud.update(session, agent=agent, changes=changes)
 
 

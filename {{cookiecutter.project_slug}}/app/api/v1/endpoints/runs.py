@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request, status
 from sse_starlette import EventSourceResponse
 
-from app.api.deps import CurrentUser, EngineDep, SessionDep, SettingsDep
+from app.api.deps import CurrentUser, RunManagerDep, SessionDep, SettingsDep
 from app.api.streaming import follow_run, stream_run
 from app.api.v1.resources import AgentDep, ExecutionDep
 from app.core.errors import ConflictError, NotFoundError
@@ -34,7 +34,7 @@ async def execute_agent(
     request: Request,
     user: CurrentUser,
     session: SessionDep,
-    engine: EngineDep,
+    runs: RunManagerDep,
     settings: SettingsDep,
 ) -> Execution | EventSourceResponse:
     """Run the agent on a message: one JSON result, or Server-Sent Events as it happens."""
@@ -44,15 +44,15 @@ async def execute_agent(
         )
         if conversation is None or conversation.agent_id != agent.id:
             raise NotFoundError("Conversation not found")
-    prepared = await engine.prepare(
+    prepared = await runs.prepare(
         user_id=user.id,
         agent=agent,
         message=payload.message,
         conversation_id=payload.conversation_id,
     )
     if payload.stream or "text/event-stream" in request.headers.get("accept", ""):
-        return stream_run(engine, prepared, ping_seconds=settings.sse_ping_seconds)
-    return await asyncio.shield(engine.launch(prepared))
+        return stream_run(runs, prepared, ping_seconds=settings.sse_ping_seconds)
+    return await asyncio.shield(runs.launch(prepared))
 
 
 @router.post(
@@ -61,12 +61,12 @@ async def execute_agent(
     status_code=status.HTTP_202_ACCEPTED,
 )
 async def cancel_execution(
-    execution: ExecutionDep, user: CurrentUser, engine: EngineDep
+    execution: ExecutionDep, user: CurrentUser, runs: RunManagerDep
 ) -> Execution:
     """Stop a pending or running execution, whichever process runs it."""
     if execution.status.is_final:
         raise ConflictError(f"Execution already {execution.status.value}")
-    return await engine.cancel(execution.id, owner_id=user.id)
+    return await runs.cancel(execution.id, owner_id=user.id)
 
 
 @router.get(
@@ -74,9 +74,9 @@ async def cancel_execution(
     responses={200: {"description": "Server-Sent Events", "content": {"text/event-stream": {}}}},
 )
 async def follow_execution(
-    execution: ExecutionDep, user: CurrentUser, engine: EngineDep, settings: SettingsDep
+    execution: ExecutionDep, user: CurrentUser, runs: RunManagerDep, settings: SettingsDep
 ) -> EventSourceResponse:
     """Follow a run from anywhere: its events from now on, or its outcome if it has ended."""
     return follow_run(
-        engine, execution.id, owner_id=user.id, ping_seconds=settings.sse_ping_seconds
+        runs, execution.id, owner_id=user.id, ping_seconds=settings.sse_ping_seconds
     )

@@ -3,36 +3,28 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from app.ai.providers.base import ToolCall
 from app.ai.tools.base import Tool, ToolContext
-from app.ai.tools.manager import ToolManager
-from app.ai.tools.registry import ToolRegistry
-from app.api.deps import CurrentUser, DatabaseDep, PaginationDep, SettingsDep
+from app.api.deps import (
+    CurrentUser,
+    DatabaseDep,
+    PaginationDep,
+    SettingsDep,
+    ToolManagerDep,
+    ToolRegistryDep,
+)
 from app.core.config import Settings
 from app.schemas.common import ErrorBody, Page
 from app.schemas.tool import ToolExecuteRequest, ToolExecuteResult, ToolRead
 
 router = APIRouter(prefix="/tools", tags=["tools"])
 
-
-def get_tool_registry(request: Request) -> ToolRegistry:
-    registry: ToolRegistry = request.app.state.tools
-    return registry
-
-
-def get_tool_manager(request: Request) -> ToolManager:
-    manager: ToolManager = request.app.state.tool_manager
-    return manager
-
-
-ToolRegistryDep = Annotated[ToolRegistry, Depends(get_tool_registry)]
-ToolManagerDep = Annotated[ToolManager, Depends(get_tool_manager)]
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     status.HTTP_404_NOT_FOUND: {"model": ErrorBody, "description": "No tool by that name"}

@@ -28,6 +28,7 @@ async def request_cancel(store: KeyValueStore, execution_id: uuid.UUID) -> None:
 
 
 async def is_cancel_requested(store: KeyValueStore, execution_id: uuid.UUID) -> bool:
+    """True once any process has asked for this execution to stop."""
     return await store.get(f"{CANCEL_PREFIX}{execution_id}") is not None
 
 
@@ -37,10 +38,12 @@ async def has_live_lease(store: KeyValueStore, execution_id: uuid.UUID) -> bool:
 
 
 async def renew_lease(store: KeyValueStore, execution_id: uuid.UUID) -> None:
+    """Claim the execution as running here for another lease period."""
     await store.set(f"{LEASE_PREFIX}{execution_id}", "1", ttl_seconds=LEASE_TTL_SECONDS)
 
 
 async def release_lease(store: KeyValueStore, execution_id: uuid.UUID) -> None:
+    """Give up the claim once the run has ended."""
     await store.delete(f"{LEASE_PREFIX}{execution_id}")
 
 

@@ -1,0 +1,122 @@
+"""The agent loop: call the model, run the tools it asks for, feed back the results, repeat.
+
+It stops when the model answers without asking for tools, or raises once the
+configured number of model calls is spent. Each message is stored as it is produced.
+"""
+
+from __future__ import annotations
+
+from app.ai.providers.base import (
+    ChatMessage,
+    Completion,
+    CompletionRequest,
+    Provider,
+    ProviderError,
+    ProviderErrorKind,
+    Role,
+    StreamCompleted,
+    TextDelta,
+)
+from app.ai.providers.factory import ProviderFactory
+from app.ai.runs import events, persistence
+from app.ai.runs.events import EventSink, RunEvent
+from app.ai.runs.types import PreparedRun, RunTally
+from app.ai.tools.base import ToolContext
+from app.ai.tools.manager import ToolManager
+from app.ai.tools.registry import ToolRegistry
+from app.core.config import Settings
+from app.db.session import Database
+
+
+class MaxIterationsError(Exception):
+    """The model kept asking for tools past the configured bound."""
+
+
+class AgentLoop:
+    """Drives one run from its stored history to the model's final answer."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        database: Database,
+        providers: ProviderFactory,
+        tools: ToolRegistry,
+        tool_manager: ToolManager,
+    ) -> None:
+        self.settings = settings
+        self.database = database
+        self.providers = providers
+        self.tools = tools
+        self.tool_manager = tool_manager
+
+    async def run(
+        self, prepared: PreparedRun, sink: EventSink, tally: RunTally, *, stream: bool
+    ) -> str:
+        """Loop until the model answers; return its answer, counting usage into `tally`."""
+        agent = prepared.agent
+        provider = self.providers.get(agent.provider)
+        definitions = tuple(self.tools.definitions(agent.tools))
+        messages = await persistence.load_history(
+            self.database, prepared, token_budget=self.settings.history_token_budget
+        )
+        context = ToolContext(
+            settings=self.settings, database=self.database, user_id=prepared.user_id
+        )
+        for _ in range(self.settings.max_tool_iterations):
+            request = CompletionRequest(
+                model=agent.model,
+                messages=tuple(messages),
+                tools=definitions,
+                temperature=agent.temperature,
+                max_tokens=agent.max_tokens,
+            )
+            completion = await self._call(provider, request, sink, stream=stream)
+            tally.add(agent.model, completion.usage)
+            await persistence.store_assistant_message(self.database, prepared, completion)
+            messages.append(
+                ChatMessage(
+                    role=Role.ASSISTANT,
+                    content=completion.content,
+                    tool_calls=completion.tool_calls,
+                )
+            )
+            if not completion.tool_calls:
+                return completion.content
+            for call in completion.tool_calls:
+                await sink(RunEvent(events.TOOL_CALL, events.tool_call_payload(call)))
+            results = await self.tool_manager.run_calls(
+                completion.tool_calls, allowed=agent.tools, context=context
+            )
+            for result in results:
+                await persistence.store_tool_result(self.database, prepared, result)
+                await sink(RunEvent(events.TOOL_RESULT, events.tool_result_payload(result)))
+                messages.append(
+                    ChatMessage(
+                        role=Role.TOOL,
+                        content=result.content,
+                        tool_call_id=result.call_id,
+                        name=result.name,
+                    )
+                )
+        raise MaxIterationsError(
+            f"Stopped after {self.settings.max_tool_iterations} model calls without a final answer"
+        )
+
+    async def _call(
+        self, provider: Provider, request: CompletionRequest, sink: EventSink, *, stream: bool
+    ) -> Completion:
+        """One model call; when streaming, each text delta is sent on as it arrives."""
+        if not stream:
+            return await provider.complete(request)
+        completion: Completion | None = None
+        async for event in provider.stream(request):
+            if isinstance(event, TextDelta):
+                await sink(RunEvent(events.MESSAGE_DELTA, {"text": event.text}))
+            elif isinstance(event, StreamCompleted):
+                completion = event.completion
+        if completion is None:
+            raise ProviderError(
+                provider.name, ProviderErrorKind.BAD_RESPONSE, "stream ended without a reply"
+            )
+        return completion

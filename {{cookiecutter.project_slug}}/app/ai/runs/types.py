@@ -1,0 +1,60 @@
+"""The values a run carries: what it runs, where it is stored, and what it has cost."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from app.ai.providers.base import Usage
+from app.ai.providers.pricing import cost_of
+from app.models import Agent
+
+
+@dataclass(frozen=True, slots=True)
+class AgentSpec:
+    """The parts of an agent a run needs, copied so the run outlives the request's session."""
+
+    id: uuid.UUID
+    system_prompt: str
+    provider: str
+    model: str
+    temperature: float
+    max_tokens: int
+    tools: tuple[str, ...]
+
+    @classmethod
+    def of(cls, agent: Agent) -> AgentSpec:
+        """Copy the agent's run settings out of its database row."""
+        return cls(
+            id=agent.id,
+            system_prompt=agent.system_prompt,
+            provider=agent.provider,
+            model=agent.model,
+            temperature=agent.temperature,
+            max_tokens=agent.max_tokens,
+            tools=tuple(agent.tools or ()),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedRun:
+    """A run whose execution and user message are stored, ready to be launched."""
+
+    execution_id: uuid.UUID
+    conversation_id: uuid.UUID
+    user_id: uuid.UUID
+    agent: AgentSpec
+
+
+@dataclass(slots=True)
+class RunTally:
+    """Usage and cost so far, kept even when the run fails half-way."""
+
+    usage: Usage = field(default_factory=Usage)
+    cost: Decimal = Decimal("0")
+
+    def add(self, model: str, usage: Usage) -> None:
+        """Count one model call's tokens and their price."""
+        self.usage = self.usage + usage
+        self.cost += cost_of(model, usage)
