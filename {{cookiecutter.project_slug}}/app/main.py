@@ -13,8 +13,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app import __doc__ as package_description
 from app import __version__
-from app.ai.runs import RunManager
 from app.ai.providers.factory import ProviderFactory
+from app.ai.runs import RunManager
 from app.ai.tools.manager import ToolManager
 from app.ai.tools.registry import build_default_registry
 from app.api.health import router as health_router

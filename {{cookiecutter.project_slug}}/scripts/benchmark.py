@@ -1,4 +1,4 @@
-"""Measure the engine's own cost per turn and the time to the first streamed event.
+"""Measure the run manager's own cost per turn and the time to the first streamed event.
 
 Runs against the offline scripted provider, which answers instantly, so every
 millisecond reported is the service's: persistence, history, events, HTTP.
@@ -38,7 +38,7 @@ def percentiles(samples: list[float]) -> str:
 
 
 async def provider_only(runs: int) -> list[float]:
-    """One scripted turn with no persistence: the floor the engine adds to."""
+    """One scripted turn with no persistence: the floor a run adds to."""
     provider = ScriptedProvider()
     request = CompletionRequest(
         model="scripted", messages=(ChatMessage(role=Role.USER, content="hello"),)
@@ -51,11 +51,11 @@ async def provider_only(runs: int) -> list[float]:
     return samples
 
 
-async def engine_turns(settings: Settings, runs: int) -> tuple[list[float], list[float]]:
-    """Whole runs through the engine: (plain one-turn runs, per-turn time of tool runs)."""
+async def run_turns(settings: Settings, runs: int) -> tuple[list[float], list[float]]:
+    """Whole runs through the run manager: (plain one-turn runs, per-turn time of tool runs)."""
     app = create_app(settings)
     async with app.router.lifespan_context(app):
-        engine = app.state.engine
+        runs = app.state.runs
         async with app.state.database.transaction() as session:
             user = await user_crud.create(
                 session,
@@ -72,15 +72,15 @@ async def engine_turns(settings: Settings, runs: int) -> tuple[list[float], list
         plain, tool_turns = [], []
         for _ in range(runs):
             started = time.perf_counter()
-            prepared = await engine.prepare(user_id=user.id, agent=agent, message="hello")
-            await engine.run(prepared)
+            prepared = await runs.prepare(user_id=user.id, agent=agent, message="hello")
+            await runs.run(prepared)
             plain.append((time.perf_counter() - started) * 1000)
         for _ in range(runs):
             started = time.perf_counter()
-            prepared = await engine.prepare(
+            prepared = await runs.prepare(
                 user_id=user.id, agent=agent, message='!tool calculator {"expression": "6*7"}'
             )
-            await engine.run(prepared)
+            await runs.run(prepared)
             tool_turns.append((time.perf_counter() - started) * 1000 / 2)
     return plain, tool_turns
 
@@ -142,11 +142,11 @@ def main() -> None:
         )
         print(f"database: {settings.database_url.split('://')[0]}")
         floor = asyncio.run(provider_only(args.runs))
-        plain, tool_turns = asyncio.run(engine_turns(settings, args.runs))
+        plain, tool_turns = asyncio.run(run_turns(settings, args.runs))
         sse = asyncio.run(first_event(settings, min(args.runs, 100)))
     print(f"provider only (no database)        {percentiles(floor)}")
-    print(f"engine run, 1 turn (with writes)   {percentiles(plain)}")
-    print(f"engine, per turn of a tool run     {percentiles(tool_turns)}")
+    print(f"full run, 1 turn (with writes)     {percentiles(plain)}")
+    print(f"full run, per turn of a tool run   {percentiles(tool_turns)}")
     print(f"request to first SSE event         {percentiles(sse)}")
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak resident memory               {peak_mib:7.1f} MiB (server and client together)")

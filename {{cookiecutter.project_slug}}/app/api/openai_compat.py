@@ -15,9 +15,9 @@ from fastapi import APIRouter, status
 from fastapi.responses import JSONResponse
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
+from app.ai.providers.base import ChatMessage, Role
 from app.ai.runs import events
 from app.ai.runs.events import RunEvent
-from app.ai.providers.base import ChatMessage, Role
 from app.api.deps import CurrentUser, RunManagerDep, SessionDep, SettingsDep
 from app.api.streaming import EventEncoder, stream_run
 from app.core.errors import NotFoundError, UnprocessableError

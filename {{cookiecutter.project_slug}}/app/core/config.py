@@ -73,7 +73,7 @@ class Settings(BaseSettings):
     http_fetch_max_bytes: int = Field(default=1_000_000, ge=1)
     sql_tool_max_rows: int = Field(default=100, ge=1)
 
-    # Engine
+    # Agent runs
     max_tool_iterations: int = Field(default=8, ge=1)
     history_token_budget: int = Field(default=8_000, ge=256)
     sse_ping_seconds: float = Field(default=15.0, gt=0)

@@ -1,4 +1,4 @@
-"""Execution queries, always scoped to the owner, plus the engine's bookkeeping."""
+"""Execution queries, always scoped to the owner, plus the run manager's bookkeeping."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ async def get(
 
 
 async def get_any(session: AsyncSession, *, execution_id: uuid.UUID) -> Execution | None:
-    """Any owner's execution, for the engine's own bookkeeping; never for a user's request."""
+    """Any owner's execution, for the run manager's own bookkeeping; never for a user's request."""
     return await session.get(Execution, execution_id)
 
 

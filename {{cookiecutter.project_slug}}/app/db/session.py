@@ -41,7 +41,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 class Database:
-    """One engine and its session factory; the API and the engine both draw from it."""
+    """One engine and its session factory; the API and agent runs both draw from it."""
 
     def __init__(self, settings: Settings) -> None:
         self.engine = create_engine(settings)

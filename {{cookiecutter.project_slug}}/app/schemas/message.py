@@ -1,4 +1,4 @@
-"""Message schemas: messages are written by the engine and only read through the API."""
+"""Message schemas: messages are written by agent runs and only read through the API."""
 
 from __future__ import annotations
 

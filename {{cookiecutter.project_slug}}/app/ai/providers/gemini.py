@@ -321,7 +321,7 @@ def _config(request: CompletionRequest) -> types.GenerateContentConfig:
         tools=tools,
         temperature=request.temperature,
         max_output_tokens=request.max_tokens,
-        # The engine runs tools itself; the SDK must hand every call back.
+        # The agent loop runs tools itself; the SDK must hand every call back.
         automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
     )
 

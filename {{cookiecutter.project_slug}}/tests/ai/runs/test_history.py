@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from app.ai.history import estimate_tokens, fit_to_budget
 from app.ai.providers.base import ChatMessage, Role, ToolCall
+from app.ai.runs.history import estimate_tokens, fit_to_budget
 
 
 def _user(text: str) -> ChatMessage:

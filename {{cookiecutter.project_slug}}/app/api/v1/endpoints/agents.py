@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
 
-from app.api.deps import CurrentUser, RunManagerDep, PaginationDep, SessionDep
+from app.api.deps import CurrentUser, PaginationDep, RunManagerDep, SessionDep
 from app.api.v1.resources import AgentDep
 from app.crud import agent as agent_crud
 from app.models import Agent

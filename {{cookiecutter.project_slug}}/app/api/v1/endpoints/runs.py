@@ -77,6 +77,4 @@ async def follow_execution(
     execution: ExecutionDep, user: CurrentUser, runs: RunManagerDep, settings: SettingsDep
 ) -> EventSourceResponse:
     """Follow a run from anywhere: its events from now on, or its outcome if it has ended."""
-    return follow_run(
-        runs, execution.id, owner_id=user.id, ping_seconds=settings.sse_ping_seconds
-    )
+    return follow_run(runs, execution.id, owner_id=user.id, ping_seconds=settings.sse_ping_seconds)

@@ -1,0 +1,62 @@
+"""Run managers on the test application's parts, driven by a scripted provider."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from fastapi import FastAPI
+from sqlalchemy import select
+
+from app.ai.providers.base import Completion, FinishReason, ProviderError, ToolCall, Usage
+from app.ai.providers.factory import ProviderFactory, ProviderRegistry
+from app.ai.providers.scripted import ScriptedProvider
+from app.ai.runs import RunManager
+from app.core.config import Settings
+from app.db.session import Database
+from app.models import Agent, Execution, Message
+from tests.support.builders import Builder, add_user
+
+CALL = Completion(
+    content="",
+    model="looping",
+    usage=Usage(10, 5),
+    finish_reason=FinishReason.TOOL_CALLS,
+    tool_calls=(ToolCall(id="c1", name="calculator", arguments={"expression": "1+1"}),),
+)
+
+
+def manager_with(
+    app: FastAPI, script: Iterable[Completion | ProviderError], **overrides: object
+) -> RunManager:
+    """A run manager on the app's database, store and tools, with a scripted provider."""
+    settings: Settings = app.state.settings.model_copy(update=overrides)
+    registry = ProviderRegistry()
+    provider = ScriptedProvider(script=script)
+    registry.register("looping", lambda _settings: provider)
+    registry.register("scripted", lambda _settings: ScriptedProvider())
+    return RunManager(
+        settings=settings,
+        database=app.state.database,
+        store=app.state.store,
+        providers=ProviderFactory(settings, registry),
+        tools=app.state.tools,
+        tool_manager=app.state.tool_manager,
+    )
+
+
+async def new_agent(builder: Builder, database: Database, provider: str) -> Agent:
+    """A new user's agent on `provider`, allowed the calculator."""
+    async with database.transaction() as session:
+        owner = await add_user(session)
+    return await builder.agent(owner_id=owner.id, provider=provider, tools=["calculator"])
+
+
+async def stored_messages(database: Database, execution: Execution) -> list[Message]:
+    """Every message of the execution's conversation, in order."""
+    async with database.transaction() as session:
+        rows = await session.scalars(
+            select(Message)
+            .where(Message.conversation_id == execution.conversation_id)
+            .order_by(Message.sequence)
+        )
+        return list(rows.all())
