@@ -22,6 +22,7 @@ import httpx
 
 from app.ai.providers.base import ChatMessage, CompletionRequest, Role
 from app.ai.providers.scripted import ScriptedProvider
+from app.ai.runs import RunManager
 from app.core.config import Settings
 from app.crud import agent as agent_crud
 from app.crud import user as user_crud
@@ -55,7 +56,7 @@ async def run_turns(settings: Settings, runs: int) -> tuple[list[float], list[fl
     """Whole runs through the run manager: (plain one-turn runs, per-turn time of tool runs)."""
     app = create_app(settings)
     async with app.router.lifespan_context(app):
-        runs = app.state.runs
+        run_manager: RunManager = app.state.runs
         async with app.state.database.transaction() as session:
             user = await user_crud.create(
                 session,
@@ -72,15 +73,15 @@ async def run_turns(settings: Settings, runs: int) -> tuple[list[float], list[fl
         plain, tool_turns = [], []
         for _ in range(runs):
             started = time.perf_counter()
-            prepared = await runs.prepare(user_id=user.id, agent=agent, message="hello")
-            await runs.run(prepared)
+            prepared = await run_manager.prepare(user_id=user.id, agent=agent, message="hello")
+            await run_manager.run(prepared)
             plain.append((time.perf_counter() - started) * 1000)
         for _ in range(runs):
             started = time.perf_counter()
-            prepared = await runs.prepare(
+            prepared = await run_manager.prepare(
                 user_id=user.id, agent=agent, message='!tool calculator {"expression": "6*7"}'
             )
-            await runs.run(prepared)
+            await run_manager.run(prepared)
             tool_turns.append((time.perf_counter() - started) * 1000 / 2)
     return plain, tool_turns
 
