@@ -27,6 +27,9 @@ from app.core.rate_limit import create_rate_limiter
 from app.core.store import create_store
 from app.db.migrate import upgrade_to_head
 from app.db.session import Database
+from app.web.docs import install_api_docs
+from app.web.home import router as home_router
+from app.web.playground import install_playground
 
 logger = structlog.get_logger(__name__)
 
@@ -70,8 +73,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=package_description or "",
         lifespan=lifespan,
         openapi_url=f"{settings.api_v1_prefix}/openapi.json",
-        docs_url="/docs",
-        redoc_url="/redoc",
+        docs_url=None,  # served from packaged assets by install_api_docs, not a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     register_error_handlers(app)
@@ -88,6 +91,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health_router)
     app.include_router(api_router, prefix=settings.api_v1_prefix)
     app.include_router(openai_router)
+    install_api_docs(app, docs_url="/docs", redoc_url="/redoc")
+    app.include_router(home_router)
+    if settings.playground_enabled:
+        install_playground(app)
     return app
 
 

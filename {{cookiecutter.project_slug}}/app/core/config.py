@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRET = "change-me-in-production"  # noqa: S105 - refused outside development
@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list)
     log_level: str = "INFO"
     log_json: bool = False
+    # The browser page at /playground; unset (None) means on in development and test only.
+    playground_enabled: bool | None = None
 
     # Database: a local SQLite file until DATABASE_URL points elsewhere.
     database_url: str = f"sqlite+aiosqlite:///{PROJECT_ROOT / 'data' / 'app.db'}"
@@ -86,6 +88,19 @@ class Settings(BaseSettings):
                 raise ValueError("SECRET_KEY must be set outside development")
             if len(self.secret_key.get_secret_value()) < 32:
                 raise ValueError("SECRET_KEY must be at least 32 characters outside development")
+        return self
+
+    @field_validator("playground_enabled", mode="before")
+    @classmethod
+    def _empty_means_unset(cls, value: object) -> object:
+        """`PLAYGROUND_ENABLED=` in a .env file leaves the choice to the environment."""
+        return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _playground_default(self) -> Self:
+        """A page for trying agents belongs on developers' machines; production opts in."""
+        if self.playground_enabled is None:
+            self.playground_enabled = self.environment in ("development", "test")
         return self
 
     @property

@@ -90,3 +90,27 @@ def test_get_settings_is_read_once(monkeypatch: pytest.MonkeyPatch) -> None:
         assert get_settings() is get_settings()
     finally:
         get_settings.cache_clear()
+
+
+@pytest.mark.parametrize(
+    ("environment", "enabled"),
+    [("development", True), ("test", True), ("staging", False), ("production", False)],
+)
+def test_playground_defaults_to_on_only_where_developers_work(
+    environment: str, enabled: bool
+) -> None:
+    assert make(environment=environment, secret_key=STRONG_SECRET).playground_enabled is enabled
+
+
+@pytest.mark.parametrize(("value", "enabled"), [("true", True), ("false", False), ("", False)])
+def test_playground_setting_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, value: str, enabled: bool
+) -> None:
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    monkeypatch.setenv("SECRET_KEY", STRONG_SECRET)
+    monkeypatch.setenv("PLAYGROUND_ENABLED", value)
+    assert make().playground_enabled is enabled
+
+
+def test_development_may_switch_the_playground_off() -> None:
+    assert make(environment="development", playground_enabled=False).playground_enabled is False
