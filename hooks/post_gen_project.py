@@ -112,7 +112,8 @@ def next_steps(answers: Mapping[str, Any], root: Path) -> str:
             f"  cd {slug}",
             "  make install      # .venv with the project and its dev tools",
             "  make dev          # http://localhost:8000 (SQLite file, no other service)",
-            "  open http://localhost:8000/docs",
+            "  open http://localhost:8000/playground/   # chat with an agent in the browser",
+            "  open http://localhost:8000/docs          # the API, interactive",
             "",
             "Then read AGENTS.md to add your own agents, tools and providers.",
         ]

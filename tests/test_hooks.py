@@ -328,6 +328,7 @@ def test_next_steps_mention_the_commands() -> None:
         "make install",
         "make dev",
         "http://localhost:8000/docs",
+        "http://localhost:8000/playground/",
     ):
         assert expected in text
 

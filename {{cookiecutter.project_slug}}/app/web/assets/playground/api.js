@@ -18,7 +18,8 @@ export function describe(detail, status) {
     return detail
       .map((error) => {
         const where = (error.loc || []).filter((part) => part !== "body").join(".");
-        return where ? `${where}: ${error.msg}` : error.msg;
+        const message = String(error.msg || "is not valid").replace(/^Value error, /, "");
+        return where ? `${where}: ${message}` : message;
       })
       .join("\n");
   }

@@ -81,7 +81,7 @@ export class Chat {
     }
     if (this.conversationId !== conversation.id) return; // another one was opened meanwhile
     this.replay(messages);
-    this.setStatus(`${messages.length} messages in “${conversation.title}”`);
+    this.setStatus(`Conversation loaded: ${messages.length} message${messages.length === 1 ? "" : "s"}.`);
     this.updateControls();
   }
 
