@@ -20,6 +20,7 @@ import sys
 import time
 import urllib.request
 import uuid
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -370,6 +371,13 @@ def test_make_dev_serves_with_no_external_service(
             assert json.loads(body)["status"] == "ok"
             docs_status, docs = _get(f"http://127.0.0.1:{port}/docs")
             assert docs_status == 200 and b"swagger" in docs.lower()
+            bundle_status, _ = _get(
+                f"http://127.0.0.1:{port}/docs/assets/swagger-ui-bundle.js"
+            )
+            assert bundle_status == 200
+            # In development `/` leads to the playground (urllib follows the redirect).
+            home_status, home = _get(f"http://127.0.0.1:{port}/")
+            assert home_status == 200 and b'src="app.js"' in home
         finally:
             kill_group(server)
     assert (project.path / "data").is_dir(), "the SQLite database lives in data/"
@@ -542,3 +550,41 @@ def test_readme_quick_start_serves_the_default_project(tmp_path: Path) -> None:
     project = checkout / ".render" / "agent_service"
     assert (project / ".venv").is_dir()
     assert (project / "data").is_dir()
+
+
+# --- packaging ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", _params(["default"]))
+def test_wheel_ships_the_web_assets(
+    prepared: Callable[[str], Prepared], name: str, tmp_path: Path
+) -> None:
+    """`pip install .` (not editable) must carry the playground's files and nothing else new."""
+    project = prepared(name)
+    built = run(
+        [
+            project.python,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--wheel-dir",
+            str(tmp_path),
+            ".",
+        ],
+        project.path,
+        env=clean_env(),
+        timeout=INSTALL_TIMEOUT,
+    )
+    assert built.ok, built.tail()
+    (wheel,) = tmp_path.glob("*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        shipped = {
+            entry.removeprefix("app/web/assets/playground/")
+            for entry in archive.namelist()
+            if entry.startswith("app/web/assets/playground/")
+        }
+    expected = {
+        path.name for path in (project.path / "app/web/assets/playground").iterdir()
+    }
+    assert shipped == expected

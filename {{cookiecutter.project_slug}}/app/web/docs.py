@@ -19,6 +19,8 @@ from fastapi.openapi.docs import (
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
+from app.web.urls import root_path
+
 DOCS_ASSETS_DIR = Path(str(files("fastapi_offline") / "static"))
 DOCS_ASSETS_URL = "/docs/assets"
 
@@ -40,7 +42,7 @@ def install_api_docs(
         oauth2_redirect_url = app.swagger_ui_oauth2_redirect_url
 
         async def swagger_ui(request: Request) -> HTMLResponse:
-            root = request.scope.get("root_path", "").rstrip("/")
+            root = root_path(request)
             return get_swagger_ui_html(
                 openapi_url=root + openapi_url,
                 title=f"{app.title} - Swagger UI",
@@ -62,7 +64,7 @@ def install_api_docs(
     if redoc_url is not None:
 
         async def redoc(request: Request) -> HTMLResponse:
-            root = request.scope.get("root_path", "").rstrip("/")
+            root = root_path(request)
             return get_redoc_html(
                 openapi_url=root + openapi_url,
                 title=f"{app.title} - ReDoc",

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from app import __version__
 from app.api.deps import SettingsDep
 from app.web.playground import PLAYGROUND_URL
+from app.web.urls import root_path
 
 router = APIRouter(tags=["service"])
 
@@ -33,7 +34,7 @@ class ServiceIndex(BaseModel):
 )
 async def service_index(request: Request, settings: SettingsDep) -> ServiceIndex | RedirectResponse:
     """In development, the playground; elsewhere a small JSON index of the service's links."""
-    root = request.scope.get("root_path", "").rstrip("/")
+    root = root_path(request)
     if settings.environment == "development" and settings.playground_enabled:
         return RedirectResponse(root + PLAYGROUND_URL)
     app = request.app

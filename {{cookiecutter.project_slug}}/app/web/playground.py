@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from app import __version__
 from app.ai.providers.factory import ProviderFactory
 from app.api.deps import SettingsDep
+from app.web.urls import root_path
 
 PLAYGROUND_ASSETS_DIR = Path(__file__).parent / "assets" / "playground"
 PLAYGROUND_URL = "/playground/"
@@ -46,18 +47,20 @@ class PlaygroundConfig(BaseModel):
 @router.get("/playground")
 async def playground_root(request: Request) -> RedirectResponse:
     """The page's assets are relative to the folder, so the folder's URL is canonical."""
-    return RedirectResponse(request.scope.get("root_path", "").rstrip("/") + PLAYGROUND_URL)
+    return RedirectResponse(root_path(request) + PLAYGROUND_URL)
 
 
 @router.get("/playground/config.json")
 async def playground_config(request: Request, settings: SettingsDep) -> PlaygroundConfig:
-    """The settings the page needs, none of them secret."""
+    """The settings the page needs, none of them secret; paths include any proxy prefix."""
     providers: ProviderFactory = request.app.state.providers
+    root = root_path(request)
+    docs_url = request.app.docs_url
     return PlaygroundConfig(
         app_name=settings.app_name,
         version=__version__,
-        api_prefix=settings.api_v1_prefix,
-        docs_url=request.app.docs_url,
+        api_prefix=root + settings.api_v1_prefix,
+        docs_url=root + docs_url if docs_url else None,
         default_provider=settings.default_provider,
         providers=[
             ProviderChoice(name=name, default_model=providers.default_model(name))

@@ -15,7 +15,7 @@ import pytest
 from app import __version__
 from app.core.config import Settings
 from app.web.playground import PLAYGROUND_ASSETS_DIR
-from tests.factories import client_for
+from tests.factories import AppFactory, client_for
 from tests.support.apps import app_like
 
 CONTENT_TYPES = {
@@ -132,3 +132,15 @@ async def test_a_disabled_playground_is_not_there(
         ):
             assert (await http.get(path)).status_code == 404, path
         assert (await http.get("/docs")).status_code == 200
+
+
+async def test_behind_a_proxy_prefix_the_page_is_told_the_full_paths(
+    make_app: AppFactory,
+) -> None:
+    application = await make_app()
+    async with client_for(application, root_path="/agents") as http:
+        config = (await http.get("/playground/config.json")).json()
+        redirect = await http.get("/playground")
+    assert config["api_prefix"] == "/agents/api/v1"
+    assert config["docs_url"] == "/agents/docs"
+    assert redirect.headers["location"] == "/agents/playground/"
