@@ -16,8 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 
 from app import __version__
-from app.ai.providers.factory import ProviderFactory
-from app.api.deps import SettingsDep
+from app.api.deps import ProvidersDep, SettingsDep
 from app.web.urls import root_path
 
 PLAYGROUND_ASSETS_DIR = Path(__file__).parent / "assets" / "playground"
@@ -51,9 +50,10 @@ async def playground_root(request: Request) -> RedirectResponse:
 
 
 @router.get("/playground/config.json")
-async def playground_config(request: Request, settings: SettingsDep) -> PlaygroundConfig:
+async def playground_config(
+    request: Request, settings: SettingsDep, providers: ProvidersDep
+) -> PlaygroundConfig:
     """The settings the page needs, none of them secret; paths include any proxy prefix."""
-    providers: ProviderFactory = request.app.state.providers
     root = root_path(request)
     docs_url = request.app.docs_url
     return PlaygroundConfig(

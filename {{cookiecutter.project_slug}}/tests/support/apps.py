@@ -17,7 +17,7 @@ def settings_like(settings: Settings, **changes: Any) -> Settings:
     defaults the old one chose; None for an optional field asks for its default again.
     """
     values = {**settings.model_dump(), "auto_migrate": False, **changes}
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 def app_like(settings: Settings, **changes: Any) -> FastAPI:
