@@ -57,6 +57,7 @@ class Playground {
     $("auth-view").hidden = true;
     $("app-view").hidden = false;
     $("user-email").textContent = this.api.email;
+    $("user-email").title = this.api.email;
     this.selectTab(0);
     await this.guard(() => this.agents.load(sessionStorage.getItem("playground.agent")));
   }
