@@ -29,7 +29,13 @@ class Owned:
 
 MANIFEST: dict[str, Owned] = {
     "use_redis": Owned(
-        True, ("app/core/store_redis.py", "tests/core/test_store_redis.py")
+        True,
+        (
+            "app/core/store_redis.py",
+            "app/core/rate_limit_redis.py",
+            "tests/core/test_store_redis.py",
+            "tests/core/test_rate_limit_redis.py",
+        ),
     ),
     "use_openai": Owned(
         True, ("app/ai/providers/openai.py", "tests/ai/providers/test_openai.py")

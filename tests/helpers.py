@@ -195,6 +195,7 @@ def answers_for(extra: Mapping[str, Any]) -> dict[str, Any]:
 LEFTOVER_PATTERNS: dict[str, list[str]] = {
     "use_redis": [
         r"store_redis",
+        r"rate_limit_redis",
         r"^\s*(import|from) (redis|fakeredis)\b",
         r"(?i)redis_url\b",
         r"redis-server",

@@ -15,16 +15,15 @@ from app import __doc__ as package_description
 from app import __version__
 from app.ai.providers.factory import ProviderFactory
 from app.ai.runs import RunManager
+from app.ai.tools.catalog import build_default_registry
 from app.ai.tools.manager import ToolManager
-from app.ai.tools.registry import build_default_registry
 from app.api.health import router as health_router
 from app.api.openai_compat import router as openai_router
 from app.api.v1.router import api_router
+from app.core.backends import create_rate_limiter, create_store
 from app.core.config import Settings, get_settings
 from app.core.errors import register_error_handlers
 from app.core.logging import RequestContextMiddleware, configure_logging
-from app.core.rate_limit import create_rate_limiter
-from app.core.store import create_store
 from app.db.migrate import upgrade_to_head
 from app.db.session import Database
 from app.web.docs import install_api_docs
@@ -48,7 +47,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.rate_limiter = create_rate_limiter(settings)
         app.state.providers = providers = ProviderFactory(settings)
         app.state.tools = tools = build_default_registry(settings)
-        app.state.tool_manager = tool_manager = ToolManager(tools)
+        app.state.tool_manager = tool_manager = ToolManager(
+            tools, default_timeout_seconds=settings.tool_timeout_seconds
+        )
         app.state.runs = runs = RunManager(
             settings=settings,
             database=database,

@@ -18,6 +18,7 @@ from app.ai.tools.registry import ToolRegistry
 from app.core.config import Settings
 from app.core.errors import AuthenticationError, PermissionDeniedError
 from app.core.security import revocation
+from app.core.security.passwords import too_short_message
 from app.core.security.tokens import TokenClaims, TokenType, decode_token
 from app.core.store import KeyValueStore
 from app.crud import user as user_crud
@@ -169,8 +170,7 @@ def check_password_length(settings: Settings, password: str | None) -> None:
                 {
                     "type": "string_too_short",
                     "loc": ("body", "password"),
-                    "msg": f"Password must be at least {settings.password_min_length} "
-                    "characters long",
+                    "msg": too_short_message(settings.password_min_length),
                     "ctx": {"min_length": settings.password_min_length},
                 }
             ]

@@ -9,6 +9,8 @@ from typing import Literal, Self
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.core.security.passwords import PASSWORD_MIN_LENGTH
+
 PLACEHOLDER_SECRET = "change-me-in-production"  # noqa: S105 - refused outside development
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,7 +50,7 @@ class Settings(BaseSettings):
     jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
     access_token_expire_minutes: int = Field(default=30, ge=1)
     refresh_token_expire_days: int = Field(default=14, ge=1)
-    password_min_length: int = Field(default=8, ge=8)
+    password_min_length: int = Field(default=PASSWORD_MIN_LENGTH, ge=PASSWORD_MIN_LENGTH)
     auth_rate_limit: str = "10/minute"
 
     # AI providers: a provider without its API key is not offered; "scripted" always is.

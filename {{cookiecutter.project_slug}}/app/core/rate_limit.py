@@ -1,4 +1,4 @@
-"""Rate limiting on the `limits` library: Redis-backed when configured, in-process otherwise."""
+"""Rate limiting on the `limits` library, over whichever storage the caller gives it."""
 
 from __future__ import annotations
 
@@ -6,10 +6,9 @@ import time
 from collections.abc import Awaitable, Callable
 
 from limits import RateLimitItem, parse
-from limits.aio.storage import MemoryStorage, Storage
+from limits.aio.storage import Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 
-from app.core.config import Settings
 from app.core.errors import RateLimitedError
 
 
@@ -44,14 +43,3 @@ class RateLimiter:
         on_close, self._on_close = self._on_close, None
         if on_close is not None:
             await on_close()
-
-
-def create_rate_limiter(settings: Settings) -> RateLimiter:
-    """Counters shared through Redis when it is configured, else kept in this process."""
-{%- if cookiecutter.use_redis %}
-    if settings.redis_url:
-        from app.core.store_redis import create_redis_rate_limiter
-
-        return create_redis_rate_limiter(settings.redis_url, settings.auth_rate_limit)
-{%- endif %}
-    return RateLimiter(MemoryStorage(), settings.auth_rate_limit)

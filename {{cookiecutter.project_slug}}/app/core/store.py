@@ -1,7 +1,8 @@
-"""Shared state: keys with expiry plus publish/subscribe. Redis when configured, memory otherwise.
+"""Shared state: keys with expiry plus publish/subscribe, and the in-process backend.
 
 Revoked tokens, cancellation flags and live run events go through here, so with Redis
 every worker and replica sees them; the in-memory store serves a single process only.
+`app.core.backends` chooses between them from settings.
 """
 
 from __future__ import annotations
@@ -10,11 +11,9 @@ import asyncio
 import heapq
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Protocol
-
-from app.core.config import Settings
 
 
 class KeyValueStore(Protocol):
@@ -23,15 +22,21 @@ class KeyValueStore(Protocol):
     `ttl_seconds` of None (or 0) keeps a key until it is deleted.
     """
 
-    async def set(self, key: str, value: str, *, ttl_seconds: int | None = None) -> None: ...
+    async def set(self, key: str, value: str, *, ttl_seconds: int | None = None) -> None:
+        """Store `value` under `key`, replacing what was there."""
+        ...
 
     async def add(self, key: str, value: str, *, ttl_seconds: int | None = None) -> bool:
         """Set only if absent, atomically; True when this call set it."""
         ...
 
-    async def get(self, key: str) -> str | None: ...
+    async def get(self, key: str) -> str | None:
+        """The value, or None when the key is missing or expired."""
+        ...
 
-    async def delete(self, key: str) -> None: ...
+    async def delete(self, key: str) -> None:
+        """Forget `key`; a missing key is not an error."""
+        ...
 
     async def publish(self, channel: str, message: str) -> None:
         """Deliver to everyone subscribed to `channel` right now; nothing is kept."""
@@ -41,9 +46,13 @@ class KeyValueStore(Protocol):
         """Messages published to `channel` from the moment the block is entered."""
         ...
 
-    async def ping(self) -> bool: ...
+    async def ping(self) -> bool:
+        """Whether the backend answers, for the readiness probe; never raises."""
+        ...
 
-    async def close(self) -> None: ...
+    async def close(self) -> None:
+        """Release connections at shutdown."""
+        ...
 
 
 class MemoryStore:
@@ -52,44 +61,52 @@ class MemoryStore:
     Every method completes without awaiting, so `add` is atomic on the event loop.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
+        """`clock` returns monotonic seconds; tests pass one they can move forward."""
+        self._clock = clock
         self._items: dict[str, tuple[str, float | None]] = {}
         # (expires_at, key) in expiry order; stale entries are skipped when popped.
         self._expiries: list[tuple[float, str]] = []
         self._subscribers: defaultdict[str, set[asyncio.Queue[str]]] = defaultdict(set)
 
     async def set(self, key: str, value: str, *, ttl_seconds: int | None = None) -> None:
+        """Store `value`, evicting keys whose time is up so memory stays bounded."""
         self._evict_expired()
-        expires_at = time.monotonic() + ttl_seconds if ttl_seconds else None
+        expires_at = self._clock() + ttl_seconds if ttl_seconds else None
         self._items[key] = (value, expires_at)
         if expires_at is not None:
             heapq.heappush(self._expiries, (expires_at, key))
 
     async def add(self, key: str, value: str, *, ttl_seconds: int | None = None) -> bool:
+        """Set only if absent; atomic because nothing in it awaits."""
         if await self.get(key) is not None:
             return False
         await self.set(key, value, ttl_seconds=ttl_seconds)
         return True
 
     async def get(self, key: str) -> str | None:
+        """The value, or None once it is deleted or its time is up."""
         item = self._items.get(key)
         if item is None:
             return None
         value, expires_at = item
-        if expires_at is not None and expires_at <= time.monotonic():
+        if expires_at is not None and expires_at <= self._clock():
             del self._items[key]
             return None
         return value
 
     async def delete(self, key: str) -> None:
+        """Forget `key`; a missing key is not an error."""
         self._items.pop(key, None)
 
     async def publish(self, channel: str, message: str) -> None:
+        """Queue `message` for every subscriber in this process."""
         for queue in self._subscribers.get(channel, ()):
             queue.put_nowait(message)
 
     @asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[str]]:
+        """Messages on `channel` until the block exits; each subscriber has its own queue."""
         queue: asyncio.Queue[str] = asyncio.Queue()
         self._subscribers[channel].add(queue)
         try:
@@ -100,9 +117,11 @@ class MemoryStore:
                 del self._subscribers[channel]
 
     async def ping(self) -> bool:
+        """Always ready: memory needs no connection."""
         return True
 
     async def close(self) -> None:
+        """Drop every key, as a restarted process would."""
         self._items.clear()
         self._expiries.clear()
 
@@ -112,7 +131,7 @@ class MemoryStore:
 
     def _evict_expired(self) -> None:
         """Drop keys whose time is up, cheaply: only the heap's due head is examined."""
-        now = time.monotonic()
+        now = self._clock()
         while self._expiries and self._expiries[0][0] <= now:
             expires_at, key = heapq.heappop(self._expiries)
             item = self._items.get(key)
@@ -123,14 +142,3 @@ class MemoryStore:
 async def _drain(queue: asyncio.Queue[str]) -> AsyncIterator[str]:
     while True:
         yield await queue.get()
-
-
-def create_store(settings: Settings) -> KeyValueStore:
-    """Pick the backend from settings."""
-{%- if cookiecutter.use_redis %}
-    if settings.redis_url:
-        from app.core.store_redis import RedisStore
-
-        return RedisStore.from_url(settings.redis_url)
-{%- endif %}
-    return MemoryStore()

@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.crud.base import apply_changes, paginate
 from app.models import Agent
-from app.schemas.agent import BEHAVIOUR_FIELDS, AgentCreate
+from app.models.agent import BEHAVIOUR_FIELDS
+from app.schemas.agent import AgentCreate
 
 
 async def get(session: AsyncSession, *, owner_id: uuid.UUID, agent_id: uuid.UUID) -> Agent | None:

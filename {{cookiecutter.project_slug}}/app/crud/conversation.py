@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.crud.base import apply_changes, paginate
 from app.models import Conversation
-from app.schemas.conversation import DEFAULT_TITLE
+from app.models.conversation import DEFAULT_TITLE
 
 
 async def get(

@@ -10,6 +10,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base, IdMixin, TimestampMixin
 
+# Changing any of these changes how the agent behaves, so it bumps `version`.
+BEHAVIOUR_FIELDS = frozenset(
+    {"system_prompt", "provider", "model", "temperature", "max_tokens", "tools"}
+)
+
 
 class Agent(IdMixin, TimestampMixin, Base):
     __tablename__ = "agents"

@@ -10,6 +10,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base, IdMixin, TimestampMixin
 
+DEFAULT_TITLE = "New conversation"
+
 
 class Conversation(IdMixin, TimestampMixin, Base):
     __tablename__ = "conversations"
@@ -20,6 +22,6 @@ class Conversation(IdMixin, TimestampMixin, Base):
     agent_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("agents.id", ondelete="CASCADE"), index=True
     )
-    title: Mapped[str] = mapped_column(String(200), default="New conversation")
+    title: Mapped[str] = mapped_column(String(200), default=DEFAULT_TITLE)
     # "metadata" is reserved on declarative classes, so the attribute has another name.
     meta: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)

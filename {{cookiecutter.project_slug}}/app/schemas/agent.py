@@ -44,11 +44,6 @@ Temperature = Annotated[float, Field(ge=0.0, le=2.0)]
 MaxTokens = Annotated[int, Field(ge=1, le=200_000)]
 ToolNames = Annotated[list[ToolName], Field(max_length=64)]
 
-# Changing any of these changes how the agent behaves, so it bumps `version`.
-BEHAVIOUR_FIELDS = frozenset(
-    {"system_prompt", "provider", "model", "temperature", "max_tokens", "tools"}
-)
-
 
 def unique_tools(tools: list[str] | None) -> list[str] | None:
     """A tool offered twice would be advertised twice to the model; refuse the duplicate."""

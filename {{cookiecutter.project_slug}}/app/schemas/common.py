@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Generic, TypeVar
+from collections.abc import Iterable
+from typing import Annotated, Generic, Protocol, Self, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict
 
@@ -25,6 +26,20 @@ class ReadModel(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
+class PageWindow(Protocol):
+    """Where a page starts and how long it is, as the API's pagination dependency gives it."""
+
+    @property
+    def skip(self) -> int:
+        """How many items come before this page."""
+        ...
+
+    @property
+    def limit(self) -> int:
+        """The most items this page may hold."""
+        ...
+
+
 class Page(BaseModel, Generic[ItemT]):
     """One page of a list: the items plus enough to ask for the next page."""
 
@@ -32,6 +47,14 @@ class Page(BaseModel, Generic[ItemT]):
     total: int
     skip: int
     limit: int
+
+    @classmethod
+    def of(cls, items: Iterable[object], total: int, window: PageWindow) -> Self:
+        """Every list endpoint's page, built one way; ORM rows are read by attribute."""
+        return cls.model_validate(
+            {"items": list(items), "total": total, "skip": window.skip, "limit": window.limit},
+            from_attributes=True,
+        )
 
 
 class ErrorBody(BaseModel):

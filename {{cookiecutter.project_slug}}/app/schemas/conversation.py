@@ -10,9 +10,9 @@ from typing import Annotated, Any, Self
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints, model_validator
 
+from app.models.conversation import DEFAULT_TITLE
 from app.schemas.common import ReadModel, reject_nul
 
-DEFAULT_TITLE = "New conversation"
 METADATA_MAX_BYTES = 16_384
 METADATA_MAX_DEPTH = 32
 

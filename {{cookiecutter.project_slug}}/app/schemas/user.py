@@ -8,17 +8,19 @@ from typing import Literal
 
 from pydantic import BaseModel, EmailStr, Field, field_validator
 
-from app.core.security.passwords import BCRYPT_MAX_BYTES
+from app.core.security.passwords import (
+    BCRYPT_MAX_BYTES,
+    PASSWORD_MIN_LENGTH,
+    too_short_message,
+)
 from app.models import UserRole
 from app.schemas.common import ReadModel
 
-PASSWORD_MIN_LENGTH = 8
-
 
 def check_password_strength(password: str) -> str:
-    """At least 8 characters with a letter and a digit; bcrypt's 72-byte ceiling is enforced."""
+    """A letter, a digit and the minimum length, so guessing is slow; bcrypt's ceiling holds."""
     if len(password) < PASSWORD_MIN_LENGTH:
-        raise ValueError(f"Password must be at least {PASSWORD_MIN_LENGTH} characters long")
+        raise ValueError(too_short_message(PASSWORD_MIN_LENGTH))
     if len(password.encode()) > BCRYPT_MAX_BYTES:
         raise ValueError(f"Password must be at most {BCRYPT_MAX_BYTES} bytes long")
     if not any(c.isalpha() for c in password) or not any(c.isdigit() for c in password):

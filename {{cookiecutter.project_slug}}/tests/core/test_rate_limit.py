@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 from limits.aio.storage import MemoryStorage
 
-from app.core.config import Settings
 from app.core.errors import RateLimitedError
-from app.core.rate_limit import RateLimiter, create_rate_limiter
+from app.core.rate_limit import RateLimiter
 
 
 async def test_allows_up_to_the_limit_then_refuses_with_retry_after() -> None:
@@ -62,11 +61,3 @@ async def test_close_runs_the_given_cleanup_once() -> None:
 def test_invalid_limit_strings_fail_at_construction() -> None:
     with pytest.raises(ValueError, match="couldn't parse"):
         RateLimiter(MemoryStorage(), "lots")
-
-
-async def test_without_redis_the_counters_stay_in_process() -> None:
-    # Built from defaults only: no environment variable may point it at a server.
-    settings = Settings.model_construct(environment="test", auth_rate_limit="2/second")
-    limiter = create_rate_limiter(settings)
-    assert isinstance(limiter.storage, MemoryStorage)
-    assert limiter.item.amount == 2

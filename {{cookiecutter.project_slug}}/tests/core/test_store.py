@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
 
 import pytest
 
-from app.core import store as store_module
-from app.core.config import Settings
 from app.core.security import revocation
 from app.core.security.tokens import TokenClaims, TokenType
-from app.core.store import MemoryStore, create_store
+from app.core.store import MemoryStore
 
 
 class FakeClock:
-    """Stands in for the store's `time.monotonic`, so expiry is tested without sleeping."""
+    """Monotonic seconds that move only when a test says so, so expiry needs no sleeping."""
 
     def __init__(self) -> None:
         self.now = 1000.0
@@ -26,15 +23,16 @@ class FakeClock:
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
-    fake = FakeClock()
-    # Only the store's view of `time` changes; the event loop keeps the real clock.
-    monkeypatch.setattr(store_module, "time", SimpleNamespace(monotonic=fake))
-    return fake
+def clock() -> FakeClock:
+    return FakeClock()
 
 
-async def test_set_get_delete() -> None:
-    store = MemoryStore()
+@pytest.fixture
+def store(clock: FakeClock) -> MemoryStore:
+    return MemoryStore(clock=clock)
+
+
+async def test_set_get_delete(store: MemoryStore) -> None:
     assert await store.get("k") is None
     await store.set("k", "v")
     assert await store.get("k") == "v"
@@ -45,15 +43,13 @@ async def test_set_get_delete() -> None:
     await store.delete("k")
 
 
-async def test_add_sets_only_when_absent() -> None:
-    store = MemoryStore()
+async def test_add_sets_only_when_absent(store: MemoryStore) -> None:
     assert await store.add("k", "first") is True
     assert await store.add("k", "second") is False
     assert await store.get("k") == "first"
 
 
-async def test_keys_expire_after_their_ttl(clock: FakeClock) -> None:
-    store = MemoryStore()
+async def test_keys_expire_after_their_ttl(store: MemoryStore, clock: FakeClock) -> None:
     await store.set("short", "v", ttl_seconds=10)
     await store.set("forever", "v")
     clock.now += 9.9
@@ -63,16 +59,18 @@ async def test_keys_expire_after_their_ttl(clock: FakeClock) -> None:
     assert await store.get("forever") == "v"
 
 
-async def test_add_succeeds_again_once_the_key_expired(clock: FakeClock) -> None:
-    store = MemoryStore()
+async def test_add_succeeds_again_once_the_key_expired(
+    store: MemoryStore, clock: FakeClock
+) -> None:
     assert await store.add("k", "1", ttl_seconds=5)
     clock.now += 6
     assert await store.add("k", "2", ttl_seconds=5)
     assert await store.get("k") == "2"
 
 
-async def test_expired_keys_are_evicted_without_being_read(clock: FakeClock) -> None:
-    store = MemoryStore()
+async def test_expired_keys_are_evicted_without_being_read(
+    store: MemoryStore, clock: FakeClock
+) -> None:
     for i in range(100):
         await store.set(f"k{i}", "v", ttl_seconds=1)
     assert len(store) == 100
@@ -81,8 +79,9 @@ async def test_expired_keys_are_evicted_without_being_read(clock: FakeClock) -> 
     assert len(store) == 1
 
 
-async def test_renewing_a_ttl_is_not_undone_by_the_old_expiry(clock: FakeClock) -> None:
-    store = MemoryStore()
+async def test_renewing_a_ttl_is_not_undone_by_the_old_expiry(
+    store: MemoryStore, clock: FakeClock
+) -> None:
     await store.set("lease", "1", ttl_seconds=10)
     clock.now += 8
     await store.set("lease", "1", ttl_seconds=10)
@@ -91,8 +90,9 @@ async def test_renewing_a_ttl_is_not_undone_by_the_old_expiry(clock: FakeClock) 
     assert await store.get("lease") == "1"
 
 
-async def test_a_key_set_without_ttl_outlives_its_earlier_expiry(clock: FakeClock) -> None:
-    store = MemoryStore()
+async def test_a_key_set_without_ttl_outlives_its_earlier_expiry(
+    store: MemoryStore, clock: FakeClock
+) -> None:
     await store.set("k", "1", ttl_seconds=1)
     await store.set("k", "2")
     clock.now += 5
@@ -100,19 +100,12 @@ async def test_a_key_set_without_ttl_outlives_its_earlier_expiry(clock: FakeCloc
     assert await store.get("k") == "2"
 
 
-async def test_ping_and_close() -> None:
-    store = MemoryStore()
+async def test_ping_and_close(store: MemoryStore) -> None:
     await store.set("k", "v", ttl_seconds=60)
     assert await store.ping() is True
     await store.close()
     assert await store.get("k") is None
     assert len(store) == 0
-
-
-async def test_without_redis_the_store_is_in_process() -> None:
-    # Built from defaults only: no environment variable may point it at a server.
-    settings = Settings.model_construct(environment="test")
-    assert isinstance(create_store(settings), MemoryStore)
 
 
 # --- revocation -------------------------------------------------------------------------
@@ -127,8 +120,7 @@ def _claims(seconds: int = 60) -> TokenClaims:
     )
 
 
-async def test_revoked_tokens_are_remembered() -> None:
-    store = MemoryStore()
+async def test_revoked_tokens_are_remembered(store: MemoryStore) -> None:
     claims = _claims()
     assert not await revocation.is_revoked(store, claims.jti)
     await revocation.revoke(store, claims)
@@ -136,23 +128,22 @@ async def test_revoked_tokens_are_remembered() -> None:
     assert not await revocation.is_revoked(store, _claims().jti)
 
 
-async def test_a_single_use_token_can_be_consumed_once() -> None:
-    store = MemoryStore()
+async def test_a_single_use_token_can_be_consumed_once(store: MemoryStore) -> None:
     claims = _claims()
     assert await revocation.consume(store, claims) is True
     assert await revocation.consume(store, claims) is False
     assert await revocation.is_revoked(store, claims.jti)
 
 
-async def test_a_revoked_token_cannot_be_consumed() -> None:
-    store = MemoryStore()
+async def test_a_revoked_token_cannot_be_consumed(store: MemoryStore) -> None:
     claims = _claims()
     await revocation.revoke(store, claims)
     assert await revocation.consume(store, claims) is False
 
 
-async def test_revocations_are_forgotten_only_after_the_token_expires(clock: FakeClock) -> None:
-    store = MemoryStore()
+async def test_revocations_are_forgotten_only_after_the_token_expires(
+    store: MemoryStore, clock: FakeClock
+) -> None:
     claims = _claims(seconds=30)
     await revocation.revoke(store, claims)
     clock.now += 29
@@ -161,8 +152,7 @@ async def test_revocations_are_forgotten_only_after_the_token_expires(clock: Fak
     assert not await revocation.is_revoked(store, claims.jti)
 
 
-async def test_subscribers_receive_what_is_published_after_they_join() -> None:
-    store = MemoryStore()
+async def test_subscribers_receive_what_is_published_after_they_join(store: MemoryStore) -> None:
     await store.publish("news", "before anyone listened")
     async with store.subscribe("news") as first, store.subscribe("news") as second:
         await store.publish("news", "hello")
@@ -172,8 +162,7 @@ async def test_subscribers_receive_what_is_published_after_they_join() -> None:
         assert await anext(second) == "hello"
 
 
-async def test_leaving_a_subscription_stops_delivery() -> None:
-    store = MemoryStore()
+async def test_leaving_a_subscription_stops_delivery(store: MemoryStore) -> None:
     async with store.subscribe("news"):
         pass
     await store.publish("news", "nobody hears this")

@@ -1,4 +1,4 @@
-"""The Redis backends: unit tests on fakeredis, and the running service on a real Redis.
+"""The Redis store: unit tests on fakeredis, and the running service on a real Redis.
 
 The second half runs when TEST_REDIS_URL is set; it proves revocations and rate-limit
 counters really live in Redis, where every worker and replica shares them.
@@ -18,20 +18,13 @@ from fastapi import FastAPI
 from jose import jwt
 from limits.aio.storage import RedisStorage
 from redis.asyncio import Redis
-from redis.exceptions import ConnectionError as RedisConnectionError
 
+from app.core.backends import create_store
 from app.core.config import Settings
-from app.core.errors import RateLimitedError
-from app.core.rate_limit import RateLimiter, create_rate_limiter
+from app.core.rate_limit_redis import RATE_LIMIT_KEY_PREFIX
 from app.core.security import revocation
 from app.core.security.tokens import TokenType, create_token, decode_token
-from app.core.store import create_store
-from app.core.store_redis import (
-    RATE_LIMIT_KEY_PREFIX,
-    RedisStore,
-    create_redis_rate_limiter,
-    redis_rate_limit_storage,
-)
+from app.core.store_redis import RedisStore
 from tests.factories import AppFactory, UserFactory, client_for
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "")
@@ -55,11 +48,6 @@ async def fake_client(server: fakeredis.FakeServer) -> AsyncIterator[Redis]:
 @pytest.fixture
 def redis_store(fake_client: Redis) -> RedisStore:
     return RedisStore(fake_client)
-
-
-def _limiter_on(server: fakeredis.FakeServer, limit: str) -> RateLimiter:
-    pool = fakeredis.FakeAsyncRedis(server=server).connection_pool
-    return RateLimiter(redis_rate_limit_storage(pool), limit, on_close=pool.aclose)
 
 
 def _settings(**values: object) -> Settings:
@@ -122,70 +110,6 @@ async def test_revocation_is_shared_between_workers(server: fakeredis.FakeServer
 def test_redis_url_selects_the_redis_store() -> None:
     store = create_store(_settings(redis_url=UNREACHABLE_URL))
     assert isinstance(store, RedisStore)
-
-
-# --- rate limits on fakeredis -----------------------------------------------------------
-
-
-async def test_redis_counters_are_shared_between_workers(server: fakeredis.FakeServer) -> None:
-    worker_a = _limiter_on(server, "3/minute")
-    worker_b = _limiter_on(server, "3/minute")
-    try:
-        await worker_a.hit("login:198.51.100.1")
-        await worker_b.hit("login:198.51.100.1")
-        await worker_a.hit("login:198.51.100.1")
-        with pytest.raises(RateLimitedError) as caught:
-            await worker_b.hit("login:198.51.100.1")
-        assert caught.value.headers is not None
-        assert 1 <= int(caught.value.headers["Retry-After"]) <= 61
-        await worker_b.hit("login:198.51.100.2")
-    finally:
-        await worker_a.close()
-        await worker_b.close()
-
-
-async def test_redis_counters_live_under_their_prefix_and_reset(
-    server: fakeredis.FakeServer, fake_client: Redis
-) -> None:
-    limiter = _limiter_on(server, "5/minute")
-    try:
-        await limiter.hit("login:198.51.100.1")
-        await fake_client.set("unrelated", "kept")
-        keys = await fake_client.keys(f"{RATE_LIMIT_KEY_PREFIX}:*")
-        assert len(keys) == 1
-        assert "login:198.51.100.1" in keys[0]
-        await limiter.reset()
-        assert await fake_client.keys(f"{RATE_LIMIT_KEY_PREFIX}:*") == []
-        assert await fake_client.get("unrelated") == "kept"
-    finally:
-        await limiter.close()
-
-
-async def test_redis_url_selects_redis_counters() -> None:
-    limiter = create_rate_limiter(_settings(redis_url=UNREACHABLE_URL, auth_rate_limit="7/hour"))
-    try:
-        assert isinstance(limiter.storage, RedisStorage)
-        assert limiter.item.amount == 7
-    finally:
-        await limiter.close()
-
-
-@pytest.mark.parametrize(
-    "url", ["redis://localhost/0", "redis://:pw@localhost", "rediss://cache.internal:6380/1"]
-)
-async def test_common_redis_url_forms_are_accepted(url: str) -> None:
-    """`limits` alone would refuse a URL without a port; the owned pool takes them all."""
-    limiter = create_redis_rate_limiter(url, "3/minute")
-    await limiter.close()
-
-
-async def test_an_unreachable_redis_is_an_error_not_a_silent_pass() -> None:
-    limiter = create_redis_rate_limiter(UNREACHABLE_URL, "3/minute")
-    try:
-        with pytest.raises(RedisConnectionError):
-            await limiter.hit("k")
-    finally:
-        await limiter.close()
 
 
 # --- the running service on a real Redis ------------------------------------------------

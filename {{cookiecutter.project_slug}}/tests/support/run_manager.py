@@ -8,7 +8,8 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from app.ai.providers.base import Completion, FinishReason, ProviderError, ToolCall, Usage
-from app.ai.providers.factory import ProviderFactory, ProviderRegistry
+from app.ai.providers.factory import ProviderFactory
+from app.ai.providers.registry import ProviderEntry, ProviderRegistry
 from app.ai.providers.scripted import ScriptedProvider
 from app.ai.runs import RunManager
 from app.core.config import Settings
@@ -30,10 +31,13 @@ def manager_with(
 ) -> RunManager:
     """A run manager on the app's database, store and tools, with a scripted provider."""
     settings: Settings = app.state.settings.model_copy(update=overrides)
-    registry = ProviderRegistry()
     provider = ScriptedProvider(script=script)
-    registry.register("looping", lambda _settings: provider)
-    registry.register("scripted", lambda _settings: ScriptedProvider())
+    registry = ProviderRegistry(
+        [
+            ProviderEntry("looping", lambda _settings: provider),
+            ProviderEntry("scripted", lambda _settings: ScriptedProvider()),
+        ]
+    )
     return RunManager(
         settings=settings,
         database=app.state.database,

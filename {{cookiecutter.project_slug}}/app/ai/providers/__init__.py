@@ -19,12 +19,12 @@ from app.ai.providers.base import (
     ToolDefinition,
     Usage,
 )
-from app.ai.providers.factory import (
-    ProviderFactory,
+from app.ai.providers.factory import ProviderFactory
+from app.ai.providers.registry import (
+    ProviderEntry,
     ProviderNotConfiguredError,
     ProviderRegistry,
     UnknownProviderError,
-    register,
 )
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "CompletionRequest",
     "FinishReason",
     "Provider",
+    "ProviderEntry",
     "ProviderError",
     "ProviderErrorKind",
     "ProviderFactory",
@@ -46,5 +47,4 @@ __all__ = [
     "ToolDefinition",
     "UnknownProviderError",
     "Usage",
-    "register",
 ]

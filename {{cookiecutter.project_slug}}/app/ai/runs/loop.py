@@ -60,9 +60,7 @@ class AgentLoop:
         messages = await persistence.load_history(
             self.database, prepared, token_budget=self.settings.history_token_budget
         )
-        context = ToolContext(
-            settings=self.settings, database=self.database, user_id=prepared.user_id
-        )
+        context = ToolContext(user_id=prepared.user_id, database=self.database)
         for _ in range(self.settings.max_tool_iterations):
             request = CompletionRequest(
                 model=agent.model,

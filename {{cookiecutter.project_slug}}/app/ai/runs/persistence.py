@@ -23,6 +23,7 @@ from app.crud import message as message_crud
 from app.db.session import Database
 from app.db.types import utc_now
 from app.models import Agent, Execution, ExecutionStatus, MessageRole
+from app.models.conversation import DEFAULT_TITLE
 
 HISTORY_MESSAGE_LIMIT = 200
 TITLE_LENGTH = 60
@@ -48,7 +49,7 @@ async def store_pending_run(
             session,
             owner_id=user_id,
             agent_id=agent.id,
-            title=message.strip()[:TITLE_LENGTH] or "New conversation",
+            title=message.strip()[:TITLE_LENGTH] or DEFAULT_TITLE,
         )
         conversation_id = conversation.id
     for prior in prior_messages:

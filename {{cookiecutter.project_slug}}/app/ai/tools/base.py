@@ -15,7 +15,6 @@ from typing import Any, ClassVar, Generic, TypeVar
 from pydantic import BaseModel, ConfigDict
 
 from app.ai.providers.base import ToolDefinition
-from app.core.config import Settings
 from app.db.session import Database
 
 
@@ -38,11 +37,14 @@ class ToolError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class ToolContext:
-    """Who a call runs for and what it may reach; tools get nothing else from the service."""
+    """Who one call runs for and what it may reach; never the settings, keys or signing secret.
 
-    settings: Settings
-    database: Database
+    A tool's own configuration (a sandbox folder, size and row caps, its time limit) is
+    given to it once, when the catalog builds it from settings.
+    """
+
     user_id: uuid.UUID
+    database: Database
 
 
 class Tool(ABC, Generic[ArgsT]):
@@ -54,16 +56,19 @@ class Tool(ABC, Generic[ArgsT]):
     - `description`: what the tool does and when to use it, written for the model.
     - `arguments`: the pydantic model whose JSON schema is the tool's parameters
       (subclass `ToolArguments` to refuse unknown fields).
-    - `timeout_seconds`: a per-tool limit; `None` uses `Settings.tool_timeout_seconds`.
+    - `timeout_seconds`: a per-tool limit, on the class or set by `__init__`; `None`
+      uses the service default (`TOOL_TIMEOUT_SECONDS`).
 
-    Tools run with least privilege: everything they may touch comes from the
-    `ToolContext`, and any limit they enforce must hold whatever arguments arrive.
+    Tools run with least privilege: their configuration arrives through `__init__`
+    (the catalog builds each tool from settings), the caller's identity and database
+    through the `ToolContext`, and any limit they enforce must hold whatever arguments
+    arrive.
     """
 
     name: ClassVar[str]
     description: ClassVar[str]
     arguments: type[ArgsT]
-    timeout_seconds: ClassVar[float | None] = None
+    timeout_seconds: float | None = None
 
     def parse(self, raw: Mapping[str, Any]) -> ArgsT:
         """Validate a model's raw JSON arguments.
@@ -76,15 +81,13 @@ class Tool(ABC, Generic[ArgsT]):
         """
         return self.arguments.model_validate(dict(raw))
 
-    def timeout_for(self, settings: Settings) -> float:
+    def timeout_for(self, default_seconds: float) -> float:
         """The limit a call of this tool runs under.
 
         Args:
-            settings: supplies the default when the tool sets no limit of its own.
+            default_seconds: the service default, used when the tool sets no limit.
         """
-        if self.timeout_seconds is not None:
-            return self.timeout_seconds
-        return settings.tool_timeout_seconds
+        return default_seconds if self.timeout_seconds is None else self.timeout_seconds
 
     def definition(self) -> ToolDefinition:
         """The tool as offered to a model: name, description and JSON-schema parameters."""
@@ -98,7 +101,7 @@ class Tool(ABC, Generic[ArgsT]):
 
         Args:
             args: validated arguments.
-            context: the settings, database and user this call runs for.
+            context: the user this call runs for, and the database.
 
         Raises:
             ToolError: an expected failure; its message goes back to the model.

@@ -11,12 +11,13 @@ import asyncio
 import time
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 from pydantic import ValidationError
 
 from app.ai.providers.base import ToolCall
-from app.ai.tools.base import ToolContext, ToolError
+from app.ai.tools.base import Tool, ToolContext, ToolError
 from app.ai.tools.registry import ToolRegistry
 
 logger = structlog.get_logger(__name__)
@@ -45,8 +46,14 @@ def describe_validation_error(name: str, exc: ValidationError) -> str:
 class ToolManager:
     """Validates, time-limits and runs tool calls against one registry."""
 
-    def __init__(self, registry: ToolRegistry) -> None:
+    def __init__(self, registry: ToolRegistry, *, default_timeout_seconds: float) -> None:
+        """`default_timeout_seconds` limits every tool that sets no limit of its own."""
         self.registry = registry
+        self.default_timeout_seconds = default_timeout_seconds
+
+    def timeout_for(self, tool: Tool[Any]) -> float:
+        """The limit a call of `tool` runs under, as the API reports it."""
+        return tool.timeout_for(self.default_timeout_seconds)
 
     async def run_calls(
         self,
@@ -97,7 +104,7 @@ class ToolManager:
             args = tool.parse(call.arguments)
         except ValidationError as exc:
             return describe_validation_error(call.name, exc), True
-        seconds = tool.timeout_for(context.settings)
+        seconds = self.timeout_for(tool)
         deadline = asyncio.timeout(seconds)
         try:
             async with deadline:

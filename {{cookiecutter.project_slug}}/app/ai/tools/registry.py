@@ -1,22 +1,18 @@
-"""Tools by name: a dict that refuses duplicates, and the default set of built-ins."""
+"""Tools by name: a dict that refuses duplicates, filled from catalog entries.
+
+Which tools exist is the catalogs' business (`catalog.py` for the built-ins,
+`custom/catalog.py` for yours); this module never changes when a tool is added.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from app.ai.providers.base import ToolDefinition
 from app.ai.tools.base import Tool
-from app.ai.tools.builtin import (
-    CalculatorTool,
-    CurrentTimeTool,
-    HttpFetchTool,
-    ListFilesTool,
-    ReadFileTool,
-    SqlQueryTool,
-    WriteFileTool,
-)
 from app.core.config import Settings
 from app.core.errors import NotFoundError
 
@@ -36,6 +32,30 @@ class DuplicateToolError(ValueError):
     """Two tools under one name would make a model's call ambiguous."""
 
 
+def _always(_settings: Settings) -> bool:
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class ToolEntry:
+    """One catalog line: a tool class, how settings configure it, and when it is offered.
+
+    `build` gets the settings and returns the configured tool; without one the class is
+    built with no arguments. `offered` leaves a tool out where it cannot work safely.
+    """
+
+    tool: type[Tool[Any]]
+    build: Callable[[Settings], Tool[Any]] | None = None
+    offered: Callable[[Settings], bool] = _always
+
+    def create(self, settings: Settings) -> Tool[Any]:
+        """The tool as configured by these settings, checked to be the class it names."""
+        tool = self.tool() if self.build is None else self.build(settings)
+        if not isinstance(tool, self.tool):
+            raise TypeError(f"The entry for {self.tool.__name__} built a {type(tool).__name__}")
+        return tool
+
+
 class ToolRegistry:
     """The tools a process offers, looked up by name."""
 
@@ -43,6 +63,11 @@ class ToolRegistry:
         self._tools: dict[str, Tool[Any]] = {}
         for tool in tools:
             self.register(tool)
+
+    @classmethod
+    def from_catalog(cls, entries: Iterable[ToolEntry], settings: Settings) -> ToolRegistry:
+        """Every entry these settings offer, built and registered in catalog order."""
+        return cls(entry.create(settings) for entry in entries if entry.offered(settings))
 
     def register(self, tool: Tool[Any]) -> None:
         """Add a tool; its name must be valid for every provider and not taken."""
@@ -69,27 +94,13 @@ class ToolRegistry:
         return [self.get(name).definition() for name in selected]
 
     def __contains__(self, name: object) -> bool:
+        """Whether a tool of that name is registered, so callers can check before `get`."""
         return name in self._tools
 
     def __iter__(self) -> Iterator[Tool[Any]]:
+        """The tools in registration order, as the API lists them."""
         return iter(self._tools.values())
 
     def __len__(self) -> int:
+        """How many tools are offered."""
         return len(self._tools)
-
-
-def build_default_registry(settings: Settings) -> ToolRegistry:
-    """Every built-in tool; `sql_query` only on databases whose read-only guard it knows."""
-    registry = ToolRegistry(
-        [
-            CalculatorTool(),
-            CurrentTimeTool(),
-            HttpFetchTool(),
-            ReadFileTool(),
-            WriteFileTool(),
-            ListFilesTool(),
-        ]
-    )
-    if SqlQueryTool.supports(settings.database_url):
-        registry.register(SqlQueryTool())
-    return registry

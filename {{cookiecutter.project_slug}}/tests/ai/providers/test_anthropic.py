@@ -25,7 +25,8 @@ from app.ai.providers.base import (
     ToolDefinition,
     Usage,
 )
-from app.ai.providers.factory import ProviderFactory, ProviderNotConfiguredError
+from app.ai.providers.factory import ProviderFactory
+from app.ai.providers.registry import ProviderNotConfiguredError
 from app.core.config import Settings
 from tests.ai.providers.conftest import FakeServer, sse
 

@@ -1,4 +1,4 @@
-"""The provider registry and factory: lookup by name, lazy building, caching, clear errors."""
+"""The provider registry, catalog and factory: lookup by name, lazy building, clear errors."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from app.ai.providers.base import (
     Completion,
@@ -16,12 +17,13 @@ from app.ai.providers.base import (
     StreamCompleted,
     StreamEvent,
 )
-from app.ai.providers.factory import (
-    ProviderFactory,
+from app.ai.providers.catalog import PROVIDERS, secret_text
+from app.ai.providers.factory import ProviderFactory
+from app.ai.providers.registry import (
+    ProviderEntry,
     ProviderNotConfiguredError,
     ProviderRegistry,
     UnknownProviderError,
-    registry,
 )
 from app.ai.providers.scripted import ScriptedProvider
 from app.core.config import Settings
@@ -66,8 +68,7 @@ def test_each_provider_is_built_once(settings: Settings) -> None:
         builds.append(given)
         return ScriptedProvider()
 
-    providers = ProviderRegistry()
-    providers.register("fake", load)
+    providers = ProviderRegistry([ProviderEntry("fake", load)])
     factory = ProviderFactory(settings, providers)
 
     assert factory.get("fake") is factory.get("fake")
@@ -75,8 +76,9 @@ def test_each_provider_is_built_once(settings: Settings) -> None:
 
 
 def test_nothing_is_built_until_asked_for(settings: Settings) -> None:
-    providers = ProviderRegistry()
-    providers.register("boom", lambda _settings: pytest.fail("built too early"))
+    providers = ProviderRegistry(
+        [ProviderEntry("boom", lambda _settings: pytest.fail("built too early"))]
+    )
 
     assert ProviderFactory(settings, providers).available() == ["boom"]
 
@@ -92,12 +94,15 @@ def test_unknown_name_is_a_422_naming_the_known_providers(settings: Settings) ->
 
 
 def test_unconfigured_provider_is_a_422_naming_what_to_set(settings: Settings) -> None:
-    providers = ProviderRegistry()
-    providers.register(
-        "paid",
-        lambda _settings: ScriptedProvider(),
-        is_configured=lambda _settings: False,
-        requires="PAID_API_KEY",
+    providers = ProviderRegistry(
+        [
+            ProviderEntry(
+                "paid",
+                lambda _settings: ScriptedProvider(),
+                is_configured=lambda _settings: False,
+                requires="PAID_API_KEY",
+            )
+        ]
     )
     factory = ProviderFactory(settings, providers)
 
@@ -109,16 +114,29 @@ def test_unconfigured_provider_is_a_422_naming_what_to_set(settings: Settings) -
 
 
 def test_a_name_registers_once() -> None:
-    providers = ProviderRegistry()
-    providers.register("mine", lambda _settings: ScriptedProvider())
+    providers = ProviderRegistry([ProviderEntry("mine", lambda _settings: ScriptedProvider())])
 
     with pytest.raises(ValueError, match="already registered"):
-        providers.register("mine", lambda _settings: ScriptedProvider())
+        providers.register(ProviderEntry("mine", lambda _settings: ScriptedProvider()))
 
 
-def test_built_in_names_cannot_be_taken() -> None:
+def test_catalog_names_cannot_be_taken() -> None:
+    providers = ProviderRegistry(PROVIDERS)
     with pytest.raises(ValueError, match="already registered"):
-        registry.register("scripted", lambda _settings: ScriptedProvider())
+        providers.register(ProviderEntry("scripted", lambda _settings: ScriptedProvider()))
+
+
+def test_the_factory_offers_the_whole_catalog_by_default(settings: Settings) -> None:
+    names = [entry.name for entry in PROVIDERS]
+    assert "scripted" in names
+    assert len(set(names)) == len(names)
+    configured = [entry.name for entry in PROVIDERS if entry.is_configured(settings)]
+    assert ProviderFactory(settings).available() == configured
+
+
+def test_a_key_is_read_as_text_or_empty() -> None:
+    assert secret_text(SecretStr("sk-1")) == "sk-1"
+    assert secret_text(None) == ""
 
 
 def test_users_can_add_their_own_provider(settings: Settings) -> None:
@@ -131,9 +149,12 @@ def test_users_can_add_their_own_provider(settings: Settings) -> None:
         async def stream(self, request: CompletionRequest) -> AsyncIterator[StreamEvent]:
             yield StreamCompleted(await self.complete(request))
 
-    providers = ProviderRegistry()
-    providers.register(
-        "echo", lambda _settings: EchoProvider(), default_model=lambda _settings: "echo-1"
+    providers = ProviderRegistry(
+        [
+            ProviderEntry(
+                "echo", lambda _settings: EchoProvider(), default_model=lambda _settings: "echo-1"
+            )
+        ]
     )
     factory = ProviderFactory(settings, providers)
 
@@ -143,9 +164,10 @@ def test_users_can_add_their_own_provider(settings: Settings) -> None:
 
 async def test_aclose_closes_every_built_provider_even_if_one_fails(settings: Settings) -> None:
     built = {"good": ClosingProvider(), "bad": ClosingProvider(fail=True)}
-    providers = ProviderRegistry()
-    for name, provider in built.items():
-        providers.register(name, lambda _settings, provider=provider: provider)
+    providers = ProviderRegistry(
+        ProviderEntry(name, lambda _settings, provider=provider: provider)
+        for name, provider in built.items()
+    )
     factory = ProviderFactory(settings, providers)
     factory.get("bad")
     factory.get("good")

@@ -26,8 +26,9 @@ from app.ai.providers.base import (
     ToolDefinition,
     Usage,
 )
-from app.ai.providers.factory import ProviderFactory, ProviderNotConfiguredError
+from app.ai.providers.factory import ProviderFactory
 from app.ai.providers.gemini import SKIP_SIGNATURE, GeminiProvider
+from app.ai.providers.registry import ProviderNotConfiguredError
 from app.core.config import Settings
 from tests.ai.providers.conftest import FakeServer, sse
 

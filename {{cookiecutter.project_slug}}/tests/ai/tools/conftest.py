@@ -7,10 +7,9 @@ import uuid
 import pytest
 
 from app.ai.tools.base import ToolContext
-from app.core.config import Settings
 from app.db.session import Database
 
 
 @pytest.fixture
-def tool_context(settings: Settings, database: Database) -> ToolContext:
-    return ToolContext(settings=settings, database=database, user_id=uuid.uuid4())
+def tool_context(database: Database) -> ToolContext:
+    return ToolContext(user_id=uuid.uuid4(), database=database)

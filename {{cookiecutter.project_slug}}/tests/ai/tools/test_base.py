@@ -7,7 +7,6 @@ from pydantic import Field, ValidationError
 
 from app.ai.providers.base import ToolDefinition
 from app.ai.tools.base import Tool, ToolArguments, ToolContext, ToolError
-from app.core.config import Settings
 
 
 class GreetArgs(ToolArguments):
@@ -52,9 +51,16 @@ def test_parse_validates_and_refuses_unknown_fields() -> None:
         tool.parse({"name": "Ada", "shout": True})
 
 
-def test_timeout_defaults_to_the_settings(settings: Settings) -> None:
-    assert GreetTool().timeout_for(settings) == settings.tool_timeout_seconds
-    assert PatientGreetTool().timeout_for(settings) == 120.0
+def test_a_tool_without_a_limit_takes_the_default() -> None:
+    assert GreetTool().timeout_for(30.0) == 30.0
+    assert PatientGreetTool().timeout_for(30.0) == 120.0
+
+
+def test_a_limit_given_at_construction_wins() -> None:
+    tool = GreetTool()
+    tool.timeout_seconds = 2.5
+    assert tool.timeout_for(30.0) == 2.5
+    assert GreetTool().timeout_for(30.0) == 30.0
 
 
 async def test_run_returns_text(tool_context: ToolContext) -> None:

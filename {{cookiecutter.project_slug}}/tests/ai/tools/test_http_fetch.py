@@ -17,6 +17,8 @@ from app.ai.tools.builtin.http_fetch import (
     is_public_address,
 )
 
+MAX_BYTES = 1_000_000
+TIMEOUT_SECONDS = 30.0
 PUBLIC_IP = "93.184.216.34"
 DNS = {
     "example.com": [PUBLIC_IP],
@@ -70,8 +72,15 @@ class Server:
         )
 
 
-def make_tool(server: Server, dns: FakeDNS | None = None) -> HttpFetchTool:
-    return HttpFetchTool(resolver=dns or FakeDNS(DNS), transport=httpx.MockTransport(server))
+def make_tool(
+    server: Server, dns: FakeDNS | None = None, *, max_bytes: int = MAX_BYTES
+) -> HttpFetchTool:
+    return HttpFetchTool(
+        max_bytes=max_bytes,
+        timeout_seconds=TIMEOUT_SECONDS,
+        resolver=dns or FakeDNS(DNS),
+        transport=httpx.MockTransport(server),
+    )
 
 
 async def fetch(tool: HttpFetchTool, context: ToolContext, url: str) -> str:
@@ -160,7 +169,11 @@ async def test_refuses_non_public_destinations(tool_context: ToolContext, url: s
 )
 async def test_the_system_resolver_is_checked_too(tool_context: ToolContext, url: str) -> None:
     server = Server({})
-    tool = HttpFetchTool(transport=httpx.MockTransport(server))
+    tool = HttpFetchTool(
+        max_bytes=MAX_BYTES,
+        timeout_seconds=TIMEOUT_SECONDS,
+        transport=httpx.MockTransport(server),
+    )
     with pytest.raises(ToolError, match="non-public address"):
         await fetch(tool, tool_context, url)
     assert server.requests == []
@@ -231,12 +244,8 @@ async def test_dns_rebinding_cannot_move_the_connection(tool_context: ToolContex
 async def test_caps_the_body_and_says_so(
     tool_context: ToolContext,
 ) -> None:
-    context = dataclasses.replace(
-        tool_context,
-        settings=tool_context.settings.model_copy(update={"http_fetch_max_bytes": 10}),
-    )
     server = Server({("example.com", "/big"): Reply(200, b"0123456789" * 100)})
-    answer = await fetch(make_tool(server), context, "http://example.com/big")
+    answer = await fetch(make_tool(server, max_bytes=10), tool_context, "http://example.com/big")
     assert "Truncated: only the first 10 bytes are shown" in answer
     assert answer.endswith("\n\n0123456789")
 
@@ -275,7 +284,12 @@ async def test_transport_failures_are_tool_errors(tool_context: ToolContext) -> 
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("connection refused", request=request)
 
-    tool = HttpFetchTool(resolver=FakeDNS(DNS), transport=httpx.MockTransport(refuse))
+    tool = HttpFetchTool(
+        max_bytes=MAX_BYTES,
+        timeout_seconds=TIMEOUT_SECONDS,
+        resolver=FakeDNS(DNS),
+        transport=httpx.MockTransport(refuse),
+    )
     with pytest.raises(ToolError, match="Could not connect"):
         await fetch(tool, tool_context, "http://example.com/")
 

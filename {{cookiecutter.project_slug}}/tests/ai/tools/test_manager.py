@@ -102,6 +102,7 @@ class InnerTimeoutTool(Tool[NoArgs]):
         raise TimeoutError
 
 
+DEFAULT_TIMEOUT = 30.0
 ALL = ["echo", "rendezvous", "slow", "patient_slow", "refuse", "broken", "inner_timeout"]
 
 
@@ -118,7 +119,8 @@ def manager() -> ToolManager:
                 BrokenTool(),
                 InnerTimeoutTool(),
             ]
-        )
+        ),
+        default_timeout_seconds=DEFAULT_TIMEOUT,
     )
 
 
@@ -232,3 +234,28 @@ async def test_cancelling_the_turn_cancels_the_tools_and_propagates(
     with pytest.raises(asyncio.CancelledError):
         await turn
     assert slow.cancelled
+
+
+async def test_a_tool_without_a_limit_runs_under_the_default(tool_context: ToolContext) -> None:
+    class UnboundedSlowTool(Tool[NoArgs]):
+        name = "unbounded_slow"
+        description = "Sets no limit of its own."
+        arguments = NoArgs
+        cancelled = False
+
+        async def run(self, args: NoArgs, context: ToolContext) -> str:
+            try:
+                await asyncio.sleep(30)
+            except asyncio.CancelledError:
+                self.cancelled = True
+                raise
+            return "never"
+
+    tool = UnboundedSlowTool()
+    manager = ToolManager(ToolRegistry([tool]), default_timeout_seconds=0.05)
+    assert manager.timeout_for(tool) == 0.05
+    (result,) = await manager.run_calls(
+        [call("unbounded_slow")], allowed=["unbounded_slow"], context=tool_context
+    )
+    assert result.content == "unbounded_slow timed out after 0.05s"
+    assert tool.cancelled

@@ -1,16 +1,11 @@
-"""The registry: unique names, lookups that 404, and the default built-ins."""
+"""The registry: unique names, lookups that 404, and building from catalog entries."""
 
 from __future__ import annotations
 
 import pytest
 
 from app.ai.tools.base import Tool, ToolArguments, ToolContext
-from app.ai.tools.registry import (
-    DuplicateToolError,
-    ToolRegistry,
-    UnknownToolError,
-    build_default_registry,
-)
+from app.ai.tools.registry import DuplicateToolError, ToolEntry, ToolRegistry, UnknownToolError
 from app.core.config import Settings
 from app.core.errors import AppError
 
@@ -73,22 +68,33 @@ def test_definitions_for_all_or_the_named_tools_in_order() -> None:
         registry.definitions(["alpha", "missing"])
 
 
-def test_default_registry_has_every_builtin(settings: Settings) -> None:
-    registry = build_default_registry(settings)
-    assert registry.names() == [
-        "calculator",
-        "current_time",
-        "http_fetch",
-        "read_file",
-        "write_file",
-        "list_files",
-        "sql_query",
+class Configured(Tool[NoArgs]):
+    name = "configured"
+    description = "Knows its folder."
+    arguments = NoArgs
+
+    def __init__(self, folder: str) -> None:
+        self.folder = folder
+
+    async def run(self, args: NoArgs, context: ToolContext) -> str:
+        return self.folder
+
+
+def test_entries_build_tools_from_settings_in_catalog_order(settings: Settings) -> None:
+    plain = make_tool("plain")
+    entries = [
+        ToolEntry(type(plain)),
+        ToolEntry(Configured, build=lambda given: Configured(str(given.tools_sandbox_dir))),
+        ToolEntry(Configured, offered=lambda _settings: False),
     ]
-    for definition in registry.definitions():
-        assert definition.description
-        assert definition.parameters["type"] == "object"
+    registry = ToolRegistry.from_catalog(entries, settings)
+    assert registry.names() == ["plain", "configured"]
+    configured = registry.get("configured")
+    assert isinstance(configured, Configured)
+    assert configured.folder == str(settings.tools_sandbox_dir)
 
 
-def test_default_registry_leaves_sql_out_on_an_unknown_database(settings: Settings) -> None:
-    other = settings.model_copy(update={"database_url": "mysql+aiomysql://u@db/app"})
-    assert "sql_query" not in build_default_registry(other)
+def test_an_entry_that_builds_another_class_is_refused(settings: Settings) -> None:
+    entry = ToolEntry(Configured, build=lambda _settings: make_tool("impostor"))
+    with pytest.raises(TypeError, match="Configured"):
+        entry.create(settings)

@@ -7,7 +7,6 @@ itself refuses it when the guard is bypassed.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 import time
@@ -30,6 +29,10 @@ from app.db.session import Database
 
 BLOCKED = frozenset({"users", "agents", "messages"})
 DIALECTS = ["sqlite", "postgresql"]
+
+
+def sql_tool(*, max_rows: int = 100, timeout_seconds: float = 30.0) -> SqlQueryTool:
+    return SqlQueryTool(max_rows=max_rows, timeout_seconds=timeout_seconds)
 
 
 def check(query: str, dialect: str) -> str:
@@ -150,7 +153,7 @@ def test_supports_only_databases_it_can_lock_down() -> None:
 
 def test_blocks_the_services_own_tables_by_default() -> None:
     assert {"users", "agents", "conversations", "messages", "executions"} <= (
-        SqlQueryTool().blocked_tables
+        sql_tool().blocked_tables
     )
 
 
@@ -182,7 +185,7 @@ async def probe_count(database: Database) -> int:
 
 async def query(context: ToolContext, sql: str, tool: SqlQueryTool | None = None) -> dict[str, Any]:
     answer: dict[str, Any] = json.loads(
-        await (tool or SqlQueryTool()).run(SqlQueryArgs(query=sql), context)
+        await (tool or sql_tool()).run(SqlQueryArgs(query=sql), context)
     )
     return answer
 
@@ -197,10 +200,9 @@ async def test_returns_rows_as_json(probe: str, tool_context: ToolContext) -> No
 
 
 async def test_caps_the_rows(probe: str, tool_context: ToolContext) -> None:
-    context = dataclasses.replace(
-        tool_context, settings=tool_context.settings.model_copy(update={"sql_tool_max_rows": 2})
+    answer = await query(
+        tool_context, "SELECT id FROM tool_probe ORDER BY id", sql_tool(max_rows=2)
     )
-    answer = await query(context, "SELECT id FROM tool_probe ORDER BY id")
     assert answer["rows"] == [[1], [2]]
     assert answer["truncated"] is True
 
@@ -256,7 +258,7 @@ async def test_the_database_refuses_writes_even_past_the_guard(
     probe: str, tool_context: ToolContext, database: Database, write: str, refusal: str
 ) -> None:
     with pytest.raises(Exception, match=refusal):
-        await SqlQueryTool()._execute(tool_context, write, 10)
+        await sql_tool()._execute(tool_context, write, 10)
     assert await probe_count(database) == PROBE_ROWS
     async with database.engine.connect() as connection:
         tables = await connection.run_sync(lambda sync: sync.dialect.get_table_names(sync))
@@ -285,23 +287,20 @@ async def test_sqlite_attach_is_refused_by_sqlite_itself(
         pytest.skip("SQLite only")
     target = tmp_path / "evil.db"
     with pytest.raises(Exception, match="not authorized"):
-        await SqlQueryTool()._execute(tool_context, f"ATTACH DATABASE '{target}' AS evil", 10)
+        await sql_tool()._execute(tool_context, f"ATTACH DATABASE '{target}' AS evil", 10)
     assert not target.exists()
 
 
 async def test_a_runaway_query_is_stopped_by_the_database(
     probe: str, tool_context: ToolContext
 ) -> None:
-    class QuickSqlTool(SqlQueryTool):
-        timeout_seconds = 0.3
-
     runaway = (
         "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 1000000000) "
         "SELECT count(*) FROM r"
     )
     started = time.perf_counter()
     with pytest.raises(ToolError, match=r"Query failed: .*(interrupted|statement timeout)"):
-        await query(tool_context, runaway, QuickSqlTool())
+        await query(tool_context, runaway, sql_tool(timeout_seconds=0.3))
     assert time.perf_counter() - started < 5
     assert (await query(tool_context, "SELECT count(*) FROM tool_probe"))["rows"] == [[3]]
 
@@ -312,7 +311,7 @@ async def test_sqlite_connections_go_back_to_the_pool_unrestricted(
     if database.engine.dialect.name != "sqlite":
         pytest.skip("SQLite only: PostgreSQL's restrictions end with the transaction")
     async with database.engine.connect() as connection:
-        await SqlQueryTool()._lock_sqlite(connection, 5.0)
+        await sql_tool()._lock_sqlite(connection, 5.0)
         with pytest.raises(Exception, match=r"prohibited|not authorized"):
             await connection.execute(text("SELECT email FROM users"))
         await _unlock_sqlite(connection)

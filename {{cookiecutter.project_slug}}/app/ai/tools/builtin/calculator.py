@@ -159,6 +159,8 @@ def evaluate(expression: str) -> Number:
 
 
 class CalculatorTool(Tool[CalculatorArgs]):
+    """Exact arithmetic, which models get wrong when they do it in their heads."""
+
     name = "calculator"
     description = (
         "Evaluate an arithmetic expression exactly. Supports + - * / // % **, parentheses, "

@@ -26,6 +26,8 @@ def _utc_now() -> datetime:
 
 
 class CurrentTimeTool(Tool[CurrentTimeArgs]):
+    """Models have no clock; this one reads the service's, in any zone."""
+
     name = "current_time"
     description = (
         "The current date and time in an IANA time zone (default UTC), with the weekday "

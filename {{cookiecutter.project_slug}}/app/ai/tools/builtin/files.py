@@ -1,6 +1,6 @@
 """Read, write and list files inside a per-user sandbox directory, and nowhere else.
 
-Each user gets `tools_sandbox_dir/<user id>/`. Paths must be relative and free of `..`;
+Each user gets `<sandbox folder>/<user id>/` (the folder is `TOOLS_SANDBOX_DIR`). Paths must be relative and free of `..`;
 after resolving symlinks the result must still lie inside that directory, and files are
 opened with `O_NOFOLLOW`, so a link planted inside the sandbox cannot lead out of it.
 Sizes are capped per file and per user.
@@ -12,6 +12,7 @@ import asyncio
 import json
 import os
 import stat
+import uuid
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Annotated, Any
 
@@ -35,9 +36,9 @@ SandboxPath = Annotated[
 ]
 
 
-def user_root(context: ToolContext) -> Path:
-    """The calling user's sandbox directory, created on first use."""
-    root = context.settings.tools_sandbox_dir / str(context.user_id)
+def user_root(sandbox_dir: Path, user_id: uuid.UUID) -> Path:
+    """One user's sandbox directory, created on first use, so users never see each other's."""
+    root = sandbox_dir / str(user_id)
     root.mkdir(parents=True, exist_ok=True)
     return root.resolve(strict=True)
 
@@ -62,19 +63,25 @@ def _display(root: Path, path: Path) -> str:
 
 
 class _SandboxedTool(Tool[ArgsT]):
-    """Shared limits of the file tools."""
+    """Shared folder and limits of the file tools."""
 
     timeout_seconds = 10.0
 
     def __init__(
         self,
+        sandbox_dir: Path,
         *,
         max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
         quota_bytes: int = DEFAULT_QUOTA_BYTES,
     ) -> None:
         """`max_file_bytes` caps one read or write; `quota_bytes` caps a user's whole sandbox."""
+        self.sandbox_dir = sandbox_dir
         self.max_file_bytes = max_file_bytes
         self.quota_bytes = quota_bytes
+
+    def root_for(self, context: ToolContext) -> Path:
+        """The calling user's sandbox directory."""
+        return user_root(self.sandbox_dir, context.user_id)
 
 
 class ReadFileArgs(ToolArguments):
@@ -82,6 +89,8 @@ class ReadFileArgs(ToolArguments):
 
 
 class ReadFileTool(_SandboxedTool[ReadFileArgs]):
+    """Gives a model back what it (or its user) saved earlier."""
+
     name = "read_file"
     description = "Read a text file from your sandbox directory (large files are truncated)."
     arguments = ReadFileArgs
@@ -91,7 +100,7 @@ class ReadFileTool(_SandboxedTool[ReadFileArgs]):
         return await asyncio.to_thread(self._read, context, args.path)
 
     def _read(self, context: ToolContext, relative: str) -> str:
-        root = user_root(context)
+        root = self.root_for(context)
         path = resolve_in_sandbox(root, relative)
         try:
             fd = os.open(path, os.O_RDONLY | _NOFOLLOW | _NONBLOCK)
@@ -122,6 +131,8 @@ class WriteFileArgs(ToolArguments):
 
 
 class WriteFileTool(_SandboxedTool[WriteFileArgs]):
+    """Lets a model keep notes and results between turns, within a quota."""
+
     name = "write_file"
     description = (
         "Write a UTF-8 text file in your sandbox directory, creating folders as needed; "
@@ -134,7 +145,7 @@ class WriteFileTool(_SandboxedTool[WriteFileArgs]):
         return await asyncio.to_thread(self._write, context, args)
 
     def _write(self, context: ToolContext, args: WriteFileArgs) -> str:
-        root = user_root(context)
+        root = self.root_for(context)
         path = resolve_in_sandbox(root, args.path)
         if path == root:
             raise ToolError("Give a file name, not the sandbox itself")
@@ -186,6 +197,8 @@ class ListFilesArgs(ToolArguments):
 
 
 class ListFilesTool(_SandboxedTool[ListFilesArgs]):
+    """Shows a model what its sandbox holds, links as links."""
+
     name = "list_files"
     description = "List the files and folders in a folder of your sandbox directory."
     arguments = ListFilesArgs
@@ -195,7 +208,7 @@ class ListFilesTool(_SandboxedTool[ListFilesArgs]):
         return await asyncio.to_thread(self._list, context, args)
 
     def _list(self, context: ToolContext, args: ListFilesArgs) -> str:
-        root = user_root(context)
+        root = self.root_for(context)
         folder = resolve_in_sandbox(root, args.path)
         if not folder.is_dir():
             raise ToolError(f"{args.path!r} is not a folder")

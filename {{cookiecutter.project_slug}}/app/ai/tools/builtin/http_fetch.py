@@ -73,20 +73,27 @@ class _Target:
 
 
 class HttpFetchTool(Tool[HttpFetchArgs]):
+    """Lets a model read the public web without reaching the service's own network."""
+
     name = "http_fetch"
     description = (
         "Fetch a public web page or API with HTTP GET and return its status, content type "
         "and body as text (capped in size). Private and internal addresses are refused."
     )
     arguments = HttpFetchArgs
+    timeout_seconds: float
 
     def __init__(
         self,
         *,
+        max_bytes: int,
+        timeout_seconds: float,
         resolver: Resolver = resolve_host,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        """`resolver` and `transport` are replaceable so tests run without a network."""
+        """`max_bytes` caps a body; `resolver` and `transport` let tests run without a network."""
+        self.max_bytes = max_bytes
+        self.timeout_seconds = timeout_seconds
         self._resolver = resolver
         self._transport = transport
 
@@ -96,13 +103,13 @@ class HttpFetchTool(Tool[HttpFetchArgs]):
             url = httpx.URL(args.url)
         except httpx.InvalidURL as exc:
             raise ToolError(f"Invalid URL: {exc}") from None
-        timeout = httpx.Timeout(self.timeout_for(context.settings))
+        timeout = httpx.Timeout(self.timeout_seconds)
         async with httpx.AsyncClient(
             transport=self._transport, timeout=timeout, follow_redirects=False, trust_env=False
         ) as client:
             for _ in range(MAX_REDIRECTS + 1):
                 target = await self._vet(url)
-                location, text = await self._fetch(client, target, context)
+                location, text = await self._fetch(client, target)
                 if location is None:
                     return text
                 try:
@@ -144,14 +151,12 @@ class HttpFetchTool(Tool[HttpFetchArgs]):
             raise ToolError(f"Could not resolve host {host!r}")
         return addresses
 
-    async def _fetch(
-        self, client: httpx.AsyncClient, target: _Target, context: ToolContext
-    ) -> tuple[str | None, str]:
+    async def _fetch(self, client: httpx.AsyncClient, target: _Target) -> tuple[str | None, str]:
         """Try the vetted addresses in resolver order until one accepts the connection."""
         error: httpx.HTTPError | None = None
         for connect_url in target.connect_urls:
             try:
-                return await self._get(client, target, connect_url, context)
+                return await self._get(client, target, connect_url)
             except httpx.ConnectError as exc:
                 error = exc
             except httpx.HTTPError as exc:
@@ -163,7 +168,6 @@ class HttpFetchTool(Tool[HttpFetchArgs]):
         client: httpx.AsyncClient,
         target: _Target,
         connect_url: httpx.URL,
-        context: ToolContext,
     ) -> tuple[str | None, str]:
         """One hop: the redirect location, or None and the formatted response."""
         request = client.build_request(
@@ -182,7 +186,7 @@ class HttpFetchTool(Tool[HttpFetchArgs]):
                 raise ToolError(
                     f"The server sent {encoding}-encoded content; refusing to unpack it"
                 )
-            limit = context.settings.http_fetch_max_bytes
+            limit = self.max_bytes
             body, truncated = await _read_capped(response, limit)
         finally:
             await response.aclose()

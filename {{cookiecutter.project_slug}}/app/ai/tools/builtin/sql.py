@@ -238,20 +238,27 @@ def _relations(plan: Any) -> Iterator[str]:
 
 
 class SqlQueryTool(Tool[SqlQueryArgs]):
+    """Lets a model answer from data with SQL it writes, without any way to change it."""
+
     name = "sql_query"
     description = (
         "Run one read-only SQL SELECT on the database and get the rows back as JSON "
         "(columns, rows, truncated). Results are capped in rows; writes are refused."
     )
     arguments = SqlQueryArgs
+    timeout_seconds: float
 
     def __init__(
         self,
         *,
+        max_rows: int,
+        timeout_seconds: float,
         blocked_tables: Collection[str] | None = None,
         allowed_functions: Collection[str] = ALLOWED_FUNCTIONS,
     ) -> None:
         """`blocked_tables` defaults to every table of the service's own models."""
+        self.max_rows = max_rows
+        self.timeout_seconds = timeout_seconds
         if blocked_tables is None:
             blocked_tables = [table.name for table in Base.metadata.tables.values()]
         self.blocked_tables = frozenset(name.lower() for name in blocked_tables)
@@ -273,7 +280,7 @@ class SqlQueryTool(Tool[SqlQueryArgs]):
             blocked_tables=self.blocked_tables,
             allowed_functions=self.allowed_functions,
         )
-        limit = context.settings.sql_tool_max_rows
+        limit = self.max_rows
         try:
             columns, rows = await self._execute(context, statement, limit + 1)
         except DBAPIError as exc:
@@ -296,7 +303,7 @@ class SqlQueryTool(Tool[SqlQueryArgs]):
         self, context: ToolContext, statement: str, max_rows: int
     ) -> tuple[list[str], list[tuple[Any, ...]]]:
         """At most `max_rows` rows; the connection leaves exactly as it came."""
-        seconds = self.timeout_for(context.settings)
+        seconds = self.timeout_seconds
         # Colons are escaped so that text() does not read `'10:30'` as a bind parameter.
         query = text(statement.replace(":", "\\:"))
         async with context.database.engine.connect() as connection:

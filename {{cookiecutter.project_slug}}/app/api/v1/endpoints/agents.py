@@ -46,12 +46,7 @@ async def list_agents(
         provider=provider,
         is_active=is_active,
     )
-    return Page[AgentRead](
-        items=[AgentRead.model_validate(a) for a in agents],
-        total=total,
-        skip=page.skip,
-        limit=page.limit,
-    )
+    return Page[AgentRead].of(agents, total, page)
 
 
 @router.post("", response_model=AgentRead, status_code=status.HTTP_201_CREATED)

@@ -31,12 +31,7 @@ async def list_conversations(
     conversations, total = await conversation_crud.get_page(
         session, owner_id=user.id, skip=page.skip, limit=page.limit, agent_id=agent_id, q=q
     )
-    return Page[ConversationRead](
-        items=[ConversationRead.model_validate(c) for c in conversations],
-        total=total,
-        skip=page.skip,
-        limit=page.limit,
-    )
+    return Page[ConversationRead].of(conversations, total, page)
 
 
 @router.post("", response_model=ConversationRead, status_code=status.HTTP_201_CREATED)
@@ -80,9 +75,4 @@ async def list_messages(
     messages, total = await message_crud.get_page(
         session, conversation_id=conversation.id, skip=page.skip, limit=page.limit
     )
-    return Page[MessageRead](
-        items=[MessageRead.model_validate(m) for m in messages],
-        total=total,
-        skip=page.skip,
-        limit=page.limit,
-    )
+    return Page[MessageRead].of(messages, total, page)

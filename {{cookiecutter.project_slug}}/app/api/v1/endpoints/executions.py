@@ -34,12 +34,7 @@ async def list_executions(
         agent_id=agent_id,
         status=status,
     )
-    return Page[ExecutionRead](
-        items=[ExecutionRead.model_validate(e) for e in executions],
-        total=total,
-        skip=page.skip,
-        limit=page.limit,
-    )
+    return Page[ExecutionRead].of(executions, total, page)
 
 
 @router.get("/{execution_id}", response_model=ExecutionRead)

@@ -11,15 +11,14 @@ from pydantic import ValidationError
 
 from app.ai.providers.base import ToolCall
 from app.ai.tools.base import Tool, ToolContext
+from app.ai.tools.manager import ToolManager
 from app.api.deps import (
     CurrentUser,
     DatabaseDep,
     PaginationDep,
-    SettingsDep,
     ToolManagerDep,
     ToolRegistryDep,
 )
-from app.core.config import Settings
 from app.schemas.common import ErrorBody, Page
 from app.schemas.tool import ToolExecuteRequest, ToolExecuteResult, ToolRead
 
@@ -31,13 +30,13 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _read(tool: Tool[Any], settings: Settings) -> ToolRead:
+def _read(tool: Tool[Any], manager: ToolManager) -> ToolRead:
     definition = tool.definition()
     return ToolRead(
         name=definition.name,
         description=definition.description,
         parameters=definition.parameters,
-        timeout_seconds=tool.timeout_for(settings),
+        timeout_seconds=manager.timeout_for(tool),
     )
 
 
@@ -51,24 +50,19 @@ def _argument_errors(exc: ValidationError) -> list[dict[str, Any]]:
 
 @router.get("", response_model=Page[ToolRead])
 async def list_tools(
-    _user: CurrentUser, registry: ToolRegistryDep, settings: SettingsDep, page: PaginationDep
+    _user: CurrentUser, registry: ToolRegistryDep, manager: ToolManagerDep, page: PaginationDep
 ) -> Page[ToolRead]:
     """Every registered tool with the JSON schema of its arguments."""
-    tools = list(registry)
-    return Page[ToolRead](
-        items=[_read(tool, settings) for tool in tools[page.skip : page.skip + page.limit]],
-        total=len(tools),
-        skip=page.skip,
-        limit=page.limit,
-    )
+    tools = list(registry)[page.skip : page.skip + page.limit]
+    return Page[ToolRead].of([_read(tool, manager) for tool in tools], len(registry), page)
 
 
 @router.get("/{name}", response_model=ToolRead, responses=NOT_FOUND)
 async def read_tool(
-    name: str, _user: CurrentUser, registry: ToolRegistryDep, settings: SettingsDep
+    name: str, _user: CurrentUser, registry: ToolRegistryDep, manager: ToolManagerDep
 ) -> ToolRead:
     """One tool with the JSON schema of its arguments."""
-    return _read(registry.get(name), settings)
+    return _read(registry.get(name), manager)
 
 
 @router.post("/{name}/execute", response_model=ToolExecuteResult, responses=NOT_FOUND)
@@ -78,7 +72,6 @@ async def execute_tool(
     user: CurrentUser,
     registry: ToolRegistryDep,
     manager: ToolManagerDep,
-    settings: SettingsDep,
     database: DatabaseDep,
 ) -> ToolExecuteResult:
     """Run one tool as the current user, under the same limits as an agent's call."""
@@ -88,7 +81,7 @@ async def execute_tool(
     except ValidationError as exc:
         raise RequestValidationError(_argument_errors(exc)) from None
     call = ToolCall(id=f"direct-{uuid.uuid4().hex}", name=name, arguments=payload.arguments)
-    context = ToolContext(settings=settings, database=database, user_id=user.id)
+    context = ToolContext(user_id=user.id, database=database)
     result = await manager.run_call(call, allowed={name}, context=context)
     return ToolExecuteResult(
         name=result.name,

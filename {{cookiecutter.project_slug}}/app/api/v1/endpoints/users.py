@@ -62,12 +62,7 @@ async def list_users(
 ) -> Page[UserRead]:
     """Every user, oldest first (administrators only)."""
     users, total = await user_crud.get_page(session, skip=page.skip, limit=page.limit, q=q)
-    return Page[UserRead](
-        items=[UserRead.model_validate(u) for u in users],
-        total=total,
-        skip=page.skip,
-        limit=page.limit,
-    )
+    return Page[UserRead].of(users, total, page)
 
 
 @router.patch("/{user_id}", response_model=UserRead)

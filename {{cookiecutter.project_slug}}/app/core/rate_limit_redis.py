@@ -1,0 +1,35 @@
+"""Rate-limit counters in Redis, so every worker and replica enforces one shared limit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from limits.aio.storage import RedisStorage, Storage
+from redis.asyncio import ConnectionPool
+
+from app.core.rate_limit import RateLimiter
+from app.core.store_redis import SOCKET_TIMEOUT_SECONDS
+
+RATE_LIMIT_KEY_PREFIX = "ratelimit"
+
+
+def redis_rate_limit_storage(pool: ConnectionPool) -> Storage:
+    """`limits` storage on a pool this code owns, so shutdown can close its connections.
+
+    The pool carries the address; `limits` is given a bare scheme because its own URL
+    parser insists on an explicit port and would reject `redis://localhost/0`.
+    """
+    options: dict[str, Any] = {"connection_pool": pool}
+    return RedisStorage(
+        "async+redis://", implementation="redispy", key_prefix=RATE_LIMIT_KEY_PREFIX, **options
+    )
+
+
+def create_redis_rate_limiter(url: str, limit: str) -> RateLimiter:
+    """Counters every worker and replica share, so N processes enforce one limit."""
+    pool = ConnectionPool.from_url(
+        url,
+        socket_timeout=SOCKET_TIMEOUT_SECONDS,
+        socket_connect_timeout=SOCKET_TIMEOUT_SECONDS,
+    )
+    return RateLimiter(redis_rate_limit_storage(pool), limit, on_close=pool.aclose)
