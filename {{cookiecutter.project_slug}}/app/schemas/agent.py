@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Self
+from typing import Annotated
 
 from pydantic import (
     AfterValidator,
@@ -13,10 +13,9 @@ from pydantic import (
     Field,
     StringConstraints,
     field_validator,
-    model_validator,
 )
 
-from app.schemas.common import ReadModel, reject_nul
+from app.schemas.common import PartialUpdate, ReadModel, reject_nul
 
 Name = Annotated[
     str,
@@ -92,8 +91,10 @@ class AgentCreate(BaseModel):
         )
 
 
-class AgentUpdate(BaseModel):
+class AgentUpdate(PartialUpdate):
     """A partial update: only the fields sent change; only `description` may be null."""
+
+    nullable = frozenset({"description"})
 
     name: Name | None = None
     description: Description | None = None
@@ -106,22 +107,6 @@ class AgentUpdate(BaseModel):
     is_active: bool | None = None
 
     _unique_tools = field_validator("tools")(unique_tools)
-
-    @model_validator(mode="after")
-    def _refuse_nulls(self) -> Self:
-        """An explicit null would otherwise reach a NOT NULL column."""
-        nulls = sorted(
-            name
-            for name in self.model_fields_set
-            if name != "description" and getattr(self, name) is None
-        )
-        if nulls:
-            raise ValueError(f"These fields may not be null: {', '.join(nulls)}")
-        return self
-
-    def changes(self) -> dict[str, Any]:
-        """The fields the client sent, ready for the crud layer."""
-        return self.model_dump(exclude_unset=True)
 
 
 class AgentRead(ReadModel):

@@ -1,11 +1,11 @@
-"""Schemas shared by every entity: pagination and the error body."""
+"""Schemas shared by every entity: text rules, partial updates, pagination and the error body."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Annotated, Generic, Protocol, Self, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, Protocol, Self, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, model_validator
 
 ItemT = TypeVar("ItemT")
 
@@ -24,6 +24,34 @@ class ReadModel(BaseModel):
     """Base for response models built from ORM objects."""
 
     model_config = ConfigDict(from_attributes=True)
+
+
+class PartialUpdate(BaseModel):
+    """Base for PATCH bodies: only the fields sent change, and null only where it may be stored.
+
+    Subclasses declare every field optional and list in `nullable` the ones whose column
+    accepts null; an explicit null anywhere else is a 422, not a database error.
+    """
+
+    nullable: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="after")
+    def _refuse_nulls(self) -> Self:
+        """An explicit null would otherwise reach a NOT NULL column."""
+        nulls = sorted(
+            name
+            for name in self.model_fields_set
+            if name not in self.nullable and getattr(self, name) is None
+        )
+        if nulls:
+            fields = type(self).model_fields
+            names = ", ".join(fields[name].alias or name for name in nulls)
+            raise ValueError(f"These fields may not be null: {names}")
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        """The fields the client sent, keyed by model attribute, ready for the crud layer."""
+        return self.model_dump(exclude_unset=True)
 
 
 class PageWindow(Protocol):

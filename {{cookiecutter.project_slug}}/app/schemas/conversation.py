@@ -6,12 +6,12 @@ import json
 import math
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Self
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
 from app.models.conversation import DEFAULT_TITLE
-from app.schemas.common import ReadModel, reject_nul
+from app.schemas.common import PartialUpdate, ReadModel, reject_nul
 
 METADATA_MAX_BYTES = 16_384
 METADATA_MAX_DEPTH = 32
@@ -67,24 +67,11 @@ class ConversationCreate(BaseModel):
     meta: Metadata = Field(default_factory=dict, alias="metadata")
 
 
-class ConversationUpdate(BaseModel):
+class ConversationUpdate(PartialUpdate):
     """A partial update; `metadata`, when sent, replaces the whole object."""
 
     title: Title | None = None
     meta: Metadata | None = Field(default=None, alias="metadata")
-
-    @model_validator(mode="after")
-    def _refuse_nulls(self) -> Self:
-        """An explicit null would otherwise reach a NOT NULL column."""
-        nulls = sorted(name for name in self.model_fields_set if getattr(self, name) is None)
-        if nulls:
-            fields = ", ".join("metadata" if name == "meta" else name for name in nulls)
-            raise ValueError(f"These fields may not be null: {fields}")
-        return self
-
-    def changes(self) -> dict[str, Any]:
-        """The fields the client sent, keyed by model attribute."""
-        return self.model_dump(exclude_unset=True)
 
 
 class ConversationRead(ReadModel):

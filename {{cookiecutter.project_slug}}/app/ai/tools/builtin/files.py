@@ -1,9 +1,9 @@
 """Read, write and list files inside a per-user sandbox directory, and nowhere else.
 
-Each user gets `<sandbox folder>/<user id>/` (the folder is `TOOLS_SANDBOX_DIR`). Paths must be relative and free of `..`;
-after resolving symlinks the result must still lie inside that directory, and files are
-opened with `O_NOFOLLOW`, so a link planted inside the sandbox cannot lead out of it.
-Sizes are capped per file and per user.
+Each user gets `<sandbox folder>/<user id>/`, the folder being `TOOLS_SANDBOX_DIR`. Paths
+must be relative and free of `..`; after resolving symlinks the result must still lie
+inside that directory, and files are opened with `O_NOFOLLOW`, so a link planted inside
+the sandbox cannot lead out of it. Sizes are capped per file and per user.
 """
 
 from __future__ import annotations
