@@ -17,6 +17,8 @@ BEHAVIOUR_FIELDS = frozenset(
 
 
 class Agent(IdMixin, TimestampMixin, Base):
+    """A user's configured assistant: what the run loop reads to call a model and tools."""
+
     __tablename__ = "agents"
 
     owner_id: Mapped[uuid.UUID] = mapped_column(

@@ -14,6 +14,8 @@ DEFAULT_TITLE = "New conversation"
 
 
 class Conversation(IdMixin, TimestampMixin, Base):
+    """A thread of messages with one agent, so a run can carry its history."""
+
     __tablename__ = "conversations"
 
     owner_id: Mapped[uuid.UUID] = mapped_column(

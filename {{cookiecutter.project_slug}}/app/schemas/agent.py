@@ -68,6 +68,8 @@ class AgentConfig(BaseModel):
 
 
 class AgentCreate(BaseModel):
+    """A new agent: everything a run needs, with defaults for the sampling settings."""
+
     name: Name
     description: Description | None = None
     system_prompt: SystemPrompt = ""
@@ -110,6 +112,8 @@ class AgentUpdate(PartialUpdate):
 
 
 class AgentRead(ReadModel):
+    """An agent as its owner sees it, with the version that tracks behaviour changes."""
+
     id: uuid.UUID
     name: str
     description: str | None

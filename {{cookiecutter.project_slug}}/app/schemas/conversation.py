@@ -62,6 +62,8 @@ Metadata = Annotated[dict[str, Any], AfterValidator(check_metadata)]
 
 
 class ConversationCreate(BaseModel):
+    """A new thread with one of your agents; the title defaults until you name it."""
+
     agent_id: uuid.UUID = Field(description="An agent of yours that this conversation talks to")
     title: Title = DEFAULT_TITLE
     meta: Metadata = Field(default_factory=dict, alias="metadata")
@@ -75,6 +77,8 @@ class ConversationUpdate(PartialUpdate):
 
 
 class ConversationRead(ReadModel):
+    """A conversation as its owner sees it; `metadata` is yours to use."""
+
     id: uuid.UUID
     agent_id: uuid.UUID
     title: str
