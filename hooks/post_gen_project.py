@@ -50,6 +50,8 @@ MANIFEST: dict[str, Owned] = {
         True, ("Dockerfile", "docker-compose.yml", ".dockerignore")
     ),
     "include_github_actions": Owned(True, (".github",)),
+    "include_terraform": Owned(True, ("deploy/terraform",)),
+    "include_kubernetes": Owned(True, ("deploy/k8s",)),
 }
 
 TRUE_WORDS = frozenset({"1", "true", "yes", "y", "on"})

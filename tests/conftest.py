@@ -112,3 +112,11 @@ def service_urls() -> dict[str, str]:
             pytest.fail(message)
         pytest.skip(message)
     return urls
+
+
+@pytest.fixture(scope="session")
+def checkov() -> Path:
+    """checkov in its own cached virtualenv (built on first use, about a minute)."""
+    from tests.iac import checkov_executable
+
+    return checkov_executable()

@@ -84,6 +84,16 @@ SUPPORTED: dict[str, dict[str, Any]] = {
     "sqlite_redis": {"database": "sqlite", "use_redis": True},
     "docker_without_ci": {"include_docker": True, "include_github_actions": False},
     "ci_without_docker": {"include_docker": False, "include_github_actions": True},
+    "terraform": {"include_terraform": True},
+    "kubernetes": {"include_kubernetes": True},
+    "deploy_both": {"include_terraform": True, "include_kubernetes": True},
+    # The deployment files with every optional part off: SQLite, no Redis, no provider.
+    "deploy_bare": {
+        **MINIMAL,
+        **NO_PROVIDERS,
+        "include_terraform": True,
+        "include_kubernetes": True,
+    },
     **{f"python_{v.replace('.', '')}": {"python_version": v} for v in PYTHON_VERSIONS},
     **{
         f"license_{lic.lower().replace('-', '_').replace('.', '')}": {"license": lic}
@@ -219,6 +229,13 @@ LEFTOVER_PATTERNS: dict[str, list[str]] = {
     ],
     "include_docker": [r"Dockerfile", r"docker-compose", r"(?i)docker compose"],
     "include_github_actions": [r"\.github/workflows", r"(?i)github actions"],
+    "include_terraform": [r"deploy/terraform", r"(?i)\bterraform\b"],
+    "include_kubernetes": [
+        r"deploy/k8s",
+        r"(?i)\bkubernetes\b",
+        r"(?i)\bkustomiz",
+        r"\bkubectl\b",
+    ],
 }
 
 # The SDK or package name itself, searched only where the choice is declared or

@@ -1,5 +1,5 @@
 # {{ cookiecutter.project_name }} on AWS, production: ECS Fargate behind an ALB, RDS PostgreSQL{% if cookiecutter.use_redis %},
-# ElastiCache Redis{% endif %}, Secrets Manager. Usage and the first deploy: deploy/terraform/README.md.
+# ElastiCache Redis{% endif %}, Secrets Manager. Usage and the first deploy: the project's README.
 
 terraform {
   required_version = ">= 1.11"

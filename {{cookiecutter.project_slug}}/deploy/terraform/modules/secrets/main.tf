@@ -1,7 +1,7 @@
 # One KMS key for the deployment's secrets and log groups, the token signing key, and
 # one empty secret per provider API key. No secret value ever reaches the state: the
 # signing key is generated ephemerally and written with a write-only argument, and
-# the provider keys are put by an operator (see the README).
+# the provider keys are put by an operator (see the project's README).
 
 data "aws_caller_identity" "current" {}
 

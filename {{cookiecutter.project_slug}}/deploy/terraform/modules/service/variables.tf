@@ -43,7 +43,7 @@ variable "cpu_architecture" {
 }
 
 variable "container_port" {
-  description = "Port the container listens on (the Dockerfile's uvicorn port)."
+  description = "Port the container listens on (uvicorn's, 8000 in the project's image)."
   type        = number
   default     = 8000
 }
