@@ -219,6 +219,8 @@ def test_manifest_names_real_options() -> None:
         "use_gemini",
         "include_docker",
         "include_github_actions",
+        "include_terraform",
+        "include_kubernetes",
     }
     assert expected <= set(post.MANIFEST)
 
@@ -292,6 +294,38 @@ def test_prune_removes_files_folders_and_emptied_parents(tmp_path: Path) -> None
     assert not (tmp_path / "tests/core").exists()  # left empty, so removed
     assert (tmp_path / "tests/conftest.py").exists()
     assert not (tmp_path / ".github").exists()
+    assert tmp_path.is_dir()
+
+
+def _deploy_tree(root: Path) -> None:
+    for relative in ("deploy/terraform/modules/network", "deploy/k8s/base"):
+        (root / relative).mkdir(parents=True)
+    (root / "deploy/terraform/modules/network/main.tf").write_text("")
+    (root / "deploy/k8s/base/kustomization.yaml").write_text("")
+
+
+@pytest.mark.parametrize(
+    ("terraform", "kubernetes"), [(True, False), (False, True), (True, True)]
+)
+def test_deploy_options_prune_only_their_own_folder(
+    tmp_path: Path, terraform: bool, kubernetes: bool
+) -> None:
+    _deploy_tree(tmp_path)
+    answers = {"include_terraform": terraform, "include_kubernetes": kubernetes}
+    deploy = {"include_terraform", "include_kubernetes"}
+    manifest = {key: owned for key, owned in post.MANIFEST.items() if key in deploy}
+    post.prune(tmp_path, post.paths_to_prune(answers, manifest))
+    assert (tmp_path / "deploy/terraform").is_dir() == terraform
+    assert (tmp_path / "deploy/k8s").is_dir() == kubernetes
+
+
+def test_deploy_folder_goes_when_both_deploy_options_are_off(tmp_path: Path) -> None:
+    _deploy_tree(tmp_path)
+    answers = {"include_terraform": "false", "include_kubernetes": "no"}
+    doomed = post.paths_to_prune(answers, post.MANIFEST)
+    assert {"deploy/terraform", "deploy/k8s"} <= set(doomed)
+    post.prune(tmp_path, ["deploy/terraform", "deploy/k8s"])
+    assert not (tmp_path / "deploy").exists()
     assert tmp_path.is_dir()
 
 
