@@ -35,6 +35,7 @@ MANIFEST: dict[str, Owned] = {
             "app/core/rate_limit_redis.py",
             "tests/core/test_store_redis.py",
             "tests/core/test_rate_limit_redis.py",
+            "deploy/terraform/modules/cache",
         ),
     ),
     "use_openai": Owned(

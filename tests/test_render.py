@@ -86,7 +86,11 @@ def test_pruned_paths_are_gone_and_kept_paths_stay(
     doomed = set(post.paths_to_prune(answers, post.MANIFEST))
     for owned in post.MANIFEST.values():
         for relative in owned.paths:
-            if relative in doomed:
+            # A path inside another option's pruned folder goes with it.
+            inside_doomed = any(
+                str(parent) in doomed for parent in Path(relative).parents
+            )
+            if relative in doomed or inside_doomed:
                 assert not (project / relative).exists(), f"{relative} should be pruned"
             elif (PROJECT_TEMPLATE / relative).exists():
                 assert (project / relative).exists(), f"{relative} should be kept"

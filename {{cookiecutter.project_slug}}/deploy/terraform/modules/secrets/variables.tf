@@ -4,7 +4,7 @@ variable "name" {
 }
 
 variable "provider_key_names" {
-  description = "Environment variables holding provider API keys (e.g. OPENAI_API_KEY): one empty secret each, for an operator to fill."
+  description = "Environment variables holding provider API keys (VENDOR_API_KEY): one empty secret each, for an operator to fill."
   type        = set(string)
   default     = []
 }
