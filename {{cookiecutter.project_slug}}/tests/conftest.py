@@ -1,5 +1,7 @@
 """Shared fixtures: a migrated database per test session, a running app, and signed-in users.
 
+Helpers these fixtures hand out live in `tests/support/`.
+
 Tests run on a temporary SQLite file by default. Set TEST_DATABASE_URL to a PostgreSQL
 URL (an existing database used only to create and drop a fresh one) to run the same
 tests against a real server.
@@ -27,8 +29,10 @@ from app.core.security import passwords
 from app.db.base import Base
 from app.db.session import Database
 from app.main import create_app
-from tests.factories import AppFactory, UserFactory, client_for
+from app.models import Agent
+from tests.support.builders import Builder
 from tests.support.databases import temporary_database
+from tests.support.factories import AppFactory, SignedInUser, UserFactory, client_for
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256"
 
@@ -142,3 +146,27 @@ async def auth_headers(users: UserFactory) -> dict[str, str]:
 async def other_headers(users: UserFactory) -> dict[str, str]:
     """A second, unrelated user, for proving that one user cannot see another's data."""
     return (await users.signed_in()).headers
+
+
+@pytest.fixture
+async def me(users: UserFactory) -> SignedInUser:
+    """The signed-in user a test acts as."""
+    return await users.signed_in()
+
+
+@pytest.fixture
+async def stranger(users: UserFactory) -> SignedInUser:
+    """Another signed-in user, who must never see `me`'s data."""
+    return await users.signed_in()
+
+
+@pytest.fixture
+def build(database: Database) -> Builder:
+    """Rows written straight to the database, for state the API cannot create."""
+    return Builder(database)
+
+
+@pytest.fixture
+async def agent(build: Builder, me: SignedInUser) -> Agent:
+    """An agent owned by `me`."""
+    return await build.agent(owner_id=me.id)

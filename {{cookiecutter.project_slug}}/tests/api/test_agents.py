@@ -8,28 +8,12 @@ from typing import Any
 import httpx
 import pytest
 
-from app.db.session import Database
 from app.models import Conversation, Execution, ExecutionStatus, Message
-from tests.factories import SignedInUser, UserFactory
 from tests.support.builders import Builder, minutes_ago
+from tests.support.factories import SignedInUser
 
 AGENTS = "/api/v1/agents"
 VALID: dict[str, Any] = {"name": "Helper", "provider": "scripted", "model": "scripted-echo"}
-
-
-@pytest.fixture
-async def me(users: UserFactory) -> SignedInUser:
-    return await users.signed_in()
-
-
-@pytest.fixture
-async def stranger(users: UserFactory) -> SignedInUser:
-    return await users.signed_in()
-
-
-@pytest.fixture
-def build(database: Database) -> Builder:
-    return Builder(database)
 
 
 async def test_create_agent_applies_defaults(client: httpx.AsyncClient, me: SignedInUser) -> None:

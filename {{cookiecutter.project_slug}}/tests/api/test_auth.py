@@ -21,7 +21,7 @@ from app.core.config import Settings
 from app.core.security import passwords
 from app.crud import user as user_crud
 from app.db.session import Database
-from tests.factories import DEFAULT_PASSWORD, AppFactory, UserFactory, client_for
+from tests.support.factories import DEFAULT_PASSWORD, AppFactory, UserFactory, client_for
 
 REGISTER = "/api/v1/auth/register"
 LOGIN = "/api/v1/auth/login"

@@ -8,10 +8,9 @@ from typing import Any
 import httpx
 import pytest
 
-from app.db.session import Database
 from app.models import Agent, Conversation, Execution, ExecutionStatus, Message, MessageRole
-from tests.factories import SignedInUser, UserFactory
 from tests.support.builders import Builder, minutes_ago
+from tests.support.factories import SignedInUser
 
 CONVERSATIONS = "/api/v1/conversations"
 
@@ -21,26 +20,6 @@ def _nested(depth: int) -> list[Any]:
     for _ in range(depth):
         value = [value]
     return value
-
-
-@pytest.fixture
-async def me(users: UserFactory) -> SignedInUser:
-    return await users.signed_in()
-
-
-@pytest.fixture
-async def stranger(users: UserFactory) -> SignedInUser:
-    return await users.signed_in()
-
-
-@pytest.fixture
-def build(database: Database) -> Builder:
-    return Builder(database)
-
-
-@pytest.fixture
-async def agent(build: Builder, me: SignedInUser) -> Agent:
-    return await build.agent(owner_id=me.id)
 
 
 async def test_create_conversation_with_defaults(

@@ -10,33 +10,12 @@ from typing import Any
 import httpx
 import pytest
 
-from app.db.session import Database
 from app.db.types import utc_now
 from app.models import Agent, Conversation, ExecutionStatus
-from tests.factories import SignedInUser, UserFactory
 from tests.support.builders import Builder, minutes_ago
+from tests.support.factories import SignedInUser
 
 EXECUTIONS = "/api/v1/executions"
-
-
-@pytest.fixture
-async def me(users: UserFactory) -> SignedInUser:
-    return await users.signed_in()
-
-
-@pytest.fixture
-async def stranger(users: UserFactory) -> SignedInUser:
-    return await users.signed_in()
-
-
-@pytest.fixture
-def build(database: Database) -> Builder:
-    return Builder(database)
-
-
-@pytest.fixture
-async def agent(build: Builder, me: SignedInUser) -> Agent:
-    return await build.agent(owner_id=me.id)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from app.api import health
-from tests.factories import AppFactory, client_for
+from tests.support.factories import AppFactory, client_for
 
 
 async def test_liveness_answers_ok(client: httpx.AsyncClient) -> None:

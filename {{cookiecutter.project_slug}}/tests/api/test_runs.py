@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from decimal import Decimal
+from typing import Any
 
 import httpx
 from fastapi import FastAPI
@@ -11,6 +12,7 @@ from fastapi import FastAPI
 from app.ai.providers.base import Usage
 from app.ai.providers.pricing import cost_of
 from tests.support.runs import create_agent, execute, messages_of, parse_sse
+from tests.support.waiting import wait_for
 
 CALCULATE = '!tool calculator {"expression": "6*7"}'
 
@@ -250,15 +252,17 @@ async def test_disabled_agent_cannot_run(
 
 
 async def _wait_for_running(client: httpx.AsyncClient, headers: dict[str, str]) -> str:
-    for _ in range(200):
+    running: list[dict[str, Any]] = []
+
+    async def started() -> bool:
         listing = await client.get(
             "/api/v1/executions", params={"status": "running"}, headers=headers
         )
-        items = listing.json()["items"]
-        if items:
-            return str(items[0]["id"])
-        await asyncio.sleep(0.02)
-    raise AssertionError("no execution started running")
+        running[:] = listing.json()["items"]
+        return bool(running)
+
+    await wait_for(started, message="no execution started running")
+    return str(running[0]["id"])
 
 
 async def test_a_run_can_be_followed_from_another_request(

@@ -9,7 +9,7 @@ import pytest
 
 from app.crud import user as user_crud
 from app.db.session import Database
-from tests.factories import AppFactory, UserFactory, client_for
+from tests.support.factories import AppFactory, UserFactory, client_for
 
 ME = "/api/v1/users/me"
 USERS = "/api/v1/users"

@@ -25,7 +25,7 @@ from app.core.logging import RequestContextMiddleware
 from app.core.security.passwords import hash_password
 from app.crud import user as user_crud
 from app.db.session import Database
-from tests.factories import client_for
+from tests.support.factories import client_for
 
 LEAKY_MESSAGE = "connection to db://admin:hunter2@10.0.0.5 failed"
 

@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from app.core.config import Settings
 from app.core.errors import register_error_handlers
 from app.core.logging import RequestContextMiddleware, configure_logging, current_request_id
-from tests.factories import client_for
+from tests.support.factories import client_for
 
 
 def _events(caplog: pytest.LogCaptureFixture, event: str) -> list[dict[str, Any]]:

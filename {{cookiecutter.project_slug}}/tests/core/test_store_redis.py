@@ -25,7 +25,7 @@ from app.core.rate_limit_redis import RATE_LIMIT_KEY_PREFIX
 from app.core.security import revocation
 from app.core.security.tokens import TokenType, create_token, decode_token
 from app.core.store_redis import RedisStore
-from tests.factories import AppFactory, UserFactory, client_for
+from tests.support.factories import AppFactory, UserFactory, client_for
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "")
 UNREACHABLE_URL = "redis://127.0.0.1:1/0"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -12,6 +11,7 @@ import uvicorn
 
 from app.core.config import Settings
 from app.main import create_app
+from tests.support.waiting import wait_until
 
 
 def free_port() -> int:
@@ -31,11 +31,9 @@ def running_server(settings: Settings) -> Iterator[str]:
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
+    wait_until(lambda: server.started or not thread.is_alive(), timeout=15, message="uvicorn start")
+    if not server.started:
+        raise RuntimeError("uvicorn stopped before it started serving")
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

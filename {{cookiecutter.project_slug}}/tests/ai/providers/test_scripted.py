@@ -22,6 +22,7 @@ from app.ai.providers.base import (
     Usage,
 )
 from app.ai.providers.scripted import ScriptedProvider
+from tests.support.waiting import suspended_in, wait_for
 
 
 def ask(*messages: ChatMessage) -> CompletionRequest:
@@ -123,7 +124,7 @@ async def test_a_broken_directive_is_a_bad_request(directive: str) -> None:
 
 async def test_sleep_directive_waits_and_can_be_cancelled() -> None:
     task = asyncio.create_task(ScriptedProvider().complete(ask(user("!sleep 30\nslow"))))
-    await asyncio.sleep(0.01)
+    await wait_for(lambda: suspended_in(task, "sleep"), message="the provider never slept")
     assert not task.done()
 
     task.cancel()

@@ -12,18 +12,19 @@ from app.db.session import Database
 from app.models import Execution, ExecutionStatus
 from tests.support.builders import Builder
 from tests.support.run_manager import manager_with, new_agent
+from tests.support.waiting import suspended_in, wait_for
 
 
 async def test_cancel_from_another_process_stops_the_run(
-    app: FastAPI, builder: Builder, database: Database
+    app: FastAPI, build: Builder, database: Database
 ) -> None:
     """Two run managers share only the key-value store, as two worker processes do."""
     runner = manager_with(app, [])
     other_process = manager_with(app, [])
-    agent = await new_agent(builder, database, "scripted")
+    agent = await new_agent(build, database, "scripted")
     prepared = await runner.prepare(user_id=agent.owner_id, agent=agent, message="!sleep 30")
     task = runner.launch(prepared)
-    await asyncio.sleep(0.1)
+    await wait_for(lambda: suspended_in(task, "sleep"))
 
     await other_process.cancel(prepared.execution_id, owner_id=agent.owner_id, wait_seconds=0)
     execution = await asyncio.wait_for(task, timeout=5)
@@ -34,14 +35,14 @@ async def test_cancel_from_another_process_stops_the_run(
 
 
 async def test_sweep_fails_runs_whose_process_died_and_spares_live_ones(
-    app: FastAPI, builder: Builder, database: Database
+    app: FastAPI, build: Builder, database: Database
 ) -> None:
     runs = manager_with(app, [])
-    agent = await new_agent(builder, database, "scripted")
-    conversation = await builder.conversation(agent=agent)
-    orphan = await builder.execution(conversation=conversation, status=ExecutionStatus.RUNNING)
-    live = await builder.execution(conversation=conversation, status=ExecutionStatus.RUNNING)
-    done = await builder.execution(conversation=conversation, status=ExecutionStatus.COMPLETED)
+    agent = await new_agent(build, database, "scripted")
+    conversation = await build.conversation(agent=agent)
+    orphan = await build.execution(conversation=conversation, status=ExecutionStatus.RUNNING)
+    live = await build.execution(conversation=conversation, status=ExecutionStatus.RUNNING)
+    done = await build.execution(conversation=conversation, status=ExecutionStatus.COMPLETED)
     await cancellation.renew_lease(app.state.store, live.id)
 
     swept = await runs.sweep_orphans()
@@ -58,13 +59,13 @@ async def test_sweep_fails_runs_whose_process_died_and_spares_live_ones(
 
 
 async def test_shutdown_records_the_outcome_of_runs_in_flight(
-    app: FastAPI, builder: Builder, database: Database
+    app: FastAPI, build: Builder, database: Database
 ) -> None:
     runs = manager_with(app, [])
-    agent = await new_agent(builder, database, "scripted")
+    agent = await new_agent(build, database, "scripted")
     prepared = await runs.prepare(user_id=agent.owner_id, agent=agent, message="!sleep 30")
     task = runs.launch(prepared)
-    await asyncio.sleep(0.05)
+    await wait_for(lambda: suspended_in(task, "sleep"))
 
     await runs.shutdown()
 
@@ -73,10 +74,10 @@ async def test_shutdown_records_the_outcome_of_runs_in_flight(
 
 
 async def test_a_run_cancelled_before_its_first_step_is_recorded_as_cancelled(
-    app: FastAPI, builder: Builder, database: Database
+    app: FastAPI, build: Builder, database: Database
 ) -> None:
     runs = manager_with(app, [])
-    agent = await new_agent(builder, database, "scripted")
+    agent = await new_agent(build, database, "scripted")
     prepared = await runs.prepare(user_id=agent.owner_id, agent=agent, message="hello")
     task = runs.launch(prepared)
     task.cancel()  # before the event loop ever runs it, as a cancel racing the start does

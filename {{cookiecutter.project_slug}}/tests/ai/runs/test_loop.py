@@ -11,10 +11,10 @@ from tests.support.run_manager import CALL, manager_with, new_agent, stored_mess
 
 
 async def test_tool_loop_stops_at_the_iteration_bound(
-    app: FastAPI, builder: Builder, database: Database
+    app: FastAPI, build: Builder, database: Database
 ) -> None:
     runs = manager_with(app, [CALL] * 3, max_tool_iterations=3)
-    agent = await new_agent(builder, database, "looping")
+    agent = await new_agent(build, database, "looping")
     prepared = await runs.prepare(user_id=agent.owner_id, agent=agent, message="loop")
 
     execution = await runs.run(prepared)

@@ -12,11 +12,11 @@ from tests.support.run_manager import CALL, manager_with, new_agent, stored_mess
 
 
 async def test_a_failure_mid_run_keeps_every_stored_message_and_the_usage(
-    app: FastAPI, builder: Builder, database: Database
+    app: FastAPI, build: Builder, database: Database
 ) -> None:
     failure = ProviderError("looping", ProviderErrorKind.UNAVAILABLE, "upstream returned 503")
     runs = manager_with(app, [CALL, failure])
-    agent = await new_agent(builder, database, "looping")
+    agent = await new_agent(build, database, "looping")
     prepared = await runs.prepare(user_id=agent.owner_id, agent=agent, message="go")
 
     execution = await runs.run(prepared)
