@@ -41,12 +41,9 @@ from tests.helpers import (
     SUPPORTED,
     TEMPLATE_DIR,
     answers_for,
-    clean_env,
-    generated_pytest,
     leftover_template_syntax,
-    ruff_check,
-    ruff_format_check,
 )
+from tests.processes import clean_env, generated_pytest, ruff_check, ruff_format_check
 
 
 @dataclass
@@ -123,9 +120,7 @@ def check(config: str, extra: dict[str, Any], output: Path, *, suite: bool) -> R
         env = clean_env()
         answers = answers_for(extra)
         if answers["database"] == "postgresql":
-            env["TEST_DATABASE_URL"] = os.environ.get(
-                "TEST_DATABASE_URL", DEFAULT_DATABASE_URL
-            )
+            env["TEST_DATABASE_URL"] = os.environ.get("TEST_DATABASE_URL", DEFAULT_DATABASE_URL)
         if str(answers["use_redis"]).lower() in ("true", "1", "yes", "y", "on"):
             env["TEST_REDIS_URL"] = os.environ.get("TEST_REDIS_URL", DEFAULT_REDIS_URL)
         outcome = generated_pytest(sys.executable, project, env=env)
@@ -160,33 +155,21 @@ def print_table(rows: list[Row]) -> None:
         )
         for row in rows
     ]
-    widths = [
-        max(len(str(cell)) for cell in column)
-        for column in zip(header, *lines, strict=True)
-    ]
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *lines, strict=True)]
     for cells in [header, tuple("-" * w for w in widths), *lines]:
-        print(
-            "  ".join(
-                str(cell).ljust(width)
-                for cell, width in zip(cells, widths, strict=True)
-            )
-        )
+        print("  ".join(str(cell).ljust(width) for cell, width in zip(cells, widths, strict=True)))
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("configs", nargs="*", help="configuration names (default: all)")
-    parser.add_argument(
-        "--quick", action="store_true", help="skip the generated suites"
-    )
+    parser.add_argument("--quick", action="store_true", help="skip the generated suites")
     parser.add_argument(
         "--all-suites",
         action="store_true",
         help="run the generated suite of every config",
     )
-    parser.add_argument(
-        "--keep", action="store_true", help="keep the rendered projects"
-    )
+    parser.add_argument("--keep", action="store_true", help="keep the rendered projects")
     parser.add_argument("--list", action="store_true", help="list the configurations")
     return parser.parse_args(argv)
 
@@ -215,9 +198,7 @@ def main(argv: list[str]) -> int:
             bare_name = name.removeprefix("suite:")
             suite = not args.quick and (args.all_suites or bare_name in SUITES)
             if suite and RUNNING_PYTHON in PYTHON_VERSIONS:
-                extra["python_version"] = (
-                    RUNNING_PYTHON  # its suite runs on this interpreter
-                )
+                extra["python_version"] = RUNNING_PYTHON  # its suite runs on this interpreter
             print(f"... {name}", flush=True)
             rows.append(check(name.replace(":", "_"), extra, output, suite=suite))
     finally:

@@ -38,18 +38,12 @@ MANIFEST: dict[str, Owned] = {
             "deploy/terraform/modules/cache",
         ),
     ),
-    "use_openai": Owned(
-        True, ("app/ai/providers/openai.py", "tests/ai/providers/test_openai.py")
-    ),
+    "use_openai": Owned(True, ("app/ai/providers/openai.py", "tests/ai/providers/test_openai.py")),
     "use_anthropic": Owned(
         True, ("app/ai/providers/anthropic.py", "tests/ai/providers/test_anthropic.py")
     ),
-    "use_gemini": Owned(
-        True, ("app/ai/providers/gemini.py", "tests/ai/providers/test_gemini.py")
-    ),
-    "include_docker": Owned(
-        True, ("Dockerfile", "docker-compose.yml", ".dockerignore")
-    ),
+    "use_gemini": Owned(True, ("app/ai/providers/gemini.py", "tests/ai/providers/test_gemini.py")),
+    "include_docker": Owned(True, ("Dockerfile", "docker-compose.yml", ".dockerignore")),
     "include_github_actions": Owned(True, (".github",)),
     "include_terraform": Owned(True, ("deploy/terraform",)),
     "include_kubernetes": Owned(True, ("deploy/k8s",)),
@@ -68,9 +62,7 @@ def normalize(value: object) -> object:
     return value
 
 
-def paths_to_prune(
-    answers: Mapping[str, Any], manifest: Mapping[str, Owned]
-) -> list[str]:
+def paths_to_prune(answers: Mapping[str, Any], manifest: Mapping[str, Owned]) -> list[str]:
     """Every manifest path whose option does not have the value that keeps it."""
     doomed: list[str] = []
     for option, owned in manifest.items():

@@ -74,10 +74,12 @@ RESERVED_SLUGS = frozenset(
 SOFT_KEYWORDS = frozenset({"_", "case", "match", "type"})
 SLUG_PATTERN = re.compile(r"[a-z][a-z0-9_]*\Z")
 SLUG_MAX_LENGTH = 64
+# The default slug is derived from the name, so a name that passes fits in a slug.
+PROJECT_NAME_MAX_LENGTH = SLUG_MAX_LENGTH
+# A longer answer is cut in the error line, which stays readable on one line.
+SHOWN_VALUE_LENGTH = 80
 # Deliberately simple: one @, a non-empty local part, a dotted domain, no spaces.
-EMAIL_PATTERN = re.compile(
-    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+\Z"
-)
+EMAIL_PATTERN = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+\Z")
 # PEP 440 public versions: epoch, release, pre, post and dev segments (normalized spellings).
 VERSION_PATTERN = re.compile(
     r"""
@@ -97,6 +99,8 @@ class AnswerError(ValueError):
 
     def __init__(self, field: str, rule: str, value: object) -> None:
         shown = str(value).replace("\r", "\\r").replace("\n", "\\n")  # keep it one line
+        if len(shown) > SHOWN_VALUE_LENGTH:
+            shown = f"{shown[:SHOWN_VALUE_LENGTH]}..."
         super().__init__(f"{field}: {rule} (got '{shown}')")
         self.field = field
         self.rule = rule
@@ -119,6 +123,10 @@ def validate_project_name(value: str) -> None:
     """The human name titles the API docs and the README."""
     if not value.strip():
         raise AnswerError("project_name", "must not be empty", value)
+    if len(value) > PROJECT_NAME_MAX_LENGTH:
+        raise AnswerError(
+            "project_name", f"must be at most {PROJECT_NAME_MAX_LENGTH} characters", value
+        )
     validate_plain_text("project_name", value)
 
 
@@ -147,11 +155,7 @@ def validate_project_slug(value: str) -> None:
         )
     if len(value) > SLUG_MAX_LENGTH:
         raise AnswerError(field, f"must be at most {SLUG_MAX_LENGTH} characters", value)
-    if (
-        keyword.iskeyword(value)
-        or keyword.issoftkeyword(value)
-        or value in SOFT_KEYWORDS
-    ):
+    if keyword.iskeyword(value) or keyword.issoftkeyword(value) or value in SOFT_KEYWORDS:
         raise AnswerError(field, "must not be a Python keyword", value)
     if value in RESERVED_SLUGS:
         raise AnswerError(
@@ -162,9 +166,7 @@ def validate_project_slug(value: str) -> None:
 def validate_author_email(value: str) -> None:
     """The email lands in pyproject metadata, where packaging tools check it."""
     if not EMAIL_PATTERN.match(value):
-        raise AnswerError(
-            "author_email", "must be an email address like you@example.com", value
-        )
+        raise AnswerError("author_email", "must be an email address like you@example.com", value)
 
 
 def validate_version(value: str) -> None:

@@ -27,21 +27,18 @@ def pytest_configure(config: pytest.Config) -> None:
     config.option.template = str(TEMPLATE_DIR)
 
 
-def pytest_collection_modifyitems(
-    config: pytest.Config, items: list[pytest.Item]
-) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """KICKSTART_CONFIGS=default,minimal keeps only those configurations' tests.
 
     CI's matrix uses it to split configurations across jobs; tests that are not about
     one configuration (hooks, docs) always run.
     """
-    wanted = {
-        name.strip() for name in os.environ.get("KICKSTART_CONFIGS", "").split(",")
-    }
+    wanted = {name.strip() for name in os.environ.get("KICKSTART_CONFIGS", "").split(",")}
     wanted.discard("")
     if not wanted:
         return
-    kept, dropped = [], []
+    kept: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
     for item in items:
         callspec = getattr(item, "callspec", None)
         params = callspec.params if callspec else {}
@@ -59,9 +56,7 @@ def render(cookies_session: Any) -> Callable[[str, dict[str, Any]], Path]:
 
     def bake(key: str, extra: dict[str, Any]) -> Path:
         if key not in cache:
-            cache[key] = cookies_session.bake(
-                extra_context=extra, template=str(TEMPLATE_DIR)
-            )
+            cache[key] = cookies_session.bake(extra_context=extra, template=str(TEMPLATE_DIR))
         result = cache[key]
         if result.exception is not None or result.exit_code != 0:
             pytest.fail(f"{key} did not render: {result.exception!r}")
@@ -86,9 +81,7 @@ def answers(request: pytest.FixtureRequest) -> dict[str, Any]:
 def _reachable(url: str) -> bool:
     parts = urlsplit(url.replace("+asyncpg", ""))
     try:
-        with socket.create_connection(
-            (parts.hostname or "127.0.0.1", parts.port or 0), 2
-        ):
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 0), 2):
             return True
     except OSError:
         return False

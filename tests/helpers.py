@@ -9,14 +9,10 @@ from __future__ import annotations
 import ast
 import importlib.util
 import json
-import os
 import re
-import signal
-import subprocess
 import sys
-import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -24,9 +20,7 @@ from typing import Any
 TEMPLATE_DIR = Path(__file__).resolve().parents[1]
 HOOKS_DIR = TEMPLATE_DIR / "hooks"
 PROJECT_TEMPLATE = TEMPLATE_DIR / "{{cookiecutter.project_slug}}"
-COOKIECUTTER_JSON = json.loads(
-    (TEMPLATE_DIR / "cookiecutter.json").read_text(encoding="utf-8")
-)
+COOKIECUTTER_JSON = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text(encoding="utf-8"))
 
 RUNNING_PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
 PYTHON_VERSIONS: list[str] = list(COOKIECUTTER_JSON["python_version"])
@@ -40,7 +34,8 @@ def load_hook(name: str) -> ModuleType:
     """Import a hook file by path; it carries Jinja only inside one string, so it imports."""
     path = HOOKS_DIR / f"{name}.py"
     spec = importlib.util.spec_from_file_location(f"kickstart_hooks_{name}", path)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up while building
     spec.loader.exec_module(module)
@@ -137,10 +132,16 @@ UNSUPPORTED: dict[str, tuple[str, dict[str, Any]]] = {
     "version_word": ("version", {"version": "latest"}),
     "version_v_prefix": ("version", {"version": "v1.0"}),
     "name_empty": ("project_name", {"project_name": "", "project_slug": "valid_slug"}),
+    "name_empty_default_slug": ("project_name", {"project_name": ""}),
     "name_blank": (
         "project_name",
         {"project_name": "   ", "project_slug": "valid_slug"},
     ),
+    "name_300_characters": (
+        "project_name",
+        {"project_name": "A" * 300, "project_slug": "valid_slug"},
+    ),
+    "name_300_characters_default_slug": ("project_name", {"project_name": "A" * 300}),
     "name_with_double_quote": ("project_name", {"project_name": 'The "Best" Agents'}),
     "description_with_backslash": ("description", {"description": "C:\\agents"}),
     "author_with_double_quote": ("author_name", {"author_name": 'Ann "AJ" Jones'}),
@@ -152,9 +153,7 @@ class SuiteConfig:
     """A configuration whose generated suite runs (layer 2), and how."""
 
     extra: dict[str, Any]
-    fresh_venv: bool = (
-        False  # `make install` from its own pyproject.toml, then lint + mypy
-    )
+    fresh_venv: bool = False  # `make install` from its own pyproject.toml, then lint + mypy
     services: bool = False  # against TEST_DATABASE_URL / TEST_REDIS_URL
 
 
@@ -163,9 +162,7 @@ SUITES: dict[str, SuiteConfig] = {
     "default": SuiteConfig({}, fresh_venv=True),
     "minimal": SuiteConfig(MINIMAL),
     "bare": SuiteConfig({**MINIMAL, **NO_PROVIDERS}),
-    "postgresql_redis": SuiteConfig(
-        {"database": "postgresql", "use_redis": True}, services=True
-    ),
+    "postgresql_redis": SuiteConfig({"database": "postgresql", "use_redis": True}, services=True),
     # With `default` (all three) and `bare` (none), every provider combination runs its suite.
     **{
         name: SuiteConfig(SUPPORTED[name])
@@ -191,9 +188,7 @@ def answers_for(extra: Mapping[str, Any]) -> dict[str, Any]:
     answers.update(extra)
     if "project_slug" not in extra:
         name = str(answers["project_name"])
-        answers["project_slug"] = (
-            name.lower().strip().replace(" ", "_").replace("-", "_")
-        )
+        answers["project_slug"] = name.lower().strip().replace(" ", "_").replace("-", "_")
     return answers
 
 
@@ -320,9 +315,7 @@ def _allowed_braces(path: Path, line: str) -> bool:
     return False
 
 
-def references(
-    root: Path, patterns: list[str], only: list[str] | None = None
-) -> list[str]:
+def references(root: Path, patterns: list[str], only: list[str] | None = None) -> list[str]:
     """`path:line: text` for each line matching any pattern (in `only` files, if given)."""
     compiled = [re.compile(p, re.MULTILINE) for p in patterns]
     files = [root / name for name in only] if only else list(text_files(root))
@@ -357,176 +350,10 @@ ENV_LINE = re.compile(r"^\s*#?\s*([A-Z][A-Z0-9_]*)=", re.MULTILINE)
 
 def env_example_keys(env_example: Path) -> set[str]:
     """Variable names in .env.example, whether set or commented out as `# NAME=value`."""
-    return {
-        match.lower()
-        for match in ENV_LINE.findall(env_example.read_text(encoding="utf-8"))
-    }
+    return {match.lower() for match in ENV_LINE.findall(env_example.read_text(encoding="utf-8"))}
 
 
 def makefile_targets(makefile: Path) -> set[str]:
     """Targets defined in a Makefile (`name:` at the start of a line)."""
     text = makefile.read_text(encoding="utf-8")
     return set(re.findall(r"^([A-Za-z][A-Za-z0-9_-]*)\s*:(?!=)", text, re.MULTILINE))
-
-
-# --- running things ------------------------------------------------------------------
-
-VENV_BIN = "Scripts" if os.name == "nt" else "bin"
-TOOLS_BIN = Path(sys.executable).parent
-
-
-def tool(name: str) -> str:
-    """A console script installed next to the running interpreter (ruff, mypy, ...)."""
-    candidate = TOOLS_BIN / name
-    return str(candidate) if candidate.exists() else name
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    """The environment for a generated project's commands, minus anything that would leak in."""
-    leaky = (
-        "DATABASE_URL",
-        "REDIS_URL",
-        "SECRET_KEY",
-        "ENVIRONMENT",
-        "VIRTUAL_ENV",
-        "PYTHONPATH",
-    )
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.endswith(leaky) and not key.startswith(("PYTEST_", "COV_"))
-    }
-    env.update(extra)
-    return env
-
-
-@dataclass
-class Outcome:
-    """A finished command: exit code, combined output, and how long it took."""
-
-    args: list[str]
-    returncode: int
-    output: str
-    seconds: float
-    counts: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return self.returncode == 0
-
-    def tail(self, lines: int = 60) -> str:
-        return "\n".join(self.output.splitlines()[-lines:])
-
-
-def run(
-    args: list[str],
-    cwd: Path,
-    *,
-    env: Mapping[str, str] | None = None,
-    timeout: float = 900,
-) -> Outcome:
-    """Run a command to completion, stdout and stderr together; on timeout kill its group."""
-    started = time.monotonic()
-    with subprocess.Popen(
-        args,
-        cwd=cwd,
-        env=dict(env) if env is not None else None,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,  # its own process group, so a timeout stops every child
-    ) as process:
-        try:
-            output, _ = process.communicate(timeout=timeout)
-            code = process.returncode
-        except subprocess.TimeoutExpired:
-            kill_group(process)
-            output, _ = process.communicate()
-            code = -9
-            output = f"{output}\n[timed out after {timeout:.0f}s]"
-    return Outcome(args, code, output, time.monotonic() - started)
-
-
-def kill_group(process: subprocess.Popen[str]) -> None:
-    """Stop a process started with `start_new_session=True` and all its children."""
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-
-
-SUMMARY_COUNT = re.compile(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed)")
-
-
-def pytest_counts(output: str) -> dict[str, int]:
-    """Counts from pytest's closing summary line (`3 passed, 1 failed in 2.0s`)."""
-    counts: dict[str, int] = {}
-    for line in reversed(output.splitlines()):
-        if (
-            re.search(r"\b(passed|failed|errors?|no tests ran)\b", line)
-            and " in " in line
-        ):
-            for number, word in SUMMARY_COUNT.findall(line):
-                counts["error" if word.startswith("error") else word] = int(number)
-            break
-    return counts
-
-
-def ruff_check(project: Path) -> Outcome:
-    """`ruff check` with the project's own configuration."""
-    return run([tool("ruff"), "check", "--no-cache", "."], project, timeout=120)
-
-
-def ruff_format_check(project: Path) -> Outcome:
-    """`ruff format --check` with the project's own configuration."""
-    return run(
-        [tool("ruff"), "format", "--check", "--no-cache", "."], project, timeout=120
-    )
-
-
-def generated_pytest(
-    python: str, project: Path, *, env: Mapping[str, str], timeout: float = 1200
-) -> Outcome:
-    """Run a generated project's own test suite with `python`, from its folder."""
-    outcome = run(
-        [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:cookies"],
-        project,
-        env=env,
-        timeout=timeout,
-    )
-    outcome.counts = pytest_counts(outcome.output)
-    return outcome
-
-
-def venv_python(venv: Path) -> str:
-    """The interpreter inside a virtualenv."""
-    return str(venv / VENV_BIN / ("python.exe" if os.name == "nt" else "python"))
-
-
-def create_venv(venv: Path, project: Path, *, timeout: float = 900) -> Outcome:
-    """A fresh virtualenv with the project installed from its own pyproject.toml (`.[dev]`)."""
-    made = run([sys.executable, "-m", "venv", str(venv)], project, timeout=120)
-    if not made.ok:
-        return made
-    python = venv_python(venv)
-    installed = run(
-        [
-            python,
-            "-m",
-            "pip",
-            "install",
-            "--disable-pip-version-check",
-            "--quiet",
-            "-e",
-            ".[dev]",
-        ],
-        project,
-        env=clean_env(PIP_NO_INPUT="1"),
-        timeout=timeout,
-    )
-    installed.seconds += made.seconds
-    return installed

@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
-import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -22,20 +19,13 @@ import httpx
 import pytest
 
 from tests.conftest import Bake
-from tests.helpers import clean_env, kill_group, run
+from tests.processes import clean_env, free_port, run, serving, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.slow]
 
 PASSWORD = "e2e-password-42"
 SECRET = "e2e-secret-key-that-is-long-enough-for-production"
 E2E_REDIS_DB = 13
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 async def _admin(url: str, statement: str) -> None:
@@ -70,39 +60,16 @@ def server(baked: Bake, service_urls: dict[str, str]) -> Iterator[dict[str, Any]
         # Rare pings, so a stream that never ends fails on the client's read timeout.
         SSE_PING_SECONDS="600",
     )
-    migrated = run(
-        [sys.executable, "-m", "alembic", "upgrade", "head"], project, env=env
-    )
+    migrated = run([sys.executable, "-m", "alembic", "upgrade", "head"], project, env=env)
     assert migrated.ok, migrated.tail()
-    port = _free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "app.main:create_app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "2",
-        ],
-        cwd=project,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
+    uvicorn = [sys.executable, "-m", "uvicorn", "--factory", "app.main:create_app"]
+    uvicorn += ["--host", "127.0.0.1", "--port", str(port), "--workers", "2"]
     try:
-        _wait_ready(base, process)
-        yield {"base": base, "project": project}
+        with serving(uvicorn, project, env=env, url=f"{base}/health/ready", timeout=60):
+            yield {"base": base, "project": project}
     finally:
-        kill_group(process)
         asyncio.run(_admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
@@ -116,31 +83,16 @@ def _flush_redis(url: str) -> None:
         client.close()
 
 
-def _wait_ready(base: str, process: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            output = process.stdout.read() if process.stdout else ""
-            pytest.fail(f"uvicorn exited early:\n{output[-3000:]}")
-        try:
-            if httpx.get(f"{base}/health/ready", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    pytest.fail("the server never became ready")
-
-
 def _wait_for_running(http: httpx.Client, headers: dict[str, str]) -> str:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        items = http.get(
-            "/api/v1/executions", params={"status": "running"}, headers=headers
-        ).json()["items"]
-        if items:
-            return str(items[0]["id"])
-        time.sleep(0.05)
-    pytest.fail("no execution started running")
+    running: list[dict[str, Any]] = []
+
+    def started() -> bool:
+        listing = http.get("/api/v1/executions", params={"status": "running"}, headers=headers)
+        running[:] = listing.json()["items"]
+        return bool(running)
+
+    wait_until(started, timeout=10, message="no execution started running")
+    return str(running[0]["id"])
 
 
 def _events(lines: Iterator[str]) -> Iterator[tuple[str, dict[str, Any]]]:

@@ -14,31 +14,27 @@ import os
 import re
 import shlex
 import shutil
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 import uuid
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
-from tests.helpers import (
-    PYTHON_VERSIONS,
-    RUNNING_PYTHON,
-    SUITES,
-    TEMPLATE_DIR,
+from tests.helpers import PYTHON_VERSIONS, RUNNING_PYTHON, SUITES, TEMPLATE_DIR, SuiteConfig
+from tests.processes import (
     Outcome,
-    SuiteConfig,
+    Server,
     clean_env,
-    kill_group,
+    free_port,
     pytest_counts,
     run,
+    serving,
+    start_server,
 )
 
 pytestmark = pytest.mark.slow
@@ -56,10 +52,7 @@ def _marks(name: str) -> tuple[pytest.MarkDecorator, ...]:
 
 
 def _params(names: list[str] | None = None) -> list[Any]:
-    return [
-        pytest.param(name, marks=_marks(name), id=name)
-        for name in names or list(LAYER2)
-    ]
+    return [pytest.param(name, marks=_marks(name), id=name) for name in names or list(LAYER2)]
 
 
 FRESH = [name for name, config in LAYER2.items() if config.fresh_venv]
@@ -68,9 +61,7 @@ FRESH = [name for name, config in LAYER2.items() if config.fresh_venv]
 @pytest.fixture(scope="session", autouse=True)
 def _layer2_prerequisites() -> None:
     if RUNNING_PYTHON not in PYTHON_VERSIONS:
-        pytest.skip(
-            f"Python {RUNNING_PYTHON} is not one of the template's {PYTHON_VERSIONS}"
-        )
+        pytest.skip(f"Python {RUNNING_PYTHON} is not one of the template's {PYTHON_VERSIONS}")
     if shutil.which("make") is None:
         if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
             pytest.fail("make is not installed")
@@ -86,9 +77,7 @@ class Prepared:
     venv: Path
     install: Outcome | None = None
 
-    def make(
-        self, *targets: str, env: dict[str, str] | None = None, **variables: str
-    ) -> Outcome:
+    def make(self, *targets: str, env: dict[str, str] | None = None, **variables: str) -> Outcome:
         """`make TARGET... VAR=value` in the project, against this venv."""
         args = ["make", "--no-print-directory", *targets, f"VENV={self.venv}"]
         args += [f"{key}={value}" for key, value in variables.items()]
@@ -103,16 +92,14 @@ class Prepared:
 @pytest.fixture(scope="session")
 def prepared(
     render: Callable[[str, dict[str, Any]], Path],
-) -> Iterator[Callable[[str], Prepared]]:
+) -> Callable[[str], Prepared]:
     """Render a LAYER2 configuration for the running Python and get its venv ready."""
     cache: dict[str, Prepared] = {}
 
     def prepare(name: str) -> Prepared:
         if name not in cache:
             config = LAYER2[name]
-            path = render(
-                f"layer2-{name}", {**config.extra, "python_version": RUNNING_PYTHON}
-            )
+            path = render(f"layer2-{name}", {**config.extra, "python_version": RUNNING_PYTHON})
             if config.fresh_venv:
                 item = Prepared(name, path, path / ".venv")
                 item.install = run(
@@ -134,7 +121,7 @@ def prepared(
             pytest.fail(f"make install failed for {name}:\n{item.install.tail(40)}")
         return item
 
-    yield prepare
+    return prepare
 
 
 def _suite_env(request: pytest.FixtureRequest, config: SuiteConfig) -> dict[str, str]:
@@ -149,7 +136,8 @@ def _assert_suite_passed(name: str, outcome: Outcome) -> None:
     summary = f"{name}: {counts or 'no summary'} in {outcome.seconds:.0f}s"
     assert outcome.ok, f"{summary}\n{outcome.tail(80)}"
     assert counts.get("passed", 0) > 0, f"{summary}: no test ran\n{outcome.tail(20)}"
-    assert counts.get("failed", 0) == 0 and counts.get("error", 0) == 0, summary
+    assert counts.get("failed", 0) == 0, summary
+    assert counts.get("error", 0) == 0, summary
 
 
 # --- the suites ----------------------------------------------------------------------------
@@ -189,17 +177,13 @@ def test_fresh_venv_has_only_declared_dependencies(
 
 
 @pytest.mark.parametrize("name", _params(FRESH))
-def test_make_lint_in_fresh_venv(
-    prepared: Callable[[str], Prepared], name: str
-) -> None:
+def test_make_lint_in_fresh_venv(prepared: Callable[[str], Prepared], name: str) -> None:
     outcome = prepared(name).make("lint")
     assert outcome.ok, outcome.tail()
 
 
 @pytest.mark.parametrize("name", _params(FRESH))
-def test_make_typecheck_in_fresh_venv(
-    prepared: Callable[[str], Prepared], name: str
-) -> None:
+def test_make_typecheck_in_fresh_venv(prepared: Callable[[str], Prepared], name: str) -> None:
     outcome = prepared(name).make("typecheck")
     assert outcome.ok, outcome.tail()
 
@@ -241,9 +225,7 @@ def test_env_example_values_load_and_match_the_defaults(
     equal to the built-in defaults, so the file documents the real values."""
     project = prepared(name)
     env = clean_env()
-    env = {
-        k: v for k, v in env.items() if k.upper() not in _setting_names(project.path)
-    }
+    env = {k: v for k, v in env.items() if k.upper() not in _setting_names(project.path)}
     outcome = run(
         [project.python, "-c", LOAD_ENV_EXAMPLE, str(tmp_path / "example.env")],
         project.path,
@@ -257,9 +239,7 @@ def test_env_example_values_load_and_match_the_defaults(
         for key in report["differs"]
         if key not in NOT_DEFAULTS and not key.endswith(("_api_key", "_base_url"))
     }
-    assert differs == set(), (
-        f".env.example shows values that are not the defaults: {differs}"
-    )
+    assert differs == set(), f".env.example shows values that are not the defaults: {differs}"
 
 
 def _setting_names(project: Path) -> set[str]:
@@ -284,9 +264,7 @@ def test_make_db_init_and_migrate_on_sqlite(
         "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); "
         "print([r[0] for r in c.execute('select name from sqlite_master')])"
     )
-    tables = run(
-        [project.python, "-c", list_tables, str(database)], tmp_path, timeout=60
-    )
+    tables = run([project.python, "-c", list_tables, str(database)], tmp_path, timeout=60)
     for table in ("alembic_version", "users", "agents"):
         assert table in tables.output
 
@@ -330,63 +308,26 @@ def _drop_database(project: Prepared, admin_url: str, database: str) -> None:
 # --- make dev --------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _get(url: str) -> tuple[int, bytes]:
-    with urllib.request.urlopen(url, timeout=5) as response:
-        return response.status, response.read()
-
-
 @pytest.mark.parametrize("name", _params(["default"]))
 def test_make_dev_serves_with_no_external_service(
     prepared: Callable[[str], Prepared], name: str
 ) -> None:
     """The README's promise: `make dev` on a fresh render serves /health and /docs."""
     project = prepared(name)
-    port = _free_port()
-    with subprocess.Popen(
-        ["make", "--no-print-directory", "dev", f"VENV={project.venv}", f"PORT={port}"],
-        cwd=project.path,
-        env=clean_env(),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    ) as server:
-        try:
-            deadline = time.monotonic() + 90
-            status = None
-            while time.monotonic() < deadline and server.poll() is None:
-                try:
-                    status, body = _get(f"http://127.0.0.1:{port}/health")
-                    break
-                except OSError:
-                    time.sleep(0.5)
-            assert status == 200, _drain(server)
-            assert json.loads(body)["status"] == "ok"
-            docs_status, docs = _get(f"http://127.0.0.1:{port}/docs")
-            assert docs_status == 200 and b"swagger" in docs.lower()
-            bundle_status, _ = _get(
-                f"http://127.0.0.1:{port}/docs/assets/swagger-ui-bundle.js"
-            )
-            assert bundle_status == 200
-            # In development `/` leads to the playground (urllib follows the redirect).
-            home_status, home = _get(f"http://127.0.0.1:{port}/")
-            assert home_status == 200 and b'src="app.js"' in home
-        finally:
-            kill_group(server)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    make_dev = ["make", "--no-print-directory", "dev", f"VENV={project.venv}", f"PORT={port}"]
+    with serving(make_dev, project.path, env=clean_env(), url=f"{base}/health"):
+        assert httpx.get(f"{base}/health").json()["status"] == "ok"
+        docs = httpx.get(f"{base}/docs")
+        assert docs.status_code == 200
+        assert "swagger" in docs.text.lower()
+        assert httpx.get(f"{base}/docs/assets/swagger-ui-bundle.js").status_code == 200
+        # In development `/` leads to the playground.
+        home = httpx.get(f"{base}/", follow_redirects=True)
+        assert home.status_code == 200
+        assert 'src="app.js"' in home.text
     assert (project.path / "data").is_dir(), "the SQLite database lives in data/"
-
-
-def _drain(server: subprocess.Popen[str]) -> str:
-    kill_group(server)
-    output = server.stdout.read() if server.stdout else ""
-    return "\n".join(output.splitlines()[-40:])
 
 
 # --- AGENTS.md, executed -----------------------------------------------------------------
@@ -398,9 +339,7 @@ def guide_steps(markdown: str) -> list[tuple[str, dict[str, str], str]]:
     """Fenced blocks in order: language, `key=value` attributes, body."""
     steps = []
     for language, info, body in GUIDE_BLOCK.findall(markdown):
-        attributes = dict(
-            part.split("=", 1) for part in shlex.split(info) if "=" in part
-        )
+        attributes = dict(part.split("=", 1) for part in shlex.split(info) if "=" in part)
         steps.append((language, attributes, body))
     return steps
 
@@ -421,39 +360,12 @@ def apply_code_block(root: Path, attributes: dict[str, str], body: str) -> None:
         lines = target.read_text(encoding="utf-8").splitlines(keepends=True)
         anchor = attributes.get("before") or attributes["after"]
         matches = [i for i, line in enumerate(lines) if line.rstrip("\n") == anchor]
-        assert len(matches) == 1, (
-            f"anchor {anchor!r} found {len(matches)} times in {target}"
-        )
+        assert len(matches) == 1, f"anchor {anchor!r} found {len(matches)} times in {target}"
         at = matches[0] if "before" in attributes else matches[0] + 1
         lines[at:at] = [body]
         target.write_text("".join(lines), encoding="utf-8")
     else:
-        raise AssertionError(
-            f"a python block without file=, append= or insert=: {attributes}"
-        )
-
-
-def _start_dev_server(
-    path: Path, env: dict[str, str], port: int
-) -> subprocess.Popen[str]:
-    server = subprocess.Popen(
-        ["make", "--no-print-directory", "dev"],
-        cwd=path,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline and server.poll() is None:
-        try:
-            if _get(f"http://127.0.0.1:{port}/health")[0] == 200:
-                return server
-        except OSError:
-            time.sleep(0.5)
-    raise AssertionError(f"make dev did not serve /health:\n{_drain(server)}")
+        raise AssertionError(f"a python block without file=, append= or insert=: {attributes}")
 
 
 def test_agents_guide_commands_work(
@@ -464,21 +376,26 @@ def test_agents_guide_commands_work(
     if shutil.which("curl") is None:
         pytest.skip("curl is not installed")
     path = render("layer2-agents-guide", {"python_version": RUNNING_PYTHON})
-    port = _free_port()
+    port = free_port()
     env = clean_env(VENV=str(SHARED_VENV), PORT=str(port))
     steps = guide_steps((path / "AGENTS.md").read_text(encoding="utf-8"))
     assert [lang for lang, _, _ in steps].count("bash") >= 4
-    server: subprocess.Popen[str] | None = None
+    server: Server | None = None
     outputs: list[str] = []
     try:
         for language, attributes, body in steps:
             if language == "python":
                 if server is not None:
-                    kill_group(server)
+                    server.stop()
                     server = None
                 apply_code_block(path, attributes, body)
             elif language == "bash" and body.strip() == "make dev":
-                server = _start_dev_server(path, env, port)
+                server = start_server(
+                    ["make", "--no-print-directory", "dev"],
+                    path,
+                    env=env,
+                    url=f"http://127.0.0.1:{port}/health",
+                )
             elif language == "bash":
                 script = body.replace("localhost:8000", f"127.0.0.1:{port}")
                 outcome = run(
@@ -491,7 +408,7 @@ def test_agents_guide_commands_work(
                 outputs.append(outcome.output)
     finally:
         if server is not None:
-            kill_group(server)
+            server.stop()
     walkthrough = outputs[0]
     assert "calculator -> 42" in walkthrough
     assert "execution.completed" in walkthrough
@@ -522,31 +439,14 @@ def test_readme_quick_start_serves_the_default_project(tmp_path: Path) -> None:
     command = match.group(1).strip()
     checkout = tmp_path / "kickstartmyai"
     shutil.copytree(TEMPLATE_DIR, checkout, ignore=COPY_IGNORE)
-    port = _free_port()
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
     env = clean_env(PORT=str(port), PIP_NO_INPUT="1", PIP_DISABLE_PIP_VERSION_CHECK="1")
-    with subprocess.Popen(
-        ["bash", "-c", command],
-        cwd=checkout,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    ) as session:
-        try:
-            deadline = time.monotonic() + INSTALL_TIMEOUT
-            status = None
-            while time.monotonic() < deadline and session.poll() is None:
-                try:
-                    status = _get(f"http://127.0.0.1:{port}/health")[0]
-                    break
-                except OSError:
-                    time.sleep(1)
-            assert status == 200, _drain(session)
-            assert _get(f"http://127.0.0.1:{port}/docs")[0] == 200
-        finally:
-            kill_group(session)
+    # The command installs everything before it serves, so the deadline is the install's.
+    with serving(
+        ["bash", "-c", command], checkout, env=env, url=f"{base}/health", timeout=INSTALL_TIMEOUT
+    ):
+        assert httpx.get(f"{base}/docs").status_code == 200
     project = checkout / ".render" / "agent_service"
     assert (project / ".venv").is_dir()
     assert (project / "data").is_dir()
@@ -584,7 +484,5 @@ def test_wheel_ships_the_web_assets(
             for entry in archive.namelist()
             if entry.startswith("app/web/assets/playground/")
         }
-    expected = {
-        path.name for path in (project.path / "app/web/assets/playground").iterdir()
-    }
+    expected = {path.name for path in (project.path / "app/web/assets/playground").iterdir()}
     assert shipped == expected

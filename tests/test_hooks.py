@@ -6,8 +6,9 @@ import keyword
 from pathlib import Path
 
 import pytest
+from cookiecutter.environment import StrictEnvironment
 
-from tests.helpers import HOOKS_DIR, load_hook, ruff_check, ruff_format_check
+from tests.helpers import COOKIECUTTER_JSON, HOOKS_DIR, load_hook
 
 pre = load_hook("pre_gen_project")
 post = load_hook("post_gen_project")
@@ -65,14 +66,10 @@ def test_reserved_names_cover_the_app_packages_and_main_dependencies() -> None:
     must |= {"starlette", "uvicorn", "openai", "anthropic", "google", "redis", "httpx"}
     must |= {"jose", "passlib"}
     assert must <= pre.RESERVED_SLUGS
-    assert all(
-        name.isidentifier() and name == name.lower() for name in pre.RESERVED_SLUGS
-    )
+    assert all(name.isidentifier() and name == name.lower() for name in pre.RESERVED_SLUGS)
 
 
-@pytest.mark.parametrize(
-    "email", ["you@example.com", "a.b+c@sub.example.co.uk", "x_y@d-1.io"]
-)
+@pytest.mark.parametrize("email", ["you@example.com", "a.b+c@sub.example.co.uk", "x_y@d-1.io"])
 def test_valid_emails_pass(email: str) -> None:
     pre.validate_author_email(email)
 
@@ -120,6 +117,48 @@ def test_blank_project_name_fails(name: str) -> None:
         pre.validate_project_name(name)
 
 
+def test_project_name_up_to_the_limit_passes() -> None:
+    pre.validate_project_name("A" * pre.PROJECT_NAME_MAX_LENGTH)
+
+
+@pytest.mark.parametrize("length", [pre.PROJECT_NAME_MAX_LENGTH + 1, 300])
+def test_project_name_over_the_limit_fails(length: int) -> None:
+    with pytest.raises(pre.AnswerError, match="must be at most 64 characters") as caught:
+        pre.validate_project_name("A" * length)
+    assert caught.value.field == "project_name"
+
+
+def _default_slug(name: str) -> str:
+    """The slug Cookiecutter derives from `name`, rendered as Cookiecutter renders it."""
+    environment = StrictEnvironment(context={"cookiecutter": COOKIECUTTER_JSON})
+    template = environment.from_string(COOKIECUTTER_JSON["project_slug"])
+    return str(template.render(cookiecutter={"project_name": name}))
+
+
+@pytest.mark.parametrize(
+    ("name", "slug"),
+    [
+        ("Agent Service", "agent_service"),
+        ("My-Agents", "my_agents"),
+        ("A" * pre.PROJECT_NAME_MAX_LENGTH, "a" * pre.SLUG_MAX_LENGTH),
+    ],
+)
+def test_default_slug_follows_a_valid_name(name: str, slug: str) -> None:
+    assert _default_slug(name) == slug
+    pre.validate_project_name(name)
+    pre.validate_project_slug(slug)
+
+
+@pytest.mark.parametrize("name", ["", "   ", "A" * 300])
+def test_default_slug_of_a_refused_name_still_names_a_folder(name: str) -> None:
+    """Cookiecutter makes the folder before the hook runs: an empty or over-long slug
+    would fail there, with a traceback instead of the hook's line."""
+    slug = _default_slug(name)
+    assert 0 < len(slug) <= pre.SLUG_MAX_LENGTH
+    with pytest.raises(pre.AnswerError):
+        pre.validate_project_name(name)
+
+
 @pytest.mark.parametrize(
     ("field", "value", "rule"),
     [
@@ -128,9 +167,7 @@ def test_blank_project_name_fails(name: str) -> None:
         ("author_name", "two\nlines", "single line"),
     ],
 )
-def test_free_text_that_would_break_quoted_strings_fails(
-    field: str, value: str, rule: str
-) -> None:
+def test_free_text_that_would_break_quoted_strings_fails(field: str, value: str, rule: str) -> None:
     with pytest.raises(pre.AnswerError, match=rule):
         pre.VALIDATORS[field](value)
 
@@ -150,6 +187,12 @@ def test_error_line_stays_one_line() -> None:
     assert "\n" not in error.line()
 
 
+def test_error_line_cuts_a_long_value() -> None:
+    error = pre.AnswerError("project_name", "must be at most 64 characters", "A" * 300)
+    shown = "A" * pre.SHOWN_VALUE_LENGTH
+    assert error.line() == f"ERROR: project_name: must be at most 64 characters (got '{shown}...')"
+
+
 def test_first_error_checks_fields_in_order() -> None:
     answers = {
         "project_name": "",
@@ -158,7 +201,8 @@ def test_first_error_checks_fields_in_order() -> None:
         "version": "x",
     }
     error = pre.first_error(answers)
-    assert error is not None and error.field == "project_name"
+    assert error is not None
+    assert error.field == "project_name"
     answers["project_name"] = "Fine"
     assert pre.first_error(answers).field == "project_slug"
 
@@ -176,9 +220,7 @@ def test_first_error_none_for_defaults() -> None:
 
 
 def test_main_prints_one_line_and_returns_1(capsys: pytest.CaptureFixture[str]) -> None:
-    code = pre.main(
-        {"project_name": "X", "project_slug": "fastapi", "version": "0.1.0"}
-    )
+    code = pre.main({"project_name": "X", "project_slug": "fastapi", "version": "0.1.0"})
     captured = capsys.readouterr()
     assert code == 1
     assert captured.out == ""
@@ -229,7 +271,8 @@ def test_manifest_paths_are_relative_and_owned_once() -> None:
     seen: list[str] = []
     for owned in post.MANIFEST.values():
         for path in owned.paths:
-            assert not Path(path).is_absolute() and ".." not in Path(path).parts
+            assert not Path(path).is_absolute()
+            assert ".." not in Path(path).parts
             seen.append(path)
     assert len(seen) == len(set(seen))
 
@@ -354,9 +397,7 @@ def test_prune_keeps_a_parent_that_still_has_files(tmp_path: Path) -> None:
 
 
 def test_next_steps_mention_the_commands() -> None:
-    text = post.next_steps(
-        {"project_slug": "bots", "project_name": "Bots"}, Path("/x/bots")
-    )
+    text = post.next_steps({"project_slug": "bots", "project_name": "Bots"}, Path("/x/bots"))
     for expected in (
         "cd bots",
         "make install",
@@ -367,9 +408,7 @@ def test_next_steps_mention_the_commands() -> None:
         assert expected in text
 
 
-def test_post_main_prunes_and_prints(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_post_main_prunes_and_prints(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "Dockerfile").write_text("FROM python")
     (tmp_path / "app/ai/providers").mkdir(parents=True)
     (tmp_path / "app/ai/providers/gemini.py").write_text("")
@@ -388,8 +427,3 @@ def test_post_main_prunes_and_prints(
     assert not (tmp_path / "app/ai/providers/gemini.py").exists()
     assert (tmp_path / "app/ai/providers/base.py").exists()
     assert "make dev" in capsys.readouterr().out
-
-
-def test_hooks_are_lint_clean() -> None:
-    assert ruff_check(HOOKS_DIR).ok, ruff_check(HOOKS_DIR).output
-    assert ruff_format_check(HOOKS_DIR).ok, ruff_format_check(HOOKS_DIR).output

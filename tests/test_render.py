@@ -33,11 +33,10 @@ from tests.helpers import (
     load_hook,
     makefile_targets,
     references,
-    ruff_check,
-    ruff_format_check,
     settings_fields,
     text_files,
 )
+from tests.processes import ruff_check, ruff_format_check
 
 post = load_hook("post_gen_project")
 
@@ -80,9 +79,7 @@ def test_no_empty_folders(project: Path) -> None:
     assert empty == []
 
 
-def test_pruned_paths_are_gone_and_kept_paths_stay(
-    project: Path, answers: dict[str, Any]
-) -> None:
+def test_pruned_paths_are_gone_and_kept_paths_stay(project: Path, answers: dict[str, Any]) -> None:
     doomed = set(post.paths_to_prune(answers, post.MANIFEST))
     for owned in post.MANIFEST.values():
         for relative in owned.paths:
@@ -96,9 +93,7 @@ def test_pruned_paths_are_gone_and_kept_paths_stay(
                 assert (project / relative).exists(), f"{relative} should be kept"
 
 
-def test_pruned_options_leave_no_reference(
-    project: Path, answers: dict[str, Any]
-) -> None:
+def test_pruned_options_leave_no_reference(project: Path, answers: dict[str, Any]) -> None:
     hits = []
     for option, patterns in LEFTOVER_PATTERNS.items():
         if not _on(answers, option):
@@ -109,10 +104,7 @@ def test_pruned_options_leave_no_reference(
             hits += [f"[{option} off] {hit}" for hit in found]
     if answers["database"] == "sqlite":
         only = SQLITE_LEFTOVER_FILES
-        hits += [
-            f"[sqlite] {hit}"
-            for hit in references(project, SQLITE_LEFTOVER_PATTERNS, only)
-        ]
+        hits += [f"[sqlite] {hit}" for hit in references(project, SQLITE_LEFTOVER_PATTERNS, only)]
     assert not hits, "\n".join(["", *hits])
 
 
@@ -176,9 +168,7 @@ def test_pyproject_metadata(project: Path, answers: dict[str, Any]) -> None:
     assert meta["version"] == answers["version"]
     assert meta["description"] == answers["description"]
     assert meta["requires-python"] == f">={answers['python_version']}"
-    assert meta["authors"] == [
-        {"name": answers["author_name"], "email": answers["author_email"]}
-    ]
+    assert meta["authors"] == [{"name": answers["author_name"], "email": answers["author_email"]}]
 
 
 def test_env_example_documents_every_setting(project: Path) -> None:
@@ -213,7 +203,8 @@ def test_makefile_serves_the_app_factory(project: Path) -> None:
         assert "app.main:app" in makefile
     else:
         assert "--factory app.main:create_app" in makefile
-    assert "PORT ?= 8000" in makefile and "--port $(PORT)" in makefile
+    assert "PORT ?= 8000" in makefile
+    assert "--port $(PORT)" in makefile
 
 
 def test_license(project: Path, answers: dict[str, Any]) -> None:
@@ -230,9 +221,7 @@ def test_license(project: Path, answers: dict[str, Any]) -> None:
         assert "Permission is hereby granted" not in text
 
 
-def test_python_version_is_used_everywhere(
-    project: Path, answers: dict[str, Any]
-) -> None:
+def test_python_version_is_used_everywhere(project: Path, answers: dict[str, Any]) -> None:
     version = answers["python_version"]
     pyproject = (project / "pyproject.toml").read_text(encoding="utf-8")
     assert f'target-version = "py{version.replace(".", "")}"' in pyproject
@@ -250,18 +239,14 @@ def test_dockerfile(project: Path, answers: dict[str, Any]) -> None:
         pytest.skip("include_docker is off")
     text = (project / "Dockerfile").read_text(encoding="utf-8")
     assert len(re.findall(r"^FROM ", text, re.MULTILINE)) >= 2, "multi-stage build"
-    assert re.search(r"^USER (?!root)\S+", text, re.MULTILINE), (
-        "runs as a non-root user"
-    )
+    assert re.search(r"^USER (?!root)\S+", text, re.MULTILINE), "runs as a non-root user"
     assert re.search(r"^HEALTHCHECK .*?/health", text, re.MULTILINE | re.DOTALL)
 
 
 def test_compose_services(project: Path, answers: dict[str, Any]) -> None:
     if not _on(answers, "include_docker"):
         pytest.skip("include_docker is off")
-    compose = yaml.safe_load(
-        (project / "docker-compose.yml").read_text(encoding="utf-8")
-    )
+    compose = yaml.safe_load((project / "docker-compose.yml").read_text(encoding="utf-8"))
     services = compose["services"]
     expected = {"app"}
     if answers["database"] == "postgresql":
@@ -280,13 +265,12 @@ def test_compose_services(project: Path, answers: dict[str, Any]) -> None:
 def test_generated_ci_workflow(project: Path, answers: dict[str, Any]) -> None:
     if not _on(answers, "include_github_actions"):
         pytest.skip("include_github_actions is off")
-    workflow = yaml.safe_load(
-        (project / ".github/workflows/ci.yml").read_text(encoding="utf-8")
-    )
+    workflow = yaml.safe_load((project / ".github/workflows/ci.yml").read_text(encoding="utf-8"))
     jobs = workflow["jobs"]
     assert {"lint", "typecheck", "test"} <= set(jobs)
     steps = str(jobs["lint"]["steps"])
-    assert "ruff check" in steps and "ruff format --check" in steps
+    assert "ruff check" in steps
+    assert "ruff format --check" in steps
     assert "mypy" in str(jobs["typecheck"]["steps"])
     test_job = jobs["test"]
     services = set(test_job.get("services", {}))
@@ -304,9 +288,7 @@ def test_readme_and_agents_guide(project: Path, answers: dict[str, Any]) -> None
         assert command in readme
     guide = (project / "AGENTS.md").read_text(encoding="utf-8")
     for heading in ("agent", "tool", "provider"):
-        assert re.search(rf"^##+ .*\b{heading}", guide, re.MULTILINE | re.IGNORECASE), (
-            heading
-        )
+        assert re.search(rf"^##+ .*\b{heading}", guide, re.MULTILINE | re.IGNORECASE), heading
 
 
 def test_gitignore_keeps_local_state_out(project: Path) -> None:
@@ -318,9 +300,7 @@ def test_gitignore_keeps_local_state_out(project: Path) -> None:
 # --- bad answers -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("field", "extra"), UNSUPPORTED.values(), ids=list(UNSUPPORTED)
-)
+@pytest.mark.parametrize(("field", "extra"), UNSUPPORTED.values(), ids=list(UNSUPPORTED))
 def test_bad_answer_is_refused_and_nothing_written(
     cookies: Any,
     tmp_path: Path,
@@ -333,9 +313,7 @@ def test_bad_answer_is_refused_and_nothing_written(
 
     assert isinstance(result.exception, FailedHookException)
     assert result.exit_code != 0
-    hook_lines = [
-        line for line in err.splitlines() if line.startswith(f"ERROR: {field}: ")
-    ]
+    hook_lines = [line for line in err.splitlines() if line.startswith(f"ERROR: {field}: ")]
     assert len(hook_lines) == 1, err
     assert re.fullmatch(rf"ERROR: {field}: .+ \(got '.*'\)", hook_lines[0])
     written = [p for p in (tmp_path / "cookies").rglob("*") if p.is_file()]
@@ -347,7 +325,13 @@ def test_bad_answer_is_refused_and_nothing_written(
     [
         ("project_slug=app", "ERROR: project_slug: must not shadow"),
         ("author_email=nobody", "ERROR: author_email: must be an email address"),
+        ("project_name=", "ERROR: project_name: must not be empty (got '')"),
+        (
+            f"project_name={'A' * 300}",
+            f"ERROR: project_name: must be at most 64 characters (got '{'A' * 80}...')",
+        ),
     ],
+    ids=["reserved_slug", "bad_email", "empty_name", "name_300_characters"],
 )
 def test_cli_exits_1_with_one_line(tmp_path: Path, answer: str, expected: str) -> None:
     """Through the real command line: exit status 1, the hook's line, an empty output dir."""
@@ -361,8 +345,8 @@ def test_cli_exits_1_with_one_line(tmp_path: Path, answer: str, expected: str) -
             "-o",
             str(out),
             str(TEMPLATE_DIR),
-        ]
-        + [answer],
+            answer,
+        ],
         capture_output=True,
         text=True,
         stdin=subprocess.DEVNULL,

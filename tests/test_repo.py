@@ -18,26 +18,21 @@ from tests.helpers import (
     PYTHON_VERSIONS,
     SUPPORTED,
     TEMPLATE_DIR,
-    run,
-    tool,
 )
+from tests.processes import run, tool
 
 README = (TEMPLATE_DIR / "README.md").read_text(encoding="utf-8")
 VARIABLES = [key for key in COOKIECUTTER_JSON if not key.startswith("_")]
 
 
 def _section(markdown: str, heading: str) -> str:
-    match = re.search(
-        rf"^## {heading}\n(.*?)(?=^## |\Z)", markdown, re.MULTILINE | re.DOTALL
-    )
+    match = re.search(rf"^## {heading}\n(.*?)(?=^## |\Z)", markdown, re.MULTILINE | re.DOTALL)
     assert match, f"no '## {heading}' section"
     return match.group(1)
 
 
 def _bash_blocks(markdown: str) -> list[str]:
-    return [
-        block.strip() for block in re.findall(r"```bash\n(.*?)```", markdown, re.DOTALL)
-    ]
+    return [block.strip() for block in re.findall(r"```bash\n(.*?)```", markdown, re.DOTALL)]
 
 
 def test_readme_options_table_lists_every_variable() -> None:
@@ -56,7 +51,8 @@ def test_readme_options_table_shows_the_defaults() -> None:
         if "{{" in str(default) or key == "description":
             continue
         row = re.search(rf"^\| `{key}` \| `?([^`|]+)`? \|", table, re.MULTILINE)
-        assert row and row.group(1).strip() == str(default), key
+        assert row, key
+        assert row.group(1).strip() == str(default), key
 
 
 def test_every_variable_has_a_prompt() -> None:
@@ -68,7 +64,8 @@ def test_quick_start_is_exactly_two_commands() -> None:
     assert len(blocks) == 2
     assert all("\n" not in block for block in blocks)
     run_block, test_block = blocks
-    assert "cookiecutter" in run_block and "make install dev" in run_block
+    assert "cookiecutter" in run_block
+    assert "make install dev" in run_block
     assert "pytest" in test_block
 
 
@@ -89,16 +86,11 @@ def test_quick_start_renders_for_the_python_it_names() -> None:
 
 def test_requirements_dev_covers_every_generated_dependency(baked: Bake) -> None:
     """The shared layer-2 venv must hold what the full project declares."""
-    pyproject = tomllib.loads(
-        (baked("default") / "pyproject.toml").read_text(encoding="utf-8")
-    )
+    pyproject = tomllib.loads((baked("default") / "pyproject.toml").read_text(encoding="utf-8"))
     declared = (
-        pyproject["project"]["dependencies"]
-        + pyproject["project"]["optional-dependencies"]["dev"]
+        pyproject["project"]["dependencies"] + pyproject["project"]["optional-dependencies"]["dev"]
     )
-    lines = (
-        (TEMPLATE_DIR / "requirements-dev.txt").read_text(encoding="utf-8").splitlines()
-    )
+    lines = (TEMPLATE_DIR / "requirements-dev.txt").read_text(encoding="utf-8").splitlines()
     have = {
         canonicalize_name(Requirement(line).name): Requirement(line)
         for line in (line.split("#")[0].strip() for line in lines)
@@ -108,11 +100,7 @@ def test_requirements_dev_covers_every_generated_dependency(baked: Bake) -> None
     for text in declared:
         wanted = Requirement(text)
         got = have.get(canonicalize_name(wanted.name))
-        if (
-            got is None
-            or not wanted.extras <= got.extras
-            or got.specifier != wanted.specifier
-        ):
+        if got is None or not wanted.extras <= got.extras or got.specifier != wanted.specifier:
             missing.append(text)
     assert missing == [], "add or update these in requirements-dev.txt"
 
@@ -146,13 +134,34 @@ def test_supported_list_includes_the_defaults(config_id: str) -> None:
     assert SUPPORTED[config_id] == {}
 
 
-@pytest.mark.parametrize("target", ["hooks", "tests", "test_template.py"])
-def test_template_python_is_lint_clean(target: str) -> None:
-    check = run([tool("ruff"), "check", "--no-cache", target], TEMPLATE_DIR, timeout=60)
-    assert check.ok, check.tail()
-    fmt = run(
-        [tool("ruff"), "format", "--check", "--no-cache", target],
-        TEMPLATE_DIR,
-        timeout=60,
-    )
-    assert fmt.ok, fmt.tail()
+# --- the template's own Python ------------------------------------------------------------
+
+ROOT_PYPROJECT = tomllib.loads((TEMPLATE_DIR / "pyproject.toml").read_text(encoding="utf-8"))
+
+
+def test_template_python_follows_the_generated_projects_rules(baked: Bake) -> None:
+    """One rule set for all the Python a user of this repository reads."""
+    generated = tomllib.loads((baked("default") / "pyproject.toml").read_text(encoding="utf-8"))
+    ours, theirs = ROOT_PYPROJECT["tool"], generated["tool"]
+    assert ours["ruff"]["line-length"] == theirs["ruff"]["line-length"]
+    assert ours["ruff"]["lint"]["select"] == theirs["ruff"]["lint"]["select"]
+    assert ours["ruff"]["lint"]["ignore"] == theirs["ruff"]["lint"]["ignore"]
+    assert ours["mypy"]["strict"] is True
+    assert theirs["mypy"]["strict"] is True
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["ruff", "check"], ["ruff", "format", "--check"]],
+    ids=["ruff_check", "ruff_format"],
+)
+def test_template_python_is_lint_clean(command: list[str]) -> None:
+    outcome = run([tool(command[0]), *command[1:], "--no-cache", "."], TEMPLATE_DIR, timeout=60)
+    assert outcome.ok, outcome.tail()
+
+
+def test_template_python_passes_strict_mypy() -> None:
+    """hooks/, tests/ and test_template.py, as listed in the root pyproject.toml."""
+    outcome = run([tool("mypy"), "--cache-dir", os.devnull], TEMPLATE_DIR, timeout=300)
+    assert outcome.ok, outcome.tail()
+    assert ROOT_PYPROJECT["tool"]["mypy"]["files"] == ["hooks", "tests", "test_template.py"]
