@@ -111,10 +111,10 @@ def test_non_pep440_versions_fail(version: str) -> None:
         pre.validate_version(version)
 
 
-@pytest.mark.parametrize("name", ["", " ", "\t"])
-def test_blank_project_name_fails(name: str) -> None:
+@pytest.mark.parametrize("project_name", ["", " ", "\t"])
+def test_blank_project_name_fails(project_name: str) -> None:
     with pytest.raises(pre.AnswerError, match="must not be empty"):
-        pre.validate_project_name(name)
+        pre.validate_project_name(project_name)
 
 
 def test_project_name_up_to_the_limit_passes() -> None:
@@ -136,27 +136,27 @@ def _default_slug(name: str) -> str:
 
 
 @pytest.mark.parametrize(
-    ("name", "slug"),
+    ("project_name", "slug"),
     [
         ("Agent Service", "agent_service"),
         ("My-Agents", "my_agents"),
         ("A" * pre.PROJECT_NAME_MAX_LENGTH, "a" * pre.SLUG_MAX_LENGTH),
     ],
 )
-def test_default_slug_follows_a_valid_name(name: str, slug: str) -> None:
-    assert _default_slug(name) == slug
-    pre.validate_project_name(name)
+def test_default_slug_follows_a_valid_name(project_name: str, slug: str) -> None:
+    assert _default_slug(project_name) == slug
+    pre.validate_project_name(project_name)
     pre.validate_project_slug(slug)
 
 
-@pytest.mark.parametrize("name", ["", "   ", "A" * 300])
-def test_default_slug_of_a_refused_name_still_names_a_folder(name: str) -> None:
+@pytest.mark.parametrize("project_name", ["", "   ", "A" * 300])
+def test_default_slug_of_a_refused_name_still_names_a_folder(project_name: str) -> None:
     """Cookiecutter makes the folder before the hook runs: an empty or over-long slug
     would fail there, with a traceback instead of the hook's line."""
-    slug = _default_slug(name)
+    slug = _default_slug(project_name)
     assert 0 < len(slug) <= pre.SLUG_MAX_LENGTH
     with pytest.raises(pre.AnswerError):
-        pre.validate_project_name(name)
+        pre.validate_project_name(project_name)
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,7 @@ from tests.conftest import Bake
 from tests.helpers import (
     COOKIECUTTER_JSON,
     PYTHON_VERSIONS,
+    SUITES,
     SUPPORTED,
     TEMPLATE_DIR,
 )
@@ -123,10 +124,18 @@ def test_template_ci_matrix() -> None:
     assert versions == set(PYTHON_VERSIONS)
 
 
+GUIDE = (TEMPLATE_DIR / "TESTING_GUIDE.md").read_text(encoding="utf-8")
+
+
 def test_testing_guide_covers_markers_and_env_vars() -> None:
-    guide = (TEMPLATE_DIR / "TESTING_GUIDE.md").read_text(encoding="utf-8")
     for needle in ("slow", "postgres", "e2e", "TEST_DATABASE_URL", "TEST_REDIS_URL"):
-        assert needle in guide
+        assert needle in GUIDE
+
+
+def test_testing_guide_lists_every_test_module_and_suite() -> None:
+    modules = sorted(path.name for path in (TEMPLATE_DIR / "tests").glob("test_*.py"))
+    assert [name for name in modules if f"`tests/{name}`" not in GUIDE] == []
+    assert [name for name in SUITES if f"`{name}`" not in GUIDE] == []
 
 
 @pytest.mark.parametrize("config_id", ["default"])
