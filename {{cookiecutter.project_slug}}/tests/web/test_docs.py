@@ -8,8 +8,8 @@ import httpx
 import pytest
 
 from app.core.config import Settings
-from tests.factories import client_for
 from tests.support.apps import app_like
+from tests.support.factories import client_for
 
 EXPECTED_TYPES = {
     ".js": ("text/javascript", "application/javascript"),

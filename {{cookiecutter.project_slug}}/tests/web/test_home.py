@@ -7,8 +7,8 @@ import pytest
 
 from app import __version__
 from app.core.config import Settings
-from tests.factories import client_for
 from tests.support.apps import app_like
+from tests.support.factories import client_for
 
 
 async def test_development_redirects_to_the_playground(settings: Settings) -> None:

@@ -15,8 +15,8 @@ import pytest
 from app import __version__
 from app.core.config import Settings
 from app.web.playground import PLAYGROUND_ASSETS_DIR
-from tests.factories import AppFactory, client_for
 from tests.support.apps import app_like
+from tests.support.factories import AppFactory, client_for
 
 CONTENT_TYPES = {
     ".html": ("text/html",),
