@@ -21,7 +21,8 @@ from typing import Any
 
 import hcl2
 
-from tests.helpers import TEMPLATE_DIR, VENV_BIN, clean_env, run
+from tests.helpers import TEMPLATE_DIR
+from tests.processes import VENV_BIN, clean_env, run
 
 CHECKOV_REQUIREMENTS = TEMPLATE_DIR / "requirements-checkov.txt"
 CHECKOV_VENV = TEMPLATE_DIR / ".cache" / "checkov"
@@ -84,13 +85,9 @@ def load_terraform_dir(path: Path) -> TerraformDir:
         folder.modules.update(_blocks(parsed, "module"))
         for entry in parsed.get("resource", []):
             for kind, named in entry.items():
-                folder.resources.setdefault(unquote(kind), {}).update(
-                    _blocks({"r": [named]}, "r")
-                )
+                folder.resources.setdefault(unquote(kind), {}).update(_blocks({"r": [named]}, "r"))
         for entry in parsed.get("locals", []):
-            folder.locals.update(
-                {k: v for k, v in entry.items() if not k.startswith("__")}
-            )
+            folder.locals.update({k: v for k, v in entry.items() if not k.startswith("__")})
         lines = [ln for ln in text.splitlines() if not ln.lstrip().startswith("#")]
         folder.code += "\n".join(lines) + "\n"
     return folder
@@ -160,7 +157,8 @@ def checkov_executable() -> Path:
         env=clean_env(PIP_NO_INPUT="1"),
         timeout=900,
     )
-    assert installed.ok and executable.exists(), installed.tail()
+    assert installed.ok, installed.tail()
+    assert executable.exists(), installed.tail()
     marker.write_text(digest)
     return executable
 
@@ -175,10 +173,7 @@ class CheckovReport:
     parsing_errors: list[str]
 
     def summary(self) -> str:
-        return (
-            f"{self.passed} passed, {len(self.failed)} failed, "
-            f"{len(self.skipped)} skipped"
-        )
+        return f"{self.passed} passed, {len(self.failed)} failed, {len(self.skipped)} skipped"
 
 
 def run_checkov(checkov: Path, directory: Path, framework: str) -> CheckovReport:

@@ -24,6 +24,8 @@ from typing import IO
 import httpx
 
 TOOLS_BIN = Path(sys.executable).parent
+# Where a virtualenv keeps its scripts.
+VENV_BIN = "Scripts" if os.name == "nt" else "bin"
 # How often a condition is checked while waiting on it.
 POLL_SECONDS = 0.2
 

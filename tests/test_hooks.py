@@ -347,9 +347,7 @@ def _deploy_tree(root: Path) -> None:
     (root / "deploy/k8s/base/kustomization.yaml").write_text("")
 
 
-@pytest.mark.parametrize(
-    ("terraform", "kubernetes"), [(True, False), (False, True), (True, True)]
-)
+@pytest.mark.parametrize(("terraform", "kubernetes"), [(True, False), (False, True), (True, True)])
 def test_deploy_options_prune_only_their_own_folder(
     tmp_path: Path, terraform: bool, kubernetes: bool
 ) -> None:

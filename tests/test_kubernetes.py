@@ -16,8 +16,9 @@ import pytest
 import yaml
 
 from tests.conftest import Bake
-from tests.helpers import SUPPORTED, answers_for, run
+from tests.helpers import SUPPORTED, answers_for
 from tests.iac import kustomize_version, run_checkov
+from tests.processes import run
 
 CONFIGS = [
     name
@@ -72,9 +73,7 @@ def build(kubectl: str, baked: Bake, tmp_path_factory: pytest.TempPathFactory) -
                 text, switched = COMPONENTS_LINE.subn(r"\1\2", text)
                 assert switched == 1, "the overlay offers the worker component"
                 kustomization.write_text(text, encoding="utf-8")
-            outcome = run(
-                [kubectl, "kustomize", str(copy / "overlays" / overlay)], copy
-            )
+            outcome = run([kubectl, "kustomize", str(copy / "overlays" / overlay)], copy)
             assert outcome.ok, outcome.tail()
             cache[key] = [doc for doc in yaml.safe_load_all(outcome.output) if doc]
         return cache[key]
@@ -104,9 +103,7 @@ def _pods(documents: list[dict[str, Any]]) -> Iterator[tuple[str, dict[str, Any]
 
 
 def _named(documents: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
-    matches = [
-        d for d in documents if d["kind"] == kind and d["metadata"]["name"] == name
-    ]
+    matches = [d for d in documents if d["kind"] == kind and d["metadata"]["name"] == name]
     assert len(matches) == 1, f"{kind} {name}"
     return matches[0]
 
@@ -118,9 +115,7 @@ def test_overlay_builds_the_expected_objects(
     documents = build(config_id, overlay, worker)
     app = _app(config_id)
     assert {doc["kind"] for doc in documents} == BASE_KINDS
-    deployments = {
-        d["metadata"]["name"] for d in documents if d["kind"] == "Deployment"
-    }
+    deployments = {d["metadata"]["name"] for d in documents if d["kind"] == "Deployment"}
     assert deployments == {f"{app}-api"} | ({f"{app}-worker"} if worker else set())
     namespace = app if overlay == "prod" else f"{app}-{overlay}"
     assert {doc["metadata"].get("namespace") for doc in documents} == {namespace}
@@ -131,7 +126,8 @@ def test_pods_are_locked_down(build: Build, config_id: str, overlay: str) -> Non
     for name, pod in _pods(build(config_id, overlay, True)):
         assert pod["automountServiceAccountToken"] is False, name
         context = pod["securityContext"]
-        assert context["runAsNonRoot"] is True and context["runAsUser"] >= 10000, name
+        assert context["runAsNonRoot"] is True, name
+        assert context["runAsUser"] >= 10000, name
         assert context["seccompProfile"] == {"type": "RuntimeDefault"}, name
         for container in pod["containers"]:
             own = container["securityContext"]
@@ -143,9 +139,7 @@ def test_pods_are_locked_down(build: Build, config_id: str, overlay: str) -> Non
                 assert set(resources[bound]) == {"cpu", "memory"}, name
 
 
-def test_probes_commands_and_scaling(
-    build: Build, config_id: str, overlay: str
-) -> None:
+def test_probes_commands_and_scaling(build: Build, config_id: str, overlay: str) -> None:
     documents, app = build(config_id, overlay, True), _app(config_id)
     api = _named(documents, "Deployment", f"{app}-api")
     container = api["spec"]["template"]["spec"]["containers"][0]
@@ -180,8 +174,7 @@ def test_secrets_are_references_and_the_image_comes_from_the_overlay(
         container = pod["containers"][0]
         assert container["image"] == f"registry.example.com/{app}:{answers['version']}"
         references = {
-            entry["name"]: entry["valueFrom"]["secretKeyRef"]
-            for entry in container["env"]
+            entry["name"]: entry["valueFrom"]["secretKeyRef"] for entry in container["env"]
         }
         assert {ref["name"] for ref in references.values()} == {f"{app}-secrets"}
         assert {"SECRET_KEY", "DATABASE_URL"} <= set(references), name

@@ -84,9 +84,7 @@ def test_pruned_paths_are_gone_and_kept_paths_stay(project: Path, answers: dict[
     for owned in post.MANIFEST.values():
         for relative in owned.paths:
             # A path inside another option's pruned folder goes with it.
-            inside_doomed = any(
-                str(parent) in doomed for parent in Path(relative).parents
-            )
+            inside_doomed = any(str(parent) in doomed for parent in Path(relative).parents)
             if relative in doomed or inside_doomed:
                 assert not (project / relative).exists(), f"{relative} should be pruned"
             elif (PROJECT_TEMPLATE / relative).exists():

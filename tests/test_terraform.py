@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Bake
-from tests.helpers import SUPPORTED, answers_for, run
+from tests.helpers import SUPPORTED, answers_for
 from tests.iac import (
     load_terraform_dir,
     run_checkov,
@@ -23,6 +23,7 @@ from tests.iac import (
     terraform_dirs,
     wiring_problems,
 )
+from tests.processes import run
 
 CONFIGS = [
     name
@@ -49,9 +50,7 @@ def _on(answers: dict[str, Any], option: str) -> bool:
     return str(answers[option]).lower() == "true"
 
 
-def test_the_layout_is_modules_and_environments(
-    terraform: Path, config_id: str
-) -> None:
+def test_the_layout_is_modules_and_environments(terraform: Path, config_id: str) -> None:
     found = {str(path.relative_to(terraform)) for path in terraform_dirs(terraform)}
     redis = _on(answers_for(SUPPORTED[config_id]), "use_redis")
     expected = {f"modules/{name}" for name in MODULES if redis or name != "cache"}
@@ -127,18 +126,19 @@ def test_no_secret_in_outputs_state_or_plain_settings(terraform: Path) -> None:
         for name, body in folder.outputs.items():
             assert "sensitive" not in body, f"{where}: output {name} is a secret"
             assert "password" not in str(body["value"]), f"{where}: output {name}"
-        for version in folder.resources.get(
-            "aws_secretsmanager_secret_version", {}
-        ).values():
-            assert "secret_string" not in version and "secret_string_wo" in version
+        for version in folder.resources.get("aws_secretsmanager_secret_version", {}).values():
+            assert "secret_string" not in version
+            assert "secret_string_wo" in version
         for database in folder.resources.get("aws_db_instance", {}).values():
-            assert "password" not in database and "password_wo" in database
+            assert "password" not in database
+            assert "password_wo" in database
         assert "random_password" not in folder.resources, f"{where}: kept in state"
     for environment in ENVIRONMENTS:
         root = load_terraform_dir(terraform / "environments" / environment)
         plain, secret = str(root.locals["environment"]), str(root.locals["secrets"])
         assert not [name for name in SECRET_SETTINGS if name in plain]
-        assert "SECRET_KEY" in secret and "DATABASE_URL" in secret
+        assert "SECRET_KEY" in secret
+        assert "DATABASE_URL" in secret
 
 
 def test_terraform_fmt(terraform: Path) -> None:
@@ -186,9 +186,7 @@ def test_terraform_validate_with_a_local_provider(
 
 
 @pytest.mark.parametrize("config_id", CHECKOV_CONFIGS)
-def test_checkov_finds_nothing_unjustified(
-    checkov: Path, baked: Bake, config_id: str
-) -> None:
+def test_checkov_finds_nothing_unjustified(checkov: Path, baked: Bake, config_id: str) -> None:
     report = run_checkov(checkov, baked(config_id) / "deploy/terraform", "terraform")
     print(f"checkov terraform [{config_id}]: {report.summary()}")
     assert report.parsing_errors == []
