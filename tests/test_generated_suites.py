@@ -121,6 +121,7 @@ def prepared(
                         "--no-print-directory",
                         "install",
                         f"PYTHON={sys.executable}",
+                        "UV=",  # the pip path; test_tooling.py covers uv
                     ],
                     path,
                     env=clean_env(PIP_NO_INPUT="1", PIP_DISABLE_PIP_VERSION_CHECK="1"),
