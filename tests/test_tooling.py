@@ -24,6 +24,7 @@ from packaging.version import Version
 
 from tests.conftest import Bake
 from tests.helpers import (
+    GIT_ISOLATED,
     RUNNING_PYTHON,
     SUPPORTED,
     TOOLS_BIN,
@@ -35,12 +36,6 @@ from tests.helpers import (
 
 INSTALL_TIMEOUT = float(os.environ.get("KICKSTART_INSTALL_TIMEOUT", "900"))
 SHARED_VENV = Path(sys.prefix)
-GIT_IDENTITY = {
-    "GIT_AUTHOR_NAME": "Template Tests",
-    "GIT_AUTHOR_EMAIL": "tests@example.com",
-    "GIT_COMMITTER_NAME": "Template Tests",
-    "GIT_COMMITTER_EMAIL": "tests@example.com",
-}
 
 needs_make = pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
 
@@ -241,7 +236,7 @@ def test_make_hooks_installs_hooks_that_block_a_bad_commit(
         f"tooling-hooks-{name}", {**SUPPORTED[name], "python_version": RUNNING_PYTHON}
     )
     (project / ".venv").symlink_to(SHARED_VENV, target_is_directory=True)
-    env = clean_env(**GIT_IDENTITY, PRE_COMMIT_HOME=str(tmp_path / "pre-commit"))
+    env = clean_env(**GIT_ISOLATED, PRE_COMMIT_HOME=str(tmp_path / "pre-commit"))
 
     outside = run(["make", "--no-print-directory", "hooks"], project, env=env)
     assert outside.returncode == 2 and "needs a git repository" in outside.output

@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import (
+    GIT_ISOLATED,
     SUPPORTED,
     TEMPLATE_DIR,
     TOOLS_BIN,
@@ -52,17 +53,10 @@ USER_PORT_LINE = "PORT ?= 9000\n"
 USER_NOTES = "\n## Our notes\n\nThe on-call rota lives in the team wiki.\n"
 USER_FILE = "docs/runbook.md"
 
-GIT_IDENTITY = {
-    "GIT_AUTHOR_NAME": "Template Tests",
-    "GIT_AUTHOR_EMAIL": "tests@example.com",
-    "GIT_COMMITTER_NAME": "Template Tests",
-    "GIT_COMMITTER_EMAIL": "tests@example.com",
-}
-
 
 def _env() -> dict[str, str]:
     path = f"{TOOLS_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
-    return clean_env(**GIT_IDENTITY, PATH=path)
+    return clean_env(**GIT_ISOLATED, PATH=path)
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -233,7 +227,9 @@ def test_update_merges_into_a_git_project_and_marks_the_clash(
     git(project, "add", "-A")
     git(project, "commit", "-q", "-m", "Generate the service")
     assert git(project, "ls-files", ".cruft.json") == ".cruft.json"
-    ignored = run(["git", "check-ignore", "-q", ".cruft.json"], project, timeout=60)
+    ignored = run(
+        ["git", "check-ignore", "-q", ".cruft.json"], project, env=_env(), timeout=60
+    )
     assert ignored.returncode == 1, ".gitignore must not hide .cruft.json"
     make_local_changes(project)
     git(project, "add", "-A")
