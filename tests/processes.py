@@ -36,6 +36,18 @@ def tool(name: str) -> str:
     return str(candidate) if candidate.exists() else name
 
 
+# For git in throwaway repositories: an identity, and no user or system configuration
+# (a signing or hooks setting there would change what the tests see).
+GIT_ISOLATED = {
+    "GIT_AUTHOR_NAME": "Template Tests",
+    "GIT_AUTHOR_EMAIL": "tests@example.com",
+    "GIT_COMMITTER_NAME": "Template Tests",
+    "GIT_COMMITTER_EMAIL": "tests@example.com",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_CONFIG_NOSYSTEM": "1",
+}
+
+
 def clean_env(**extra: str) -> dict[str, str]:
     """The environment for a generated project's commands, minus anything that would leak in."""
     leaky = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "ENVIRONMENT", "VIRTUAL_ENV", "PYTHONPATH")

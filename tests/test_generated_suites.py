@@ -108,6 +108,7 @@ def prepared(
                         "--no-print-directory",
                         "install",
                         f"PYTHON={sys.executable}",
+                        "UV=",  # the pip path; test_tooling.py covers uv
                     ],
                     path,
                     env=clean_env(PIP_NO_INPUT="1", PIP_DISABLE_PIP_VERSION_CHECK="1"),
@@ -149,8 +150,13 @@ def test_generated_suite_passes(
 ) -> None:
     project = prepared(name)
     env = _suite_env(request, LAYER2[name])
-    outcome = project.make("test", env=env, ARGS="-q -p no:cacheprovider -p no:cookies")
+    coverage = {} if LAYER2[name].coverage else {"COVERAGE": ""}
+    outcome = project.make("test", env=env, ARGS="-q -p no:cacheprovider -p no:cookies", **coverage)
     _assert_suite_passed(name, outcome)
+    if LAYER2[name].coverage:
+        assert re.search(r"^TOTAL\s.*\s\d+%$", outcome.output, re.MULTILINE), (
+            "make test printed no coverage report"
+        )
 
 
 @pytest.mark.parametrize("name", _params(FRESH))
