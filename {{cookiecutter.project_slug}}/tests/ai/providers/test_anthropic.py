@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any, ClassVar
 
 import pytest
 
@@ -19,7 +20,6 @@ from app.ai.providers.base import (
     ProviderErrorKind,
     Role,
     StreamCompleted,
-    StreamEvent,
     TextDelta,
     ToolCall,
     ToolDefinition,
@@ -29,6 +29,8 @@ from app.ai.providers.factory import ProviderFactory
 from app.ai.providers.registry import ProviderNotConfiguredError
 from app.core.config import Settings
 from tests.ai.providers.conftest import FakeServer, sse
+from tests.ai.providers.contract import TextArgumentsContract, Wire, collect
+from tests.support.fake_replies import Events, Json, Raw, Reply, sse_frame
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 MODEL = "claude-haiku-4-5-20251001"
@@ -122,10 +124,6 @@ def provider(server: FakeServer, *, retries: int = 0) -> AnthropicProvider:
     return AnthropicProvider(
         api_key="sk-ant-test", timeout=5, max_retries=retries, http_client=server.client()
     )
-
-
-async def collect(events: AsyncIterator[StreamEvent]) -> list[StreamEvent]:
-    return [event async for event in events]
 
 
 async def test_complete_separates_the_system_prompt(server: FakeServer) -> None:
@@ -305,107 +303,6 @@ async def test_stream_assembles_tool_input_from_json_deltas(server: FakeServer) 
     assert completion.usage == Usage(input_tokens=25, output_tokens=40)
 
 
-async def test_unparseable_streamed_tool_input_is_a_bad_response(server: FakeServer) -> None:
-    tool_use = {"type": "tool_use", "id": "toolu_01", "name": "calculator", "input": {}}
-    server.reply_stream(
-        sse(
-            MESSAGE_START,
-            block_start(0, tool_use),
-            block_delta(0, {"type": "input_json_delta", "partial_json": '{"expression": 6*'}),
-            block_stop(0),
-            *message_end("tool_use", 9),
-        )
-    )
-
-    with pytest.raises(ProviderError) as caught:
-        await collect(provider(server).stream(QUESTION))
-
-    assert caught.value.kind is ProviderErrorKind.BAD_RESPONSE
-    assert caught.value.provider == "anthropic"
-
-
-@pytest.mark.parametrize(
-    ("status", "error_type", "kind"),
-    [
-        (429, "rate_limit_error", ProviderErrorKind.RATE_LIMITED),
-        (500, "api_error", ProviderErrorKind.UNAVAILABLE),
-        (529, "overloaded_error", ProviderErrorKind.UNAVAILABLE),
-        (401, "authentication_error", ProviderErrorKind.AUTHENTICATION),
-        (403, "permission_error", ProviderErrorKind.AUTHENTICATION),
-        (400, "invalid_request_error", ProviderErrorKind.BAD_REQUEST),
-    ],
-)
-async def test_http_errors_map_to_kinds_without_extra_retries(
-    server: FakeServer, status: int, error_type: str, kind: ProviderErrorKind
-) -> None:
-    server.reply(
-        status, json_body={"type": "error", "error": {"type": error_type, "message": "nope"}}
-    )
-
-    with pytest.raises(ProviderError) as caught:
-        await provider(server, retries=0).complete(QUESTION)
-
-    assert caught.value.kind is kind
-    assert len(server.requests) == 1
-
-
-async def test_sdk_retries_are_the_only_retry_layer(server: FakeServer) -> None:
-    overloaded = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
-    server.reply(529, json_body=overloaded, headers={"retry-after-ms": "1"})
-    server.reply(json_body=message_body([{"type": "text", "text": "42"}]))
-
-    completion = await provider(server, retries=1).complete(QUESTION)
-
-    assert completion.content == "42"
-    assert len(server.requests) == 2
-
-
-async def test_timeout_maps_to_timeout(server: FakeServer) -> None:
-    server.time_out()
-
-    with pytest.raises(ProviderError) as caught:
-        await provider(server).complete(QUESTION)
-
-    assert caught.value.kind is ProviderErrorKind.TIMEOUT
-
-
-UNREADABLE_REPLIES = [
-    (b"<html>502 Bad Gateway</html>", "text/html"),
-    (b'{"truncated": ', "application/json"),
-    (b'{"unexpected": "shape"}', "application/json"),
-]
-
-
-@pytest.mark.parametrize(("body", "content_type"), UNREADABLE_REPLIES)
-async def test_unreadable_reply_is_a_bad_response(
-    server: FakeServer, body: bytes, content_type: str
-) -> None:
-    server.reply_raw(body, content_type)
-
-    with pytest.raises(ProviderError) as caught:
-        await provider(server).complete(QUESTION)
-
-    assert caught.value.kind is ProviderErrorKind.BAD_RESPONSE
-
-
-async def test_empty_stream_is_a_bad_response(server: FakeServer) -> None:
-    server.reply_stream(b"")
-
-    with pytest.raises(ProviderError) as caught:
-        await collect(provider(server).stream(QUESTION))
-
-    assert caught.value.kind is ProviderErrorKind.BAD_RESPONSE
-
-
-async def test_stream_cut_off_half_way_is_unavailable(server: FakeServer) -> None:
-    server.reply_cut_stream(sse(MESSAGE_START))
-
-    with pytest.raises(ProviderError) as caught:
-        await collect(provider(server).stream(QUESTION))
-
-    assert caught.value.kind is ProviderErrorKind.UNAVAILABLE
-
-
 async def test_error_event_inside_a_stream_keeps_its_kind(server: FakeServer) -> None:
     server.reply_stream(
         sse(
@@ -476,3 +373,121 @@ def test_sdk_is_imported_on_first_use_only() -> None:
         "assert 'anthropic' in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", script], cwd=PROJECT_ROOT, check=True)  # noqa: S603
+
+
+def frames(*events: tuple[str, Any]) -> list[object]:
+    """Named events as the API streams them."""
+    return [sse_frame(data, event=name) for name, data in events]
+
+
+def broken_reply(**fields: Any) -> Json:
+    """A whole message with these top-level fields replaced."""
+    return Json({**message_body([{"type": "text", "text": "x"}]), **fields})
+
+
+def broken_stream(*events: tuple[str, Any]) -> Events:
+    """A stream of these events, closed as the API closes a message."""
+    return Events(frames(*events, *message_end("end_turn", 3)))
+
+
+class AnthropicWire(Wire):
+    """The Messages API's JSON bodies and named server-sent events."""
+
+    name = "anthropic"
+    malformed_replies: ClassVar[dict[str, Reply]] = {
+        "no content blocks": Json(
+            {key: value for key, value in message_body([]).items() if key != "content"}
+        ),
+        "content that is not a list": broken_reply(content="hello"),
+        "a block without a type": broken_reply(content=["hello"]),
+        "no usage": broken_reply(usage=None),
+        "a tool_use block without a name": broken_reply(
+            content=[{"type": "tool_use", "id": "toolu_1", "input": {}}]
+        ),
+        "text that is not text": broken_reply(content=[{"type": "text", "text": 42}]),
+        "a list instead of an object": Json([1, 2]),
+        "a truncated body": Raw(),
+        "an HTML page": Raw(b"<html>502 Bad Gateway</html>", "text/html"),
+    }
+    malformed_streams: ClassVar[dict[str, Reply]] = {
+        "message_start without a message": broken_stream(
+            ("message_start", {"type": "message_start"})
+        ),
+        "message_start without usage": broken_stream(
+            ("message_start", {"type": "message_start", "message": {"model": MODEL}})
+        ),
+        "an event before message_start": broken_stream(block_start(0, {"type": "text"})),
+        "a block delta without its delta": broken_stream(
+            MESSAGE_START, ("content_block_delta", {"type": "content_block_delta", "index": 0})
+        ),
+        "a message delta without its delta": Events(
+            frames(
+                MESSAGE_START,
+                ("message_delta", {"type": "message_delta", "usage": {"output_tokens": 1}}),
+                ("message_stop", {"type": "message_stop"}),
+            )
+        ),
+        "an event that is not an object": broken_stream(("message_start", [1, 2])),
+        "an event that is not JSON": Events([b"event: message_start\ndata: {oops\n\n"]),
+    }
+    keep_alive_frames = (sse_frame({"type": "ping"}, event="ping"),)
+
+    def settings(self, origin: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", origin)
+        return {"anthropic_api_key": "sk-ant-test"}
+
+    def reply(self, text: str) -> Any:
+        return message_body([{"type": "text", "text": text}])
+
+    def stream(self, text: str, *, finished: bool = True) -> list[object]:
+        words = text.split(" ") if text else []
+        pieces = [word + " " for word in words[:-1]] + words[-1:]
+        events = [
+            MESSAGE_START,
+            block_start(0, {"type": "text", "text": ""}),
+            *(block_delta(0, {"type": "text_delta", "text": piece}) for piece in pieces),
+        ]
+        if finished:
+            events += [block_stop(0), *message_end("end_turn", len(pieces))]
+        return frames(*events)
+
+    def tool_call_reply(self, name: str, raw_arguments: str) -> Any:
+        try:
+            arguments = json.loads(raw_arguments)
+        except ValueError:
+            arguments = raw_arguments
+        # The API sends input as an object; anything else is passed on as text, as sent.
+        block_input = arguments if isinstance(arguments, dict) else raw_arguments
+        block: dict[str, object] = {"type": "tool_use", "id": "toolu_1", "name": name}
+        block["input"] = block_input
+        return message_body([block], stop_reason="tool_use")
+
+    def tool_call_stream(self, name: str, raw_arguments: str) -> list[object]:
+        half = len(raw_arguments) // 2
+        return frames(
+            MESSAGE_START,
+            block_start(0, {"type": "tool_use", "id": "toolu_1", "name": name, "input": {}}),
+            *(
+                block_delta(0, {"type": "input_json_delta", "partial_json": part})
+                for part in (raw_arguments[:half], raw_arguments[half:])
+            ),
+            block_stop(0),
+            *message_end("tool_use", 9),
+        )
+
+    def error(self, status: int) -> Any:
+        error_type = ANTHROPIC_ERROR_TYPES.get(status, "api_error")
+        return {"type": "error", "error": {"type": error_type, "message": "nope"}}
+
+
+ANTHROPIC_ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    429: "rate_limit_error",
+}
+
+
+class TestContract(TextArgumentsContract):
+    wire = AnthropicWire()

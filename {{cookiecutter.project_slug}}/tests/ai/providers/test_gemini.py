@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import base64
+import json
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -20,7 +20,6 @@ from app.ai.providers.base import (
     ProviderErrorKind,
     Role,
     StreamCompleted,
-    StreamEvent,
     TextDelta,
     ToolCall,
     ToolDefinition,
@@ -31,6 +30,8 @@ from app.ai.providers.gemini import SKIP_SIGNATURE, GeminiProvider
 from app.ai.providers.registry import ProviderNotConfiguredError
 from app.core.config import Settings
 from tests.ai.providers.conftest import FakeServer, sse
+from tests.ai.providers.contract import ProviderContract, Wire, collect
+from tests.support.fake_replies import Events, Json, Raw, Reply, sse_frame
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 API = "https://generativelanguage.googleapis.com"
@@ -56,7 +57,7 @@ USAGE = {"promptTokenCount": 18, "candidatesTokenCount": 4, "totalTokenCount": 2
 def reply(
     parts: list[dict[str, Any]],
     finish_reason: str | None = "STOP",
-    usage: dict[str, int] | None = None,
+    usage: dict[str, int] | None = USAGE,
 ) -> dict[str, Any]:
     candidate: dict[str, Any] = {"content": {"role": "model", "parts": parts}, "index": 0}
     if finish_reason:
@@ -82,10 +83,6 @@ def provider(server: FakeServer, *, retries: int = 0) -> GeminiProvider:
     return GeminiProvider(
         api_key="gm-test", timeout=5, max_retries=retries, http_client=server.client()
     )
-
-
-async def collect(events: AsyncIterator[StreamEvent]) -> list[StreamEvent]:
-    return [event async for event in events]
 
 
 async def test_complete_sends_system_instruction_and_returns_text(server: FakeServer) -> None:
@@ -295,16 +292,6 @@ async def test_stream_collects_function_calls(server: FakeServer) -> None:
     )
 
 
-async def test_malformed_function_call_is_a_bad_response(server: FakeServer) -> None:
-    server.reply(json_body=reply([], finish_reason="MALFORMED_FUNCTION_CALL"))
-
-    with pytest.raises(ProviderError) as caught:
-        await provider(server).complete(QUESTION)
-
-    assert caught.value.kind is ProviderErrorKind.BAD_RESPONSE
-    assert caught.value.provider == "gemini"
-
-
 async def test_safety_stop_is_a_content_filter_finish(server: FakeServer) -> None:
     server.reply(json_body=reply([], finish_reason="SAFETY"))
 
@@ -314,73 +301,17 @@ async def test_safety_stop_is_a_content_filter_finish(server: FakeServer) -> Non
     assert completion.content == ""
 
 
-@pytest.mark.parametrize(
-    ("status", "name", "kind"),
-    [
-        (429, "RESOURCE_EXHAUSTED", ProviderErrorKind.RATE_LIMITED),
-        (500, "INTERNAL", ProviderErrorKind.UNAVAILABLE),
-        (503, "UNAVAILABLE", ProviderErrorKind.UNAVAILABLE),
-        (401, "UNAUTHENTICATED", ProviderErrorKind.AUTHENTICATION),
-        (403, "PERMISSION_DENIED", ProviderErrorKind.AUTHENTICATION),
-        (400, "INVALID_ARGUMENT", ProviderErrorKind.BAD_REQUEST),
-    ],
-)
-async def test_http_errors_map_to_kinds_without_extra_retries(
-    server: FakeServer, status: int, name: str, kind: ProviderErrorKind
-) -> None:
-    server.reply(status, json_body=error(status, name))
-
-    with pytest.raises(ProviderError) as caught:
-        await provider(server, retries=0).complete(QUESTION)
-
-    assert caught.value.kind is kind
-    assert len(server.requests) == 1
-
-
-async def test_timeout_maps_to_timeout(server: FakeServer) -> None:
-    server.time_out()
+async def test_a_rate_limit_keeps_googles_retry_info(server: FakeServer) -> None:
+    retry_info = {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "20s"}
+    body = error(429, "RESOURCE_EXHAUSTED")
+    body["error"]["details"] = [retry_info]
+    server.reply(429, json_body=body)
 
     with pytest.raises(ProviderError) as caught:
         await provider(server).complete(QUESTION)
-
-    assert caught.value.kind is ProviderErrorKind.TIMEOUT
-
-
-UNREADABLE_REPLIES = [
-    (b"<html>502 Bad Gateway</html>", "text/html"),
-    (b'{"truncated": ', "application/json"),
-    (b'{"unexpected": "shape"}', "application/json"),
-]
-
-
-@pytest.mark.parametrize(("body", "content_type"), UNREADABLE_REPLIES)
-async def test_unreadable_reply_is_a_bad_response(
-    server: FakeServer, body: bytes, content_type: str
-) -> None:
-    server.reply_raw(body, content_type)
-
-    with pytest.raises(ProviderError) as caught:
-        await provider(server).complete(QUESTION)
-
-    assert caught.value.kind is ProviderErrorKind.BAD_RESPONSE
-
-
-async def test_stream_cut_off_half_way_is_unavailable(server: FakeServer) -> None:
-    server.reply_cut_stream(sse((None, reply([{"text": "Par"}], finish_reason=None))))
-
-    with pytest.raises(ProviderError) as caught:
-        await collect(provider(server).stream(QUESTION))
-
-    assert caught.value.kind is ProviderErrorKind.UNAVAILABLE
-
-
-async def test_stream_errors_map_too(server: FakeServer) -> None:
-    server.reply(429, json_body=error(429, "RESOURCE_EXHAUSTED"))
-
-    with pytest.raises(ProviderError) as caught:
-        await collect(provider(server).stream(QUESTION))
 
     assert caught.value.kind is ProviderErrorKind.RATE_LIMITED
+    assert caught.value.retry_after == 20.0
 
 
 async def test_embed_returns_one_vector_per_text(server: FakeServer) -> None:
@@ -448,3 +379,95 @@ def test_sdk_is_imported_on_first_use_only() -> None:
         "assert 'google.genai' in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", script], cwd=PROJECT_ROOT, check=True)  # noqa: S603
+
+
+def broken_reply(**fields: Any) -> Json:
+    """A whole reply with these top-level fields replaced."""
+    return Json({**reply([{"text": "x"}]), **fields})
+
+
+def broken_candidate(**fields: Any) -> dict[str, Any]:
+    """A reply whose one candidate has these fields replaced (None removes one)."""
+    candidate = {**reply([{"text": "x"}])["candidates"][0], **fields}
+    return reply([]) | {"candidates": [{k: v for k, v in candidate.items() if v is not None}]}
+
+
+class GeminiWire(Wire):
+    """generateContent bodies, streamed as `data:` events of the same shape."""
+
+    name = "gemini"
+    malformed_replies: ClassVar[dict[str, Reply]] = {
+        "no candidates": broken_reply(candidates=None),
+        "an empty candidate list": broken_reply(candidates=[]),
+        "a candidate without content or finish reason": Json(
+            broken_candidate(content=None, finishReason=None)
+        ),
+        "no usage metadata": broken_reply(usageMetadata=None),
+        "a function call without a name": Json(
+            broken_candidate(content={"role": "model", "parts": [{"functionCall": {"args": {}}}]})
+        ),
+        "parts that are not a list": Json(
+            broken_candidate(content={"role": "model", "parts": "x"})
+        ),
+        "arguments that are not an object": Json(
+            broken_candidate(
+                content={"role": "model", "parts": [{"functionCall": {"name": "f", "args": "x"}}]}
+            )
+        ),
+        "a malformed function call": Json(reply([], finish_reason="MALFORMED_FUNCTION_CALL")),
+        "a truncated body": Raw(),
+        "an HTML page": Raw(b"<html>502 Bad Gateway</html>", "text/html"),
+    }
+    malformed_streams: ClassVar[dict[str, Reply]] = {
+        "a chunk without content or finish reason": Events(
+            [broken_candidate(content=None, finishReason=None)]
+        ),
+        "no usage metadata": Events([reply([{"text": "x"}], usage=None)]),
+        "a function call without a name": Events(
+            [broken_candidate(content={"role": "model", "parts": [{"functionCall": {}}]})]
+        ),
+        "a chunk that is not JSON": Events([b"data: {oops\n\n"]),
+    }
+    keep_alive_frames = (sse_frame(reply([{"text": ""}], finish_reason=None, usage=None)),)
+
+    def settings(self, origin: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+        monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", origin)
+        return {"gemini_api_key": "gm-test"}
+
+    def reply(self, text: str) -> Any:
+        return reply([{"text": text}])
+
+    def stream(self, text: str, *, finished: bool = True) -> list[object]:
+        words = text.split(" ")
+        pieces = [word + " " for word in words[:-1]] + words[-1:]
+        chunks = [reply([{"text": piece}], finish_reason=None) for piece in pieces]
+        if finished:
+            chunks[-1]["candidates"][0]["finishReason"] = "STOP"
+        return list(chunks)
+
+    def tool_call_reply(self, name: str, raw_arguments: str) -> Any:
+        call = {"functionCall": {"id": "fc_1", "name": name, "args": json.loads(raw_arguments)}}
+        return reply([call])
+
+    def tool_call_stream(self, name: str, raw_arguments: str) -> list[object]:
+        return [self.tool_call_reply(name, raw_arguments)]
+
+    def error(self, status: int) -> Any:
+        return error(status, GOOGLE_STATUSES.get(status, "UNKNOWN"))
+
+
+GOOGLE_STATUSES = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
+    503: "UNAVAILABLE",
+}
+
+
+class TestContract(ProviderContract):
+    """Gemini sends arguments as objects, so there is no broken argument text to mark."""
+
+    wire = GeminiWire()

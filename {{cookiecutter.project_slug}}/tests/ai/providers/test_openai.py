@@ -1,13 +1,20 @@
-"""The OpenAI adapter on the real SDK, with the vendor replaced by a fake server."""
+"""The OpenAI adapter on the real SDK, with the vendor replaced by a fake server.
+
+The contract suite and the tests at the end talk to the fake OpenAI-compatible server over
+loopback through `base_url`, exactly as the adapter reaches Ollama or vLLM; the others fake
+the network at the httpx2 transport.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import struct
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+import threading
 from pathlib import Path
+from typing import Any, ClassVar
 
 import pytest
 
@@ -31,6 +38,23 @@ from app.ai.providers.openai import OpenAIProvider
 from app.ai.providers.registry import ProviderNotConfiguredError
 from app.core.config import Settings
 from tests.ai.providers.conftest import FakeServer, sse
+from tests.ai.providers.contract import QUESTION as CONTRACT_QUESTION
+from tests.ai.providers.contract import TextArgumentsContract, Wire, collect
+from tests.support.fake_provider import FakeProvider
+from tests.support.fake_replies import (
+    KEEP_ALIVE_COMMENT,
+    Events,
+    Json,
+    KeepAlive,
+    MissingFields,
+    Raw,
+    Reply,
+    Text,
+    ToolCalls,
+    finished,
+    text_chunks,
+    usage_chunk,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 CALCULATOR = ToolDefinition(
@@ -105,10 +129,6 @@ def provider(
         max_retries=retries,
         http_client=server.client(),
     )
-
-
-async def collect(events: AsyncIterator[StreamEvent]) -> list[StreamEvent]:
-    return [event async for event in events]
 
 
 async def test_complete_returns_text_usage_and_model(server: FakeServer) -> None:
@@ -294,111 +314,6 @@ async def test_stream_assembles_tool_call_fragments(server: FakeServer) -> None:
     )
 
 
-async def test_unparseable_tool_arguments_are_a_bad_response(server: FakeServer) -> None:
-    broken = {
-        "id": "call_1",
-        "type": "function",
-        "function": {"name": "calculator", "arguments": "{6*7"},
-    }
-    server.reply(json_body=completion_body({"content": None, "tool_calls": [broken]}, "tool_calls"))
-
-    with pytest.raises(ProviderError) as caught:
-        await provider(server).complete(QUESTION)
-
-    assert caught.value.kind is ProviderErrorKind.BAD_RESPONSE
-    assert caught.value.provider == "openai"
-
-
-async def test_reply_without_choices_is_a_bad_response(server: FakeServer) -> None:
-    server.reply(json_body={**completion_body({"content": "x"}), "choices": []})
-
-    with pytest.raises(ProviderError) as caught:
-        await provider(server).complete(QUESTION)
-
-    assert caught.value.kind is ProviderErrorKind.BAD_RESPONSE
-
-
-@pytest.mark.parametrize(
-    ("status", "kind"),
-    [
-        (429, ProviderErrorKind.RATE_LIMITED),
-        (500, ProviderErrorKind.UNAVAILABLE),
-        (503, ProviderErrorKind.UNAVAILABLE),
-        (401, ProviderErrorKind.AUTHENTICATION),
-        (403, ProviderErrorKind.AUTHENTICATION),
-        (400, ProviderErrorKind.BAD_REQUEST),
-    ],
-)
-async def test_http_errors_map_to_kinds_without_extra_retries(
-    server: FakeServer, status: int, kind: ProviderErrorKind
-) -> None:
-    server.reply(status, json_body={"error": {"message": "nope", "type": "x", "code": None}})
-
-    with pytest.raises(ProviderError) as caught:
-        await provider(server, retries=0).complete(QUESTION)
-
-    assert caught.value.kind is kind
-    assert len(server.requests) == 1
-
-
-async def test_sdk_retries_are_the_only_retry_layer(server: FakeServer) -> None:
-    server.reply(
-        429, json_body={"error": {"message": "slow down"}}, headers={"retry-after-ms": "1"}
-    )
-    server.reply(json_body=completion_body({"content": "42"}))
-
-    completion = await provider(server, retries=1).complete(QUESTION)
-
-    assert completion.content == "42"
-    assert len(server.requests) == 2
-
-
-async def test_timeout_maps_to_timeout(server: FakeServer) -> None:
-    server.time_out()
-
-    with pytest.raises(ProviderError) as caught:
-        await provider(server).complete(QUESTION)
-
-    assert caught.value.kind is ProviderErrorKind.TIMEOUT
-
-
-UNREADABLE_REPLIES = [
-    (b"<html>502 Bad Gateway</html>", "text/html"),
-    (b'{"truncated": ', "application/json"),
-    (b'{"unexpected": "shape"}', "application/json"),
-]
-
-
-@pytest.mark.parametrize(("body", "content_type"), UNREADABLE_REPLIES)
-async def test_unreadable_reply_is_a_bad_response(
-    server: FakeServer, body: bytes, content_type: str
-) -> None:
-    server.reply_raw(body, content_type)
-
-    with pytest.raises(ProviderError) as caught:
-        await provider(server).complete(QUESTION)
-
-    assert caught.value.kind is ProviderErrorKind.BAD_RESPONSE
-
-
-async def test_empty_stream_is_a_bad_response(server: FakeServer) -> None:
-    server.reply_stream(b"")
-
-    with pytest.raises(ProviderError) as caught:
-        await collect(provider(server).stream(QUESTION))
-
-    assert caught.value.kind is ProviderErrorKind.BAD_RESPONSE
-
-
-async def test_stream_cut_off_half_way_is_unavailable(server: FakeServer) -> None:
-    server.reply_cut_stream(sse((None, chunk({"content": "Par"}))))
-
-    with pytest.raises(ProviderError) as caught:
-        await collect(provider(server).stream(QUESTION))
-
-    assert caught.value.kind is ProviderErrorKind.UNAVAILABLE
-
-
 async def test_error_inside_a_stream_is_a_provider_error(server: FakeServer) -> None:
     server.reply_stream(
         sse(
@@ -483,3 +398,169 @@ def test_sdk_is_imported_on_first_use_only() -> None:
         "assert 'openai' in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", script], cwd=PROJECT_ROOT, check=True)  # noqa: S603
+
+
+def broken_reply(**message: Any) -> Json:
+    """A whole reply whose message carries these fields as given."""
+    return Json(completion_body({"content": None, **message}))
+
+
+def broken_stream(*deltas: Any, finish_reason: str = "stop") -> Events:
+    """A finished stream whose chunks carry these deltas as given."""
+    chunks = [chunk(delta) if isinstance(delta, dict) else delta for delta in deltas]
+    return Events(finished(chunks, finish_reason, 1))
+
+
+class OpenAIWire(Wire):
+    """Chat completions, the format the fake provider speaks natively."""
+
+    name = "openai"
+    malformed_replies: ClassVar[dict[str, Reply]] = {
+        "no choices": MissingFields("choices"),
+        "an empty choice list": Json({**completion_body({"content": "x"}), "choices": []}),
+        "a choice without its message": MissingFields("message"),
+        "no usage": MissingFields("usage"),
+        "a tool call without a function": broken_reply(
+            tool_calls=[{"id": "c", "type": "function"}]
+        ),
+        "a tool call without a name": broken_reply(
+            tool_calls=[{"id": "c", "type": "function", "function": {"arguments": "{}"}}]
+        ),
+        "content that is not text": broken_reply(content=42),
+        "a list instead of an object": Json([1, 2]),
+        "a truncated body": Raw(),
+        "an HTML page": Raw(b"<html>502 Bad Gateway</html>", "text/html"),
+    }
+    malformed_streams: ClassVar[dict[str, Reply]] = {
+        "a choice without its delta": MissingFields("message"),
+        "no usage": MissingFields("usage"),
+        "a chunk that is not an object": broken_stream([1, 2]),
+        "a chunk that is not JSON": Events([b"data: {oops\n\n"]),
+        "content that is not text": broken_stream({"content": 42}),
+        "a tool call without a name": broken_stream(
+            {"tool_calls": [{"index": 0, "id": "c", "function": {"arguments": "{}"}}]},
+            finish_reason="tool_calls",
+        ),
+    }
+    keep_alive_frames = (KEEP_ALIVE_COMMENT, chunk({}))
+
+    def settings(self, origin: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+        return {"openai_base_url": f"{origin}/v1", "openai_api_key": None}
+
+    def reply(self, text: str) -> Any:
+        return completion_body({"content": text})
+
+    def stream(self, text: str, *, finished: bool = True) -> list[object]:
+        chunks = text_chunks(text, 1)
+        return finished_chunks(chunks, "stop") if finished else chunks
+
+    def tool_call_reply(self, name: str, raw_arguments: str) -> Any:
+        function = {"name": name, "arguments": raw_arguments}
+        call = {"id": "call_1", "type": "function", "function": function}
+        return completion_body({"content": None, "tool_calls": [call]}, "tool_calls")
+
+    def tool_call_stream(self, name: str, raw_arguments: str) -> list[object]:
+        opening = {"index": 0, "id": "call_1", "type": "function", "function": {"name": name}}
+        fragment = {"index": 0, "function": {"arguments": raw_arguments}}
+        deltas: list[dict[str, object]] = [{"tool_calls": [opening]}, {"tool_calls": [fragment]}]
+        return finished_chunks([chunk(delta) for delta in deltas], "tool_calls")
+
+    def error(self, status: int) -> Any:
+        return {"error": {"message": "nope", "type": "invalid_request_error", "code": None}}
+
+
+def finished_chunks(chunks: list[Any], finish_reason: str) -> list[object]:
+    return finished(chunks, finish_reason, 1)
+
+
+class TestContract(TextArgumentsContract):
+    wire = OpenAIWire()
+
+
+def local_provider(fake: FakeProvider, *, timeout: float = 5) -> OpenAIProvider:
+    """The adapter as the factory builds it for a local server: a base URL and no key."""
+    return OpenAIProvider(api_key=None, base_url=fake.url, timeout=timeout, max_retries=0)
+
+
+async def test_a_local_server_gets_the_request_it_expects(fake_provider: FakeProvider) -> None:
+    request = CompletionRequest(model="llama3.2", messages=QUESTION.messages, max_tokens=50)
+    provider = local_provider(fake_provider)
+
+    await provider.complete(request)
+    await collect(provider.stream(request))
+    await provider.aclose()
+
+    whole, streamed = fake_provider.requests
+    assert whole.path == streamed.path == "/v1/chat/completions"
+    assert whole.headers["authorization"] == "Bearer not-needed"
+    assert whole.json["max_tokens"] == 50
+    assert "max_completion_tokens" not in whole.json
+    assert streamed.json["stream_options"] == {"include_usage": True}
+
+
+async def test_streamed_text_arrives_while_the_reply_is_still_being_written(
+    fake_provider: FakeProvider,
+) -> None:
+    release = threading.Event()
+    fake_provider.queue(Text("first and then the rest", release=release))
+    provider = local_provider(fake_provider)
+
+    async with asyncio.timeout(5):
+        events = provider.stream(CONTRACT_QUESTION)
+        first = await anext(events)
+        # The server holds the rest until the test releases it: this delta came on its own.
+        release.set()
+        rest = [event async for event in events]
+    await provider.aclose()
+
+    assert first == TextDelta("first ")
+    assert isinstance(rest[-1], StreamCompleted)
+    assert rest[-1].completion.content == "first and then the rest"
+
+
+async def test_a_stream_without_choices_or_finish_reason_is_not_an_empty_reply(
+    fake_provider: FakeProvider,
+) -> None:
+    fake_provider.queue(Events([usage_chunk(), "[DONE]"]))
+    provider = local_provider(fake_provider)
+
+    with pytest.raises(ProviderError) as caught:
+        await collect(provider.stream(CONTRACT_QUESTION))
+    await provider.aclose()
+
+    assert caught.value.kind is ProviderErrorKind.INCOMPLETE
+
+
+async def test_an_endless_keep_alive_never_completes_on_its_own(
+    fake_provider: FakeProvider,
+) -> None:
+    """Only a deadline above the adapter ends such a stream; the adapter never invents a reply."""
+    fake_provider.queue(KeepAlive(interval=0.01))
+    provider = local_provider(fake_provider, timeout=0.2)
+    seen: list[StreamEvent] = []
+
+    async def read() -> None:
+        async for event in provider.stream(CONTRACT_QUESTION):
+            seen.append(event)
+
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.5):
+            await read()
+    await provider.aclose()
+
+    assert seen == []
+    assert len(fake_provider.requests) == 1
+
+
+async def test_every_turn_of_an_endless_tool_loop_is_a_fresh_call(
+    fake_provider: FakeProvider,
+) -> None:
+    fake_provider.always(ToolCalls(("calculator", '{"expression": "1+1"}')))
+    provider = local_provider(fake_provider)
+
+    turns = [await provider.complete(CONTRACT_QUESTION) for _ in range(3)]
+    await provider.aclose()
+
+    assert {turn.tool_calls[0].id for turn in turns} == {"call_1_0", "call_2_0", "call_3_0"}
+    assert all(turn.tool_calls[0].arguments == {"expression": "1+1"} for turn in turns)
+    assert len(fake_provider.requests) == 3
