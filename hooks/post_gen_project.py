@@ -39,13 +39,28 @@ MANIFEST: dict[str, Owned] = {
         ),
     ),
     "use_openai": Owned(
-        True, ("app/ai/providers/openai.py", "tests/ai/providers/test_openai.py")
+        True,
+        (
+            "app/ai/providers/openai.py",
+            "tests/ai/providers/test_openai.py",
+            "tests/ai/providers/openai_wire.py",
+        ),
     ),
     "use_anthropic": Owned(
-        True, ("app/ai/providers/anthropic.py", "tests/ai/providers/test_anthropic.py")
+        True,
+        (
+            "app/ai/providers/anthropic.py",
+            "tests/ai/providers/test_anthropic.py",
+            "tests/ai/providers/anthropic_wire.py",
+        ),
     ),
     "use_gemini": Owned(
-        True, ("app/ai/providers/gemini.py", "tests/ai/providers/test_gemini.py")
+        True,
+        (
+            "app/ai/providers/gemini.py",
+            "tests/ai/providers/test_gemini.py",
+            "tests/ai/providers/gemini_wire.py",
+        ),
     ),
     "include_docker": Owned(
         True, ("Dockerfile", "docker-compose.yml", ".dockerignore")

@@ -1,9 +1,10 @@
 """The contract of `Provider` (app/ai/providers/base.py) as one suite every adapter runs.
 
-A vendor's test module runs it with a subclass that names the vendor's `Wire`:
+A vendor's test module runs it with a subclass that names the vendor's `Wire` (kept in
+`<vendor>_wire.py` beside the test module):
 
     class TestContract(TextArgumentsContract):
-        wire = OpenAIWire()
+        wire = AcmeWire()
 
 The provider comes from `ProviderFactory` with the retries and timeout of the settings, and
 its real SDK talks over loopback to `tests.support.fake_provider`, which sends the wire's

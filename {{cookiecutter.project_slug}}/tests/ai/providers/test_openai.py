@@ -14,7 +14,6 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from typing import Any, ClassVar
 
 import pytest
 
@@ -39,20 +38,13 @@ from app.ai.providers.registry import ProviderNotConfiguredError
 from app.core.config import Settings
 from tests.ai.providers.conftest import FakeServer, sse
 from tests.ai.providers.contract import QUESTION as CONTRACT_QUESTION
-from tests.ai.providers.contract import TextArgumentsContract, Wire, collect
+from tests.ai.providers.contract import TextArgumentsContract, collect
+from tests.ai.providers.openai_wire import USAGE_CHUNK, OpenAIWire, chunk, completion_body
 from tests.support.fake_provider import FakeProvider
 from tests.support.fake_replies import (
-    KEEP_ALIVE_COMMENT,
     Events,
-    Json,
     KeepAlive,
-    MissingFields,
-    Raw,
-    Reply,
     Text,
-    ToolCalls,
-    finished,
-    text_chunks,
     usage_chunk,
 )
 
@@ -73,44 +65,6 @@ QUESTION = CompletionRequest(
         ChatMessage(Role.USER, "What is 6*7?"),
     ),
 )
-
-
-def completion_body(message: dict[str, object], finish_reason: str = "stop") -> dict[str, object]:
-    return {
-        "id": "chatcmpl-1",
-        "object": "chat.completion",
-        "created": 1_700_000_000,
-        "model": "gpt-4o-mini-2024-07-18",
-        "choices": [
-            {
-                "index": 0,
-                "message": {"role": "assistant", "refusal": None, **message},
-                "logprobs": None,
-                "finish_reason": finish_reason,
-            }
-        ],
-        "usage": {"prompt_tokens": 21, "completion_tokens": 5, "total_tokens": 26},
-    }
-
-
-def chunk(delta: dict[str, object], finish_reason: str | None = None) -> dict[str, object]:
-    return {
-        "id": "chatcmpl-1",
-        "object": "chat.completion.chunk",
-        "created": 1_700_000_000,
-        "model": "gpt-4o-mini-2024-07-18",
-        "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}],
-    }
-
-
-USAGE_CHUNK = {
-    "id": "chatcmpl-1",
-    "object": "chat.completion.chunk",
-    "created": 1_700_000_000,
-    "model": "gpt-4o-mini-2024-07-18",
-    "choices": [],
-    "usage": {"prompt_tokens": 21, "completion_tokens": 2, "total_tokens": 23},
-}
 
 
 @pytest.fixture(autouse=True)
@@ -164,19 +118,6 @@ async def test_options_are_sent_only_when_set(server: FakeServer) -> None:
     assert body["temperature"] == 0.2
     assert body["max_completion_tokens"] == 50
     assert "max_tokens" not in body
-
-
-async def test_local_server_needs_no_key_and_gets_max_tokens(server: FakeServer) -> None:
-    server.reply(json_body=completion_body({"content": "hi from llama"}))
-    request = CompletionRequest(model="llama3.2", messages=QUESTION.messages, max_tokens=50)
-
-    completion = await provider(server, base_url="http://localhost:11434/v1").complete(request)
-
-    assert completion.content == "hi from llama"
-    sent = server.requests[0]
-    assert sent.url == "http://localhost:11434/v1/chat/completions"
-    assert sent.headers["authorization"] == "Bearer not-needed"
-    assert server.body()["max_tokens"] == 50
 
 
 async def test_tool_schema_is_sent_and_tool_calls_are_normalized(server: FakeServer) -> None:
@@ -247,36 +188,6 @@ async def test_tool_results_travel_in_openai_format(server: FakeServer) -> None:
         },
         {"role": "tool", "tool_call_id": "call_abc", "content": "42"},
     ]
-
-
-async def test_stream_yields_text_then_one_completion_with_usage(server: FakeServer) -> None:
-    server.reply_stream(
-        sse(
-            (None, chunk({"role": "assistant", "content": ""})),
-            (None, chunk({"content": "Forty"})),
-            (None, chunk({"content": "-two"})),
-            (None, chunk({}, finish_reason="stop")),
-            (None, USAGE_CHUNK),
-            (None, "[DONE]"),
-        )
-    )
-
-    events = await collect(provider(server).stream(QUESTION))
-
-    assert events == [
-        TextDelta("Forty"),
-        TextDelta("-two"),
-        StreamCompleted(
-            Completion(
-                content="Forty-two",
-                model="gpt-4o-mini-2024-07-18",
-                usage=Usage(input_tokens=21, output_tokens=2),
-            )
-        ),
-    ]
-    body = server.body()
-    assert body["stream"] is True
-    assert body["stream_options"] == {"include_usage": True}
 
 
 async def test_stream_assembles_tool_call_fragments(server: FakeServer) -> None:
@@ -400,79 +311,6 @@ def test_sdk_is_imported_on_first_use_only() -> None:
     subprocess.run([sys.executable, "-c", script], cwd=PROJECT_ROOT, check=True)  # noqa: S603
 
 
-def broken_reply(**message: Any) -> Json:
-    """A whole reply whose message carries these fields as given."""
-    return Json(completion_body({"content": None, **message}))
-
-
-def broken_stream(*deltas: Any, finish_reason: str = "stop") -> Events:
-    """A finished stream whose chunks carry these deltas as given."""
-    chunks = [chunk(delta) if isinstance(delta, dict) else delta for delta in deltas]
-    return Events(finished(chunks, finish_reason, 1))
-
-
-class OpenAIWire(Wire):
-    """Chat completions, the format the fake provider speaks natively."""
-
-    name = "openai"
-    malformed_replies: ClassVar[dict[str, Reply]] = {
-        "no choices": MissingFields("choices"),
-        "an empty choice list": Json({**completion_body({"content": "x"}), "choices": []}),
-        "a choice without its message": MissingFields("message"),
-        "no usage": MissingFields("usage"),
-        "a tool call without a function": broken_reply(
-            tool_calls=[{"id": "c", "type": "function"}]
-        ),
-        "a tool call without a name": broken_reply(
-            tool_calls=[{"id": "c", "type": "function", "function": {"arguments": "{}"}}]
-        ),
-        "content that is not text": broken_reply(content=42),
-        "a list instead of an object": Json([1, 2]),
-        "a truncated body": Raw(),
-        "an HTML page": Raw(b"<html>502 Bad Gateway</html>", "text/html"),
-    }
-    malformed_streams: ClassVar[dict[str, Reply]] = {
-        "a choice without its delta": MissingFields("message"),
-        "no usage": MissingFields("usage"),
-        "a chunk that is not an object": broken_stream([1, 2]),
-        "a chunk that is not JSON": Events([b"data: {oops\n\n"]),
-        "content that is not text": broken_stream({"content": 42}),
-        "a tool call without a name": broken_stream(
-            {"tool_calls": [{"index": 0, "id": "c", "function": {"arguments": "{}"}}]},
-            finish_reason="tool_calls",
-        ),
-    }
-    keep_alive_frames = (KEEP_ALIVE_COMMENT, chunk({}))
-
-    def settings(self, origin: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-        return {"openai_base_url": f"{origin}/v1", "openai_api_key": None}
-
-    def reply(self, text: str) -> Any:
-        return completion_body({"content": text})
-
-    def stream(self, text: str, *, finished: bool = True) -> list[object]:
-        chunks = text_chunks(text, 1)
-        return finished_chunks(chunks, "stop") if finished else chunks
-
-    def tool_call_reply(self, name: str, raw_arguments: str) -> Any:
-        function = {"name": name, "arguments": raw_arguments}
-        call = {"id": "call_1", "type": "function", "function": function}
-        return completion_body({"content": None, "tool_calls": [call]}, "tool_calls")
-
-    def tool_call_stream(self, name: str, raw_arguments: str) -> list[object]:
-        opening = {"index": 0, "id": "call_1", "type": "function", "function": {"name": name}}
-        fragment = {"index": 0, "function": {"arguments": raw_arguments}}
-        deltas: list[dict[str, object]] = [{"tool_calls": [opening]}, {"tool_calls": [fragment]}]
-        return finished_chunks([chunk(delta) for delta in deltas], "tool_calls")
-
-    def error(self, status: int) -> Any:
-        return {"error": {"message": "nope", "type": "invalid_request_error", "code": None}}
-
-
-def finished_chunks(chunks: list[Any], finish_reason: str) -> list[object]:
-    return finished(chunks, finish_reason, 1)
-
-
 class TestContract(TextArgumentsContract):
     wire = OpenAIWire()
 
@@ -550,17 +388,3 @@ async def test_an_endless_keep_alive_never_completes_on_its_own(
 
     assert seen == []
     assert len(fake_provider.requests) == 1
-
-
-async def test_every_turn_of_an_endless_tool_loop_is_a_fresh_call(
-    fake_provider: FakeProvider,
-) -> None:
-    fake_provider.always(ToolCalls(("calculator", '{"expression": "1+1"}')))
-    provider = local_provider(fake_provider)
-
-    turns = [await provider.complete(CONTRACT_QUESTION) for _ in range(3)]
-    await provider.aclose()
-
-    assert {turn.tool_calls[0].id for turn in turns} == {"call_1_0", "call_2_0", "call_3_0"}
-    assert all(turn.tool_calls[0].arguments == {"expression": "1+1"} for turn in turns)
-    assert len(fake_provider.requests) == 3
