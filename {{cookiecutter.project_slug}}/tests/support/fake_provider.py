@@ -138,7 +138,7 @@ class FakeProvider:
 
     @property
     def url(self) -> str:
-        """The OpenAI-style base URL, as `OPENAI_BASE_URL` or an SDK's `base_url` takes it."""
+        """The OpenAI-style base URL (ending in `/v1`), as an SDK's `base_url` takes it."""
         return f"{self.origin}/v1"
 
     def queue(self, *replies: Reply) -> None:
