@@ -38,11 +38,30 @@ MANIFEST: dict[str, Owned] = {
             "deploy/terraform/modules/cache",
         ),
     ),
-    "use_openai": Owned(True, ("app/ai/providers/openai.py", "tests/ai/providers/test_openai.py")),
-    "use_anthropic": Owned(
-        True, ("app/ai/providers/anthropic.py", "tests/ai/providers/test_anthropic.py")
+    "use_openai": Owned(
+        True,
+        (
+            "app/ai/providers/openai.py",
+            "tests/ai/providers/test_openai.py",
+            "tests/ai/providers/openai_wire.py",
+        ),
     ),
-    "use_gemini": Owned(True, ("app/ai/providers/gemini.py", "tests/ai/providers/test_gemini.py")),
+    "use_anthropic": Owned(
+        True,
+        (
+            "app/ai/providers/anthropic.py",
+            "tests/ai/providers/test_anthropic.py",
+            "tests/ai/providers/anthropic_wire.py",
+        ),
+    ),
+    "use_gemini": Owned(
+        True,
+        (
+            "app/ai/providers/gemini.py",
+            "tests/ai/providers/test_gemini.py",
+            "tests/ai/providers/gemini_wire.py",
+        ),
+    ),
     "include_docker": Owned(True, ("Dockerfile", "docker-compose.yml", ".dockerignore")),
     "include_github_actions": Owned(True, (".github",)),
     "include_terraform": Owned(True, ("deploy/terraform",)),

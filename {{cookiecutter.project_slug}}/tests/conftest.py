@@ -33,6 +33,7 @@ from app.models import Agent
 from tests.support.builders import Builder
 from tests.support.databases import temporary_database
 from tests.support.factories import AppFactory, SignedInUser, UserFactory, client_for
+from tests.support.fake_provider import FakeProvider
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256"
 
@@ -110,6 +111,13 @@ async def _clean_state(app: FastAPI) -> AsyncIterator[None]:
         for table in reversed(Base.metadata.sorted_tables):
             await session.execute(table.delete())
     await app.state.rate_limiter.reset()
+
+
+@pytest.fixture
+def fake_provider() -> Iterator[FakeProvider]:
+    """A fake OpenAI-compatible provider on a free loopback port, stopped after the test."""
+    with FakeProvider() as fake:
+        yield fake
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterable
@@ -26,18 +25,27 @@ from app.ai.providers.base import (
     TextDelta,
     ToolCall,
     Usage,
+    bad_response,
+    count_field,
+    incomplete,
+    reading,
+    retry_after_seconds,
+    text_field,
 )
 
 DEFAULT_EMBEDDING_MODEL = "gemini-embedding-001"
+NAME = "gemini"
 
 # Google's documented stand-in for a function call whose thought signature was lost (for
 # example history reloaded from the database); Gemini 3 rejects a replayed call without one.
 SKIP_SIGNATURE = b"skip_thought_signature_validator"
 _SIGNATURE_MEMORY = 1024
 
-# What a call can raise besides ProviderError: API errors, transport errors (the SDK passes
-# httpx2's through), and a reply body that is not JSON.
-FAILURES = (errors.APIError, httpx2.TransportError, json.JSONDecodeError)
+# What a call can raise besides ProviderError: API errors, httpx2's own errors (the SDK passes
+# them through), and ValueErrors for a reply the SDK could not parse or validate.
+FAILURES = (errors.APIError, httpx2.RequestError, ValueError)
+# google.rpc.RetryInfo in an error's details says how long a rate limit lasts.
+_RETRY_INFO = "type.googleapis.com/google.rpc.RetryInfo"
 
 _CONTENT_FILTERED = frozenset(
     {
@@ -64,7 +72,7 @@ _MALFORMED = frozenset(
 class GeminiProvider(Provider):
     """Gemini models with function declarations; one httpx2 client carries every call."""
 
-    name = "gemini"
+    name = NAME
 
     def __init__(
         self,
@@ -93,34 +101,40 @@ class GeminiProvider(Provider):
         self._signatures: OrderedDict[str, bytes] = OrderedDict()
 
     async def complete(self, request: CompletionRequest) -> Completion:
+        """One whole reply, read and checked before anything of it is trusted."""
+        contents, config = self._contents(request), _config(request)
         try:
             response = await self._client.aio.models.generate_content(
-                model=request.model,
-                contents=self._contents(request),
-                config=_config(request),
+                model=request.model, contents=contents, config=config
             )
         except FAILURES as exc:
             raise map_error(exc) from exc
-        state = _ReplyState(model=request.model)
-        state.absorb(response)
-        return self._finish(state)
+        state = _ReplyState(model=request.model, streamed=False)
+        with reading(self.name):
+            state.absorb(response)
+            return self._finish(state)
 
     async def stream(self, request: CompletionRequest) -> AsyncIterator[StreamEvent]:
-        state = _ReplyState(model=request.model)
+        """Text as it arrives, then the assembled reply once a finish reason has come."""
+        contents, config = self._contents(request), _config(request)
+        state = _ReplyState(model=request.model, streamed=True)
         try:
             chunks = await self._client.aio.models.generate_content_stream(
-                model=request.model,
-                contents=self._contents(request),
-                config=_config(request),
+                model=request.model, contents=contents, config=config
             )
             async for chunk in chunks:
-                if text := state.absorb(chunk):
+                with reading(self.name):
+                    text = state.absorb(chunk)
+                if text:
                     yield TextDelta(text)
         except FAILURES as exc:
             raise map_error(exc) from exc
-        yield StreamCompleted(self._finish(state))
+        with reading(self.name):
+            completion = self._finish(state)
+        yield StreamCompleted(completion)
 
     async def embed(self, texts: list[str], *, model: str | None = None) -> list[list[float]]:
+        """One vector per text, or a bad response when the server returns fewer."""
         try:
             response = await self._client.aio.models.embed_content(
                 model=model or self._embedding_model,
@@ -128,27 +142,26 @@ class GeminiProvider(Provider):
             )
         except FAILURES as exc:
             raise map_error(exc) from exc
-        vectors = [embedding.values or [] for embedding in response.embeddings or ()]
+        with reading(self.name):
+            vectors = [list(embedding.values or ()) for embedding in response.embeddings or ()]
         if len(vectors) != len(texts):
-            raise ProviderError(
-                self.name,
-                ProviderErrorKind.BAD_RESPONSE,
-                f"asked for {len(texts)} embeddings, got {len(vectors)}",
-            )
+            raise bad_response(self.name, f"asked for {len(texts)} embeddings, got {len(vectors)}")
         return vectors
 
     async def aclose(self) -> None:
+        """Close the SDK's clients and the httpx2 client under them."""
         await self._client.aio.aclose()
         self._client.close()
         await self._http.aclose()
 
     def _finish(self, state: _ReplyState) -> Completion:
+        completion = state.completion()
         for call_id, signature in state.signatures.items():
             self._signatures[call_id] = signature
             self._signatures.move_to_end(call_id)
         while len(self._signatures) > _SIGNATURE_MEMORY:
             self._signatures.popitem(last=False)
-        return state.completion()
+        return completion
 
     def _contents(self, request: CompletionRequest) -> list[types.Content]:
         return to_gemini_contents(
@@ -161,21 +174,23 @@ class _ReplyState:
     """Responses (one, or a stream of chunks) folded into one reply."""
 
     model: str
+    streamed: bool
     text: list[str] = field(default_factory=list)
     calls: list[ToolCall] = field(default_factory=list)
     signatures: dict[str, bytes] = field(default_factory=dict)
     finish: str | None = None
-    usage: Usage = field(default_factory=Usage)
+    usage: Usage | None = None
     answered: bool = False
 
     def absorb(self, response: types.GenerateContentResponse) -> str:
         """Fold one response in and return its new text, if any."""
-        self.model = response.model_version or self.model
+        self.model = _text(response.model_version) or self.model
         if (meta := response.usage_metadata) is not None:
             self.usage = Usage(
-                input_tokens=meta.prompt_token_count or 0,
+                input_tokens=_count(meta.prompt_token_count),
                 # Thinking tokens are billed as output.
-                output_tokens=(meta.candidates_token_count or 0) + (meta.thoughts_token_count or 0),
+                output_tokens=_count(meta.candidates_token_count)
+                + _count(meta.thoughts_token_count),
             )
         if not response.candidates:
             if response.prompt_feedback and response.prompt_feedback.block_reason:
@@ -185,34 +200,30 @@ class _ReplyState:
         self.answered = True
         candidate = response.candidates[0]
         if candidate.finish_reason is not None:
-            self.finish = str(candidate.finish_reason.value)
-        parts = candidate.content.parts if candidate.content else None
+            self.finish = str(getattr(candidate.finish_reason, "value", candidate.finish_reason))
+        if candidate.content is None:
+            if candidate.finish_reason is None:
+                raise bad_response(NAME, "candidate has neither content nor a finish reason")
+            return ""
         text: list[str] = []
-        for part in parts or ():
+        for part in candidate.content.parts or ():
             if part.function_call is not None:
-                call = part.function_call
-                call_id = call.id or f"call_{uuid.uuid4().hex[:24]}"
-                self.calls.append(
-                    ToolCall(id=call_id, name=call.name or "", arguments=call.args or {})
-                )
-                if part.thought_signature:
-                    self.signatures[call_id] = part.thought_signature
+                self.calls.append(self._call(part))
             elif part.text and not part.thought:
                 text.append(part.text)
         self.text.extend(text)
         return "".join(text)
 
     def completion(self) -> Completion:
-        if not self.answered:
-            raise ProviderError(
-                GeminiProvider.name, ProviderErrorKind.BAD_RESPONSE, "reply has no candidates"
-            )
+        """The reply; a stream counts only once a finish reason has arrived."""
+        if not self.answered and not self.streamed:
+            raise bad_response(NAME, "reply has no candidates")
+        if self.streamed and self.finish is None:
+            raise incomplete(NAME)
+        if self.usage is None:
+            raise bad_response(NAME, "reply has no usage metadata")
         if self.finish in _MALFORMED:
-            raise ProviderError(
-                GeminiProvider.name,
-                ProviderErrorKind.BAD_RESPONSE,
-                f"model produced an unusable reply ({self.finish})",
-            )
+            raise bad_response(NAME, f"model produced an unusable reply ({self.finish})")
         if self.calls:
             reason = FinishReason.TOOL_CALLS
         elif self.finish == "MAX_TOKENS":
@@ -228,6 +239,17 @@ class _ReplyState:
             finish_reason=reason,
             tool_calls=tuple(self.calls),
         )
+
+    def _call(self, part: types.Part) -> ToolCall:
+        call = part.function_call
+        name = _text(call.name if call else None)
+        if call is None or not name:
+            raise bad_response(NAME, "function call has no name")
+        call_id = call.id or f"call_{uuid.uuid4().hex[:24]}"
+        if part.thought_signature:
+            self.signatures[call_id] = part.thought_signature
+        # Gemini sends arguments as a JSON object, checked by the SDK, never as text.
+        return ToolCall(id=call_id, name=name, arguments=call.args or {})
 
 
 def to_gemini_contents(
@@ -328,15 +350,41 @@ def _config(request: CompletionRequest) -> types.GenerateContentConfig:
 
 def map_error(exc: Exception) -> ProviderError:
     """One ProviderError for every failure in `FAILURES`, raised after the SDK's own retries."""
+    retry_after: float | None = None
     if isinstance(exc, httpx2.TimeoutException):
         kind = ProviderErrorKind.TIMEOUT
     elif isinstance(exc, httpx2.TransportError):
-        kind = ProviderErrorKind.UNAVAILABLE
+        kind = ProviderErrorKind.CONNECTION
     elif isinstance(exc, errors.APIError):
-        kind = ProviderErrorKind.for_status(exc.code)
+        # An error inside an open stream may carry no HTTP status: the server failed mid-reply.
+        code = exc.code if isinstance(exc.code, int) else 500
+        kind = ProviderErrorKind.for_status(code)
+        retry_after = _retry_after(exc)
     else:
         kind = ProviderErrorKind.BAD_RESPONSE
-    return ProviderError(GeminiProvider.name, kind, str(exc) or type(exc).__name__)
+    return ProviderError(NAME, kind, str(exc) or type(exc).__name__, retry_after=retry_after)
+
+
+def _retry_after(exc: errors.APIError) -> float | None:
+    """The wait asked for: a `Retry-After` header, or Google's RetryInfo such as "20s"."""
+    headers = getattr(exc.response, "headers", None)
+    if headers is not None and (seconds := retry_after_seconds(headers)) is not None:
+        return seconds
+    error = exc.details.get("error") if isinstance(exc.details, dict) else None
+    details = error.get("details") if isinstance(error, dict) else None
+    for detail in details if isinstance(details, list) else ():
+        if isinstance(detail, dict) and detail.get("@type") == _RETRY_INFO:
+            delay = str(detail.get("retryDelay", "")).removesuffix("s")
+            return retry_after_seconds({"retry-after": delay})
+    return None
+
+
+def _text(value: object) -> str:
+    return text_field(NAME, value)
+
+
+def _count(value: object) -> int:
+    return count_field(NAME, value)
 
 
 def _signs_calls(model: str) -> bool:

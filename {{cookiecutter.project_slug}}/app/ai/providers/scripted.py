@@ -3,8 +3,11 @@
 It never passes for an LLM: every reply starts with "[scripted]". Lines of the last user
 message that start with a directive steer it, so it can be driven through the HTTP API:
 
-    !tool <name> <json-args>   ask for a tool call (one line each, all in the same turn)
-    !error <kind>              fail with that ProviderErrorKind, e.g. `!error rate_limited`
+    !tool <name> <json-args>   ask for a tool call (one line each, all in the same turn);
+                               arguments that are not a JSON object are passed on marked,
+                               as a real model's broken arguments would be
+    !error <kind> [seconds]    fail with that ProviderErrorKind, e.g. `!error rate_limited 5`
+                               (the seconds become the error's `retry_after`)
     !sleep <seconds>           wait before answering, e.g. to test cancellation
 
 Other lines are echoed back. After tool results it reports them ("calculator -> 42"), so a
@@ -15,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import math
 import re
 from collections import deque
@@ -36,6 +38,7 @@ from app.ai.providers.base import (
     TextDelta,
     ToolCall,
     Usage,
+    decode_tool_call,
 )
 
 PREFIX = "[scripted]"
@@ -53,6 +56,7 @@ class Directives:
     text: str = ""
     calls: tuple[ToolCall, ...] = ()
     error: ProviderErrorKind | None = None
+    retry_after: float | None = None
     sleep_seconds: float = 0.0
 
 
@@ -70,12 +74,14 @@ class ScriptedProvider(Provider):
         self.requests: list[CompletionRequest] = []
 
     async def complete(self, request: CompletionRequest) -> Completion:
+        """The next scripted reply, or the answer the directives ask for."""
         self.requests.append(request)
         if self._script is not None:
             return self._replay(self._script)
         return await self._answer(request)
 
     async def stream(self, request: CompletionRequest) -> AsyncIterator[StreamEvent]:
+        """The same reply as `complete`, word by word, so streaming paths run offline too."""
         completion = await self.complete(request)
         for piece in _PIECE.findall(completion.content):
             yield TextDelta(piece)
@@ -115,7 +121,12 @@ class ScriptedProvider(Provider):
         if plan.sleep_seconds:
             await asyncio.sleep(plan.sleep_seconds)
         if plan.error is not None:
-            raise ProviderError(self.name, plan.error, "failure requested by an !error directive")
+            raise ProviderError(
+                self.name,
+                plan.error,
+                "failure requested by an !error directive",
+                retry_after=plan.retry_after,
+            )
         if plan.calls:
             names = ", ".join(call.name for call in plan.calls)
             return _completion(
@@ -133,6 +144,7 @@ def parse_directives(text: str) -> Directives:
     lines: list[str] = []
     calls: list[ToolCall] = []
     error: ProviderErrorKind | None = None
+    retry_after: float | None = None
     sleep_seconds = 0.0
     for line in text.splitlines():
         match = _DIRECTIVE.match(line)
@@ -143,23 +155,19 @@ def parse_directives(text: str) -> Directives:
         if directive == "tool":
             calls.append(_tool_call(argument, len(calls) + 1))
         elif directive == "error":
-            error = _error_kind(argument)
+            kind, _, seconds = argument.partition(" ")
+            error = _error_kind(kind)
+            retry_after = _seconds("!error", seconds) if seconds.strip() else None
         else:
-            sleep_seconds = _seconds(argument)
-    return Directives("\n".join(lines).strip(), tuple(calls), error, sleep_seconds)
+            sleep_seconds = _seconds("!sleep", argument)
+    return Directives("\n".join(lines).strip(), tuple(calls), error, retry_after, sleep_seconds)
 
 
 def _tool_call(argument: str, number: int) -> ToolCall:
     name, _, raw = argument.partition(" ")
     if not name:
         raise _bad_directive('!tool needs a tool name, e.g. !tool calculator {"expression": "6*7"}')
-    try:
-        arguments = json.loads(raw) if raw.strip() else {}
-    except ValueError as exc:
-        raise _bad_directive(f"!tool {name}: arguments are not JSON: {exc}") from exc
-    if not isinstance(arguments, dict):
-        raise _bad_directive(f"!tool {name}: arguments must be a JSON object")
-    return ToolCall(id=f"call_{number}", name=name, arguments=arguments)
+    return decode_tool_call(f"call_{number}", name, raw)
 
 
 def _error_kind(argument: str) -> ProviderErrorKind:
@@ -170,13 +178,13 @@ def _error_kind(argument: str) -> ProviderErrorKind:
         raise _bad_directive(f"!error {argument!r}: choose one of {known}") from None
 
 
-def _seconds(argument: str) -> float:
+def _seconds(directive: str, argument: str) -> float:
     try:
         seconds = float(argument)
     except ValueError:
         seconds = math.nan
     if not math.isfinite(seconds) or seconds < 0:
-        raise _bad_directive(f"!sleep {argument!r}: give a number of seconds, e.g. !sleep 2")
+        raise _bad_directive(f"{directive} {argument!r}: give a number of seconds, e.g. 2")
     return seconds
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,6 @@ from app.ai.providers.base import (
     ProviderErrorKind,
     Role,
     StreamCompleted,
-    StreamEvent,
     TextDelta,
     ToolCall,
     ToolDefinition,
@@ -28,10 +26,20 @@ from app.ai.providers.base import (
 from app.ai.providers.factory import ProviderFactory
 from app.ai.providers.registry import ProviderNotConfiguredError
 from app.core.config import Settings
+from tests.ai.providers.anthropic_wire import (
+    MESSAGE_START,
+    MODEL,
+    AnthropicWire,
+    block_delta,
+    block_start,
+    block_stop,
+    message_body,
+    message_end,
+)
 from tests.ai.providers.conftest import FakeServer, sse
+from tests.ai.providers.contract import TextArgumentsContract, collect
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
-MODEL = "claude-haiku-4-5-20251001"
 CALCULATOR = ToolDefinition(
     name="calculator",
     description="Evaluate an arithmetic expression",
@@ -50,68 +58,6 @@ QUESTION = CompletionRequest(
 )
 
 
-def message_body(
-    content: list[dict[str, object]], stop_reason: str = "end_turn"
-) -> dict[str, object]:
-    return {
-        "id": "msg_01",
-        "type": "message",
-        "role": "assistant",
-        "model": MODEL,
-        "content": content,
-        "stop_reason": stop_reason,
-        "stop_sequence": None,
-        "usage": {"input_tokens": 25, "output_tokens": 7},
-    }
-
-
-MESSAGE_START = (
-    "message_start",
-    {
-        "type": "message_start",
-        "message": {
-            "id": "msg_01",
-            "type": "message",
-            "role": "assistant",
-            "model": MODEL,
-            "content": [],
-            "stop_reason": None,
-            "stop_sequence": None,
-            "usage": {"input_tokens": 25, "output_tokens": 1},
-        },
-    },
-)
-
-
-def block_start(index: int, block: dict[str, object]) -> tuple[str, dict[str, object]]:
-    return (
-        "content_block_start",
-        {"type": "content_block_start", "index": index, "content_block": block},
-    )
-
-
-def block_delta(index: int, delta: dict[str, object]) -> tuple[str, dict[str, object]]:
-    return ("content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta})
-
-
-def block_stop(index: int) -> tuple[str, dict[str, object]]:
-    return ("content_block_stop", {"type": "content_block_stop", "index": index})
-
-
-def message_end(stop_reason: str, output_tokens: int) -> list[tuple[str, dict[str, object]]]:
-    return [
-        (
-            "message_delta",
-            {
-                "type": "message_delta",
-                "delta": {"stop_reason": stop_reason, "stop_sequence": None},
-                "usage": {"output_tokens": output_tokens},
-            },
-        ),
-        ("message_stop", {"type": "message_stop"}),
-    ]
-
-
 @pytest.fixture(autouse=True)
 def _no_endpoint_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """The SDK reads these variables; a developer's shell must not move the endpoint."""
@@ -122,10 +68,6 @@ def provider(server: FakeServer, *, retries: int = 0) -> AnthropicProvider:
     return AnthropicProvider(
         api_key="sk-ant-test", timeout=5, max_retries=retries, http_client=server.client()
     )
-
-
-async def collect(events: AsyncIterator[StreamEvent]) -> list[StreamEvent]:
-    return [event async for event in events]
 
 
 async def test_complete_separates_the_system_prompt(server: FakeServer) -> None:
@@ -305,107 +247,6 @@ async def test_stream_assembles_tool_input_from_json_deltas(server: FakeServer) 
     assert completion.usage == Usage(input_tokens=25, output_tokens=40)
 
 
-async def test_unparseable_streamed_tool_input_is_a_bad_response(server: FakeServer) -> None:
-    tool_use = {"type": "tool_use", "id": "toolu_01", "name": "calculator", "input": {}}
-    server.reply_stream(
-        sse(
-            MESSAGE_START,
-            block_start(0, tool_use),
-            block_delta(0, {"type": "input_json_delta", "partial_json": '{"expression": 6*'}),
-            block_stop(0),
-            *message_end("tool_use", 9),
-        )
-    )
-
-    with pytest.raises(ProviderError) as caught:
-        await collect(provider(server).stream(QUESTION))
-
-    assert caught.value.kind is ProviderErrorKind.BAD_RESPONSE
-    assert caught.value.provider == "anthropic"
-
-
-@pytest.mark.parametrize(
-    ("status", "error_type", "kind"),
-    [
-        (429, "rate_limit_error", ProviderErrorKind.RATE_LIMITED),
-        (500, "api_error", ProviderErrorKind.UNAVAILABLE),
-        (529, "overloaded_error", ProviderErrorKind.UNAVAILABLE),
-        (401, "authentication_error", ProviderErrorKind.AUTHENTICATION),
-        (403, "permission_error", ProviderErrorKind.AUTHENTICATION),
-        (400, "invalid_request_error", ProviderErrorKind.BAD_REQUEST),
-    ],
-)
-async def test_http_errors_map_to_kinds_without_extra_retries(
-    server: FakeServer, status: int, error_type: str, kind: ProviderErrorKind
-) -> None:
-    server.reply(
-        status, json_body={"type": "error", "error": {"type": error_type, "message": "nope"}}
-    )
-
-    with pytest.raises(ProviderError) as caught:
-        await provider(server, retries=0).complete(QUESTION)
-
-    assert caught.value.kind is kind
-    assert len(server.requests) == 1
-
-
-async def test_sdk_retries_are_the_only_retry_layer(server: FakeServer) -> None:
-    overloaded = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
-    server.reply(529, json_body=overloaded, headers={"retry-after-ms": "1"})
-    server.reply(json_body=message_body([{"type": "text", "text": "42"}]))
-
-    completion = await provider(server, retries=1).complete(QUESTION)
-
-    assert completion.content == "42"
-    assert len(server.requests) == 2
-
-
-async def test_timeout_maps_to_timeout(server: FakeServer) -> None:
-    server.time_out()
-
-    with pytest.raises(ProviderError) as caught:
-        await provider(server).complete(QUESTION)
-
-    assert caught.value.kind is ProviderErrorKind.TIMEOUT
-
-
-UNREADABLE_REPLIES = [
-    (b"<html>502 Bad Gateway</html>", "text/html"),
-    (b'{"truncated": ', "application/json"),
-    (b'{"unexpected": "shape"}', "application/json"),
-]
-
-
-@pytest.mark.parametrize(("body", "content_type"), UNREADABLE_REPLIES)
-async def test_unreadable_reply_is_a_bad_response(
-    server: FakeServer, body: bytes, content_type: str
-) -> None:
-    server.reply_raw(body, content_type)
-
-    with pytest.raises(ProviderError) as caught:
-        await provider(server).complete(QUESTION)
-
-    assert caught.value.kind is ProviderErrorKind.BAD_RESPONSE
-
-
-async def test_empty_stream_is_a_bad_response(server: FakeServer) -> None:
-    server.reply_stream(b"")
-
-    with pytest.raises(ProviderError) as caught:
-        await collect(provider(server).stream(QUESTION))
-
-    assert caught.value.kind is ProviderErrorKind.BAD_RESPONSE
-
-
-async def test_stream_cut_off_half_way_is_unavailable(server: FakeServer) -> None:
-    server.reply_cut_stream(sse(MESSAGE_START))
-
-    with pytest.raises(ProviderError) as caught:
-        await collect(provider(server).stream(QUESTION))
-
-    assert caught.value.kind is ProviderErrorKind.UNAVAILABLE
-
-
 async def test_error_event_inside_a_stream_keeps_its_kind(server: FakeServer) -> None:
     server.reply_stream(
         sse(
@@ -476,3 +317,7 @@ def test_sdk_is_imported_on_first_use_only() -> None:
         "assert 'anthropic' in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", script], cwd=PROJECT_ROOT, check=True)  # noqa: S603
+
+
+class TestContract(TextArgumentsContract):
+    wire = AnthropicWire()

@@ -5,9 +5,7 @@ from __future__ import annotations
 import base64
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -20,7 +18,6 @@ from app.ai.providers.base import (
     ProviderErrorKind,
     Role,
     StreamCompleted,
-    StreamEvent,
     TextDelta,
     ToolCall,
     ToolDefinition,
@@ -31,6 +28,8 @@ from app.ai.providers.gemini import SKIP_SIGNATURE, GeminiProvider
 from app.ai.providers.registry import ProviderNotConfiguredError
 from app.core.config import Settings
 from tests.ai.providers.conftest import FakeServer, sse
+from tests.ai.providers.contract import ProviderContract, collect
+from tests.ai.providers.gemini_wire import USAGE, GeminiWire, error, reply
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 API = "https://generativelanguage.googleapis.com"
@@ -50,25 +49,6 @@ QUESTION = CompletionRequest(
         ChatMessage(Role.USER, "What is 6*7?"),
     ),
 )
-USAGE = {"promptTokenCount": 18, "candidatesTokenCount": 4, "totalTokenCount": 22}
-
-
-def reply(
-    parts: list[dict[str, Any]],
-    finish_reason: str | None = "STOP",
-    usage: dict[str, int] | None = None,
-) -> dict[str, Any]:
-    candidate: dict[str, Any] = {"content": {"role": "model", "parts": parts}, "index": 0}
-    if finish_reason:
-        candidate["finishReason"] = finish_reason
-    body: dict[str, Any] = {"candidates": [candidate], "modelVersion": "gemini-2.5-flash"}
-    if usage:
-        body["usageMetadata"] = usage
-    return body
-
-
-def error(code: int, status: str) -> dict[str, Any]:
-    return {"error": {"code": code, "message": "nope", "status": status}}
 
 
 @pytest.fixture(autouse=True)
@@ -82,10 +62,6 @@ def provider(server: FakeServer, *, retries: int = 0) -> GeminiProvider:
     return GeminiProvider(
         api_key="gm-test", timeout=5, max_retries=retries, http_client=server.client()
     )
-
-
-async def collect(events: AsyncIterator[StreamEvent]) -> list[StreamEvent]:
-    return [event async for event in events]
 
 
 async def test_complete_sends_system_instruction_and_returns_text(server: FakeServer) -> None:
@@ -295,16 +271,6 @@ async def test_stream_collects_function_calls(server: FakeServer) -> None:
     )
 
 
-async def test_malformed_function_call_is_a_bad_response(server: FakeServer) -> None:
-    server.reply(json_body=reply([], finish_reason="MALFORMED_FUNCTION_CALL"))
-
-    with pytest.raises(ProviderError) as caught:
-        await provider(server).complete(QUESTION)
-
-    assert caught.value.kind is ProviderErrorKind.BAD_RESPONSE
-    assert caught.value.provider == "gemini"
-
-
 async def test_safety_stop_is_a_content_filter_finish(server: FakeServer) -> None:
     server.reply(json_body=reply([], finish_reason="SAFETY"))
 
@@ -314,73 +280,17 @@ async def test_safety_stop_is_a_content_filter_finish(server: FakeServer) -> Non
     assert completion.content == ""
 
 
-@pytest.mark.parametrize(
-    ("status", "name", "kind"),
-    [
-        (429, "RESOURCE_EXHAUSTED", ProviderErrorKind.RATE_LIMITED),
-        (500, "INTERNAL", ProviderErrorKind.UNAVAILABLE),
-        (503, "UNAVAILABLE", ProviderErrorKind.UNAVAILABLE),
-        (401, "UNAUTHENTICATED", ProviderErrorKind.AUTHENTICATION),
-        (403, "PERMISSION_DENIED", ProviderErrorKind.AUTHENTICATION),
-        (400, "INVALID_ARGUMENT", ProviderErrorKind.BAD_REQUEST),
-    ],
-)
-async def test_http_errors_map_to_kinds_without_extra_retries(
-    server: FakeServer, status: int, name: str, kind: ProviderErrorKind
-) -> None:
-    server.reply(status, json_body=error(status, name))
-
-    with pytest.raises(ProviderError) as caught:
-        await provider(server, retries=0).complete(QUESTION)
-
-    assert caught.value.kind is kind
-    assert len(server.requests) == 1
-
-
-async def test_timeout_maps_to_timeout(server: FakeServer) -> None:
-    server.time_out()
+async def test_a_rate_limit_keeps_googles_retry_info(server: FakeServer) -> None:
+    retry_info = {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "20s"}
+    body = error(429, "RESOURCE_EXHAUSTED")
+    body["error"]["details"] = [retry_info]
+    server.reply(429, json_body=body)
 
     with pytest.raises(ProviderError) as caught:
         await provider(server).complete(QUESTION)
-
-    assert caught.value.kind is ProviderErrorKind.TIMEOUT
-
-
-UNREADABLE_REPLIES = [
-    (b"<html>502 Bad Gateway</html>", "text/html"),
-    (b'{"truncated": ', "application/json"),
-    (b'{"unexpected": "shape"}', "application/json"),
-]
-
-
-@pytest.mark.parametrize(("body", "content_type"), UNREADABLE_REPLIES)
-async def test_unreadable_reply_is_a_bad_response(
-    server: FakeServer, body: bytes, content_type: str
-) -> None:
-    server.reply_raw(body, content_type)
-
-    with pytest.raises(ProviderError) as caught:
-        await provider(server).complete(QUESTION)
-
-    assert caught.value.kind is ProviderErrorKind.BAD_RESPONSE
-
-
-async def test_stream_cut_off_half_way_is_unavailable(server: FakeServer) -> None:
-    server.reply_cut_stream(sse((None, reply([{"text": "Par"}], finish_reason=None))))
-
-    with pytest.raises(ProviderError) as caught:
-        await collect(provider(server).stream(QUESTION))
-
-    assert caught.value.kind is ProviderErrorKind.UNAVAILABLE
-
-
-async def test_stream_errors_map_too(server: FakeServer) -> None:
-    server.reply(429, json_body=error(429, "RESOURCE_EXHAUSTED"))
-
-    with pytest.raises(ProviderError) as caught:
-        await collect(provider(server).stream(QUESTION))
 
     assert caught.value.kind is ProviderErrorKind.RATE_LIMITED
+    assert caught.value.retry_after == 20.0
 
 
 async def test_embed_returns_one_vector_per_text(server: FakeServer) -> None:
@@ -448,3 +358,9 @@ def test_sdk_is_imported_on_first_use_only() -> None:
         "assert 'google.genai' in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", script], cwd=PROJECT_ROOT, check=True)  # noqa: S603
+
+
+class TestContract(ProviderContract):
+    """Gemini sends arguments as objects, so there is no broken argument text to mark."""
+
+    wire = GeminiWire()

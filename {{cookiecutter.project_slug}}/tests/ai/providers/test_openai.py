@@ -1,12 +1,18 @@
-"""The OpenAI adapter on the real SDK, with the vendor replaced by a fake server."""
+"""The OpenAI adapter on the real SDK, with the vendor replaced by a fake server.
+
+The contract suite and the tests at the end talk to the fake OpenAI-compatible server over
+loopback through `base_url`, exactly as the adapter reaches Ollama or vLLM; the others fake
+the network at the httpx2 transport.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import struct
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+import threading
 from pathlib import Path
 
 import pytest
@@ -31,6 +37,16 @@ from app.ai.providers.openai import OpenAIProvider
 from app.ai.providers.registry import ProviderNotConfiguredError
 from app.core.config import Settings
 from tests.ai.providers.conftest import FakeServer, sse
+from tests.ai.providers.contract import QUESTION as CONTRACT_QUESTION
+from tests.ai.providers.contract import TextArgumentsContract, collect
+from tests.ai.providers.openai_wire import USAGE_CHUNK, OpenAIWire, chunk, completion_body
+from tests.support.fake_provider import FakeProvider
+from tests.support.fake_replies import (
+    Events,
+    KeepAlive,
+    Text,
+    usage_chunk,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 CALCULATOR = ToolDefinition(
@@ -51,44 +67,6 @@ QUESTION = CompletionRequest(
 )
 
 
-def completion_body(message: dict[str, object], finish_reason: str = "stop") -> dict[str, object]:
-    return {
-        "id": "chatcmpl-1",
-        "object": "chat.completion",
-        "created": 1_700_000_000,
-        "model": "gpt-4o-mini-2024-07-18",
-        "choices": [
-            {
-                "index": 0,
-                "message": {"role": "assistant", "refusal": None, **message},
-                "logprobs": None,
-                "finish_reason": finish_reason,
-            }
-        ],
-        "usage": {"prompt_tokens": 21, "completion_tokens": 5, "total_tokens": 26},
-    }
-
-
-def chunk(delta: dict[str, object], finish_reason: str | None = None) -> dict[str, object]:
-    return {
-        "id": "chatcmpl-1",
-        "object": "chat.completion.chunk",
-        "created": 1_700_000_000,
-        "model": "gpt-4o-mini-2024-07-18",
-        "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}],
-    }
-
-
-USAGE_CHUNK = {
-    "id": "chatcmpl-1",
-    "object": "chat.completion.chunk",
-    "created": 1_700_000_000,
-    "model": "gpt-4o-mini-2024-07-18",
-    "choices": [],
-    "usage": {"prompt_tokens": 21, "completion_tokens": 2, "total_tokens": 23},
-}
-
-
 @pytest.fixture(autouse=True)
 def _no_endpoint_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """The SDK reads these variables; a developer's shell must not move the endpoint."""
@@ -105,10 +83,6 @@ def provider(
         max_retries=retries,
         http_client=server.client(),
     )
-
-
-async def collect(events: AsyncIterator[StreamEvent]) -> list[StreamEvent]:
-    return [event async for event in events]
 
 
 async def test_complete_returns_text_usage_and_model(server: FakeServer) -> None:
@@ -144,19 +118,6 @@ async def test_options_are_sent_only_when_set(server: FakeServer) -> None:
     assert body["temperature"] == 0.2
     assert body["max_completion_tokens"] == 50
     assert "max_tokens" not in body
-
-
-async def test_local_server_needs_no_key_and_gets_max_tokens(server: FakeServer) -> None:
-    server.reply(json_body=completion_body({"content": "hi from llama"}))
-    request = CompletionRequest(model="llama3.2", messages=QUESTION.messages, max_tokens=50)
-
-    completion = await provider(server, base_url="http://localhost:11434/v1").complete(request)
-
-    assert completion.content == "hi from llama"
-    sent = server.requests[0]
-    assert sent.url == "http://localhost:11434/v1/chat/completions"
-    assert sent.headers["authorization"] == "Bearer not-needed"
-    assert server.body()["max_tokens"] == 50
 
 
 async def test_tool_schema_is_sent_and_tool_calls_are_normalized(server: FakeServer) -> None:
@@ -229,36 +190,6 @@ async def test_tool_results_travel_in_openai_format(server: FakeServer) -> None:
     ]
 
 
-async def test_stream_yields_text_then_one_completion_with_usage(server: FakeServer) -> None:
-    server.reply_stream(
-        sse(
-            (None, chunk({"role": "assistant", "content": ""})),
-            (None, chunk({"content": "Forty"})),
-            (None, chunk({"content": "-two"})),
-            (None, chunk({}, finish_reason="stop")),
-            (None, USAGE_CHUNK),
-            (None, "[DONE]"),
-        )
-    )
-
-    events = await collect(provider(server).stream(QUESTION))
-
-    assert events == [
-        TextDelta("Forty"),
-        TextDelta("-two"),
-        StreamCompleted(
-            Completion(
-                content="Forty-two",
-                model="gpt-4o-mini-2024-07-18",
-                usage=Usage(input_tokens=21, output_tokens=2),
-            )
-        ),
-    ]
-    body = server.body()
-    assert body["stream"] is True
-    assert body["stream_options"] == {"include_usage": True}
-
-
 async def test_stream_assembles_tool_call_fragments(server: FakeServer) -> None:
     first = {
         "index": 0,
@@ -292,111 +223,6 @@ async def test_stream_assembles_tool_call_fragments(server: FakeServer) -> None:
         ToolCall(id="call_abc", name="calculator", arguments={"expression": "6*7"}),
         ToolCall(id="call_def", name="clock", arguments={}),
     )
-
-
-async def test_unparseable_tool_arguments_are_a_bad_response(server: FakeServer) -> None:
-    broken = {
-        "id": "call_1",
-        "type": "function",
-        "function": {"name": "calculator", "arguments": "{6*7"},
-    }
-    server.reply(json_body=completion_body({"content": None, "tool_calls": [broken]}, "tool_calls"))
-
-    with pytest.raises(ProviderError) as caught:
-        await provider(server).complete(QUESTION)
-
-    assert caught.value.kind is ProviderErrorKind.BAD_RESPONSE
-    assert caught.value.provider == "openai"
-
-
-async def test_reply_without_choices_is_a_bad_response(server: FakeServer) -> None:
-    server.reply(json_body={**completion_body({"content": "x"}), "choices": []})
-
-    with pytest.raises(ProviderError) as caught:
-        await provider(server).complete(QUESTION)
-
-    assert caught.value.kind is ProviderErrorKind.BAD_RESPONSE
-
-
-@pytest.mark.parametrize(
-    ("status", "kind"),
-    [
-        (429, ProviderErrorKind.RATE_LIMITED),
-        (500, ProviderErrorKind.UNAVAILABLE),
-        (503, ProviderErrorKind.UNAVAILABLE),
-        (401, ProviderErrorKind.AUTHENTICATION),
-        (403, ProviderErrorKind.AUTHENTICATION),
-        (400, ProviderErrorKind.BAD_REQUEST),
-    ],
-)
-async def test_http_errors_map_to_kinds_without_extra_retries(
-    server: FakeServer, status: int, kind: ProviderErrorKind
-) -> None:
-    server.reply(status, json_body={"error": {"message": "nope", "type": "x", "code": None}})
-
-    with pytest.raises(ProviderError) as caught:
-        await provider(server, retries=0).complete(QUESTION)
-
-    assert caught.value.kind is kind
-    assert len(server.requests) == 1
-
-
-async def test_sdk_retries_are_the_only_retry_layer(server: FakeServer) -> None:
-    server.reply(
-        429, json_body={"error": {"message": "slow down"}}, headers={"retry-after-ms": "1"}
-    )
-    server.reply(json_body=completion_body({"content": "42"}))
-
-    completion = await provider(server, retries=1).complete(QUESTION)
-
-    assert completion.content == "42"
-    assert len(server.requests) == 2
-
-
-async def test_timeout_maps_to_timeout(server: FakeServer) -> None:
-    server.time_out()
-
-    with pytest.raises(ProviderError) as caught:
-        await provider(server).complete(QUESTION)
-
-    assert caught.value.kind is ProviderErrorKind.TIMEOUT
-
-
-UNREADABLE_REPLIES = [
-    (b"<html>502 Bad Gateway</html>", "text/html"),
-    (b'{"truncated": ', "application/json"),
-    (b'{"unexpected": "shape"}', "application/json"),
-]
-
-
-@pytest.mark.parametrize(("body", "content_type"), UNREADABLE_REPLIES)
-async def test_unreadable_reply_is_a_bad_response(
-    server: FakeServer, body: bytes, content_type: str
-) -> None:
-    server.reply_raw(body, content_type)
-
-    with pytest.raises(ProviderError) as caught:
-        await provider(server).complete(QUESTION)
-
-    assert caught.value.kind is ProviderErrorKind.BAD_RESPONSE
-
-
-async def test_empty_stream_is_a_bad_response(server: FakeServer) -> None:
-    server.reply_stream(b"")
-
-    with pytest.raises(ProviderError) as caught:
-        await collect(provider(server).stream(QUESTION))
-
-    assert caught.value.kind is ProviderErrorKind.BAD_RESPONSE
-
-
-async def test_stream_cut_off_half_way_is_unavailable(server: FakeServer) -> None:
-    server.reply_cut_stream(sse((None, chunk({"content": "Par"}))))
-
-    with pytest.raises(ProviderError) as caught:
-        await collect(provider(server).stream(QUESTION))
-
-    assert caught.value.kind is ProviderErrorKind.UNAVAILABLE
 
 
 async def test_error_inside_a_stream_is_a_provider_error(server: FakeServer) -> None:
@@ -483,3 +309,82 @@ def test_sdk_is_imported_on_first_use_only() -> None:
         "assert 'openai' in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", script], cwd=PROJECT_ROOT, check=True)  # noqa: S603
+
+
+class TestContract(TextArgumentsContract):
+    wire = OpenAIWire()
+
+
+def local_provider(fake: FakeProvider, *, timeout: float = 5) -> OpenAIProvider:
+    """The adapter as the factory builds it for a local server: a base URL and no key."""
+    return OpenAIProvider(api_key=None, base_url=fake.url, timeout=timeout, max_retries=0)
+
+
+async def test_a_local_server_gets_the_request_it_expects(fake_provider: FakeProvider) -> None:
+    request = CompletionRequest(model="llama3.2", messages=QUESTION.messages, max_tokens=50)
+    provider = local_provider(fake_provider)
+
+    await provider.complete(request)
+    await collect(provider.stream(request))
+    await provider.aclose()
+
+    whole, streamed = fake_provider.requests
+    assert whole.path == streamed.path == "/v1/chat/completions"
+    assert whole.headers["authorization"] == "Bearer not-needed"
+    assert whole.json["max_tokens"] == 50
+    assert "max_completion_tokens" not in whole.json
+    assert streamed.json["stream_options"] == {"include_usage": True}
+
+
+async def test_streamed_text_arrives_while_the_reply_is_still_being_written(
+    fake_provider: FakeProvider,
+) -> None:
+    release = threading.Event()
+    fake_provider.queue(Text("first and then the rest", release=release))
+    provider = local_provider(fake_provider)
+
+    async with asyncio.timeout(5):
+        events = provider.stream(CONTRACT_QUESTION)
+        first = await anext(events)
+        # The server holds the rest until the test releases it: this delta came on its own.
+        release.set()
+        rest = [event async for event in events]
+    await provider.aclose()
+
+    assert first == TextDelta("first ")
+    assert isinstance(rest[-1], StreamCompleted)
+    assert rest[-1].completion.content == "first and then the rest"
+
+
+async def test_a_stream_without_choices_or_finish_reason_is_not_an_empty_reply(
+    fake_provider: FakeProvider,
+) -> None:
+    fake_provider.queue(Events([usage_chunk(), "[DONE]"]))
+    provider = local_provider(fake_provider)
+
+    with pytest.raises(ProviderError) as caught:
+        await collect(provider.stream(CONTRACT_QUESTION))
+    await provider.aclose()
+
+    assert caught.value.kind is ProviderErrorKind.INCOMPLETE
+
+
+async def test_an_endless_keep_alive_never_completes_on_its_own(
+    fake_provider: FakeProvider,
+) -> None:
+    """Only a deadline above the adapter ends such a stream; the adapter never invents a reply."""
+    fake_provider.queue(KeepAlive(interval=0.01))
+    provider = local_provider(fake_provider, timeout=0.2)
+    seen: list[StreamEvent] = []
+
+    async def read() -> None:
+        async for event in provider.stream(CONTRACT_QUESTION):
+            seen.append(event)
+
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.5):
+            await read()
+    await provider.aclose()
+
+    assert seen == []
+    assert len(fake_provider.requests) == 1

@@ -105,15 +105,27 @@ async def test_error_directive_raises_that_kind(kind: ProviderErrorKind) -> None
     assert caught.value.provider == "scripted"
 
 
+async def test_an_error_directive_can_ask_for_a_retry_after_wait() -> None:
+    with pytest.raises(ProviderError) as caught:
+        await ScriptedProvider().complete(ask(user("!error rate_limited 7.5")))
+
+    assert caught.value.kind is ProviderErrorKind.RATE_LIMITED
+    assert caught.value.retry_after == 7.5
+
+
+@pytest.mark.parametrize("raw", ["{not json", "[1]"])
+async def test_broken_tool_arguments_are_passed_on_marked_like_a_models(raw: str) -> None:
+    completion = await ScriptedProvider().complete(ask(user(f"!tool calculator {raw}")))
+
+    (call,) = completion.tool_calls
+    assert completion.finish_reason is FinishReason.TOOL_CALLS
+    assert (call.name, call.arguments, call.raw_arguments) == ("calculator", {}, raw)
+    assert call.arguments_error
+
+
 @pytest.mark.parametrize(
     "directive",
-    [
-        "!error nonsense",
-        "!tool",
-        "!tool calculator {not json",
-        "!tool calculator [1]",
-        "!sleep soon",
-    ],
+    ["!error nonsense", "!error rate_limited soon", "!tool", "!sleep soon"],
 )
 async def test_a_broken_directive_is_a_bad_request(directive: str) -> None:
     with pytest.raises(ProviderError) as caught:
