@@ -39,13 +39,33 @@ MANIFEST: dict[str, Owned] = {
         ),
     ),
     "use_openai": Owned(
-        True, ("app/ai/providers/openai.py", "tests/ai/providers/test_openai.py")
+        True,
+        (
+            "app/ai/providers/openai.py",
+            "tests/ai/providers/test_openai.py",
+            "app/ai/knowledge/embedders/openai.py",
+            "tests/ai/knowledge/embedders/test_openai.py",
+        ),
     ),
     "use_anthropic": Owned(
         True, ("app/ai/providers/anthropic.py", "tests/ai/providers/test_anthropic.py")
     ),
     "use_gemini": Owned(
-        True, ("app/ai/providers/gemini.py", "tests/ai/providers/test_gemini.py")
+        True,
+        (
+            "app/ai/providers/gemini.py",
+            "tests/ai/providers/test_gemini.py",
+            "app/ai/knowledge/embedders/gemini.py",
+            "tests/ai/knowledge/embedders/test_gemini.py",
+        ),
+    ),
+    "database": Owned(
+        "postgresql",
+        (
+            "app/ai/knowledge/stores/pgvector.py",
+            "tests/ai/knowledge/stores/test_pgvector.py",
+            "tests/support/pgvector.py",
+        ),
     ),
     "include_docker": Owned(
         True, ("Dockerfile", "docker-compose.yml", ".dockerignore")

