@@ -148,7 +148,7 @@ class _TextParser(HTMLParser):
                 self._skipping.pop()
         elif tag in self._HEADINGS:
             self._parts.append("\n\n")
-        elif tag in self._BLOCKS:
+        elif tag in self._BLOCKS and tag != "li":  # the next item starts its own line
             self._parts.append("\n")
 
     def handle_data(self, data: str) -> None:

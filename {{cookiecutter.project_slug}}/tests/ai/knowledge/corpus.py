@@ -39,7 +39,7 @@ DOCUMENTS: dict[str, str] = {
 # (question, the document that answers it). Worded as a person would ask, not copied.
 QUESTIONS: list[tuple[str, str]] = [
     ("Why does my sour loaf taste tangy and how do I get bigger holes in it?", "sourdough.md"),
-    ("How do worker bees tell each other where the flowers are?", "honeybees.md"),
+    ("What jobs does a bee do as it gets older?", "honeybees.md"),
     ("What makes some volcanoes explode violently instead of oozing lava?", "volcanoes.md"),
     ("How many weeks before the race should I cut back my running?", "marathon.md"),
     ("What packets are exchanged to open a connection between client and server?", "tcp.md"),
@@ -50,12 +50,12 @@ QUESTIONS: list[tuple[str, str]] = [
     ("How does getting a shot protect me from catching a disease later?", "vaccines.md"),
     ("How does a rooftop panel turn sunshine into electricity?", "solar.md"),
     ("Why do reefs turn white when the sea gets hot?", "coral.md"),
-    ("Which chord progression do many jazz standards use?", "jazz.md"),
+    ("Why do I have more dreams in the early morning hours?", "sleep.md"),
     ("What happens to grape sugar when wine is made, and why is red wine red?", "wine.md"),
     ("Why can't light escape from a collapsed star?", "blackholes.md"),
     ("What is the safe way for a website to keep user passwords?", "passwords.md"),
     ("What should I put in a garden compost pile and why turn it?", "compost.md"),
-    ("What is the difference between green tea and black tea?", "tea.md"),
+    ("Which gear should I choose for riding up a steep hill?", "bicycle.md"),
     ("How do migrating birds find their way over long distances?", "migration.md"),
     ("What happens when I type a website name before the page loads?", "dns.md"),
 ]

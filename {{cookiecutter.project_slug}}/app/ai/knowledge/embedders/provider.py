@@ -15,11 +15,11 @@ class ProviderEmbedder(Embedder):
         self, provider: Provider, *, model: str, dimension: int, batch_size: int
     ) -> None:
         super().__init__(model=model, dimension=dimension, batch_size=batch_size)
-        self._provider = provider
+        self.provider = provider
 
     async def _embed_batch(self, texts: list[str]) -> Sequence[Sequence[float]]:
         try:
-            return await self._provider.embed(texts, model=self.model)
+            return await self.provider.embed(texts, model=self.model)
         except ProviderError as exc:
             raise EmbeddingError(str(exc)) from exc
 
