@@ -47,14 +47,14 @@ def pgvector_server() -> Iterator[str | None]:
     if importlib.util.find_spec("pgserver") is None:
         yield configured
         return
-    import pgserver
+    from pgserver.postgres_server import get_server
 
     # Not under pytest's temporary folder: that one is private to root (pgserver runs the
     # server as its own user when started by root) and pruned by other pytest runs.
     folder = Path(tempfile.mkdtemp(prefix="pgvector-tests-"))
     folder.chmod(0o755)
     try:
-        server = pgserver.get_server(folder / "pgdata", cleanup_mode="delete")
+        server = get_server(folder / "pgdata", cleanup_mode="delete")
         try:
             # pgserver listens on a Unix socket only; asyncpg takes its folder as `host`.
             url = make_url(server.get_uri()).set(drivername="postgresql+asyncpg", password=None)

@@ -120,7 +120,9 @@ def _html_text(markup: str) -> str:
 class _TextParser(HTMLParser):
     """Visible text of an HTML page; scripts, styles and other non-content are dropped."""
 
-    _SKIPPED: ClassVar[frozenset[str]] = frozenset({"script", "style", "noscript", "template", "svg", "head"})
+    _SKIPPED: ClassVar[frozenset[str]] = frozenset(
+        {"script", "style", "noscript", "template", "svg", "head"}
+    )
     _BLOCKS: ClassVar[frozenset[str]] = frozenset(
         {"p", "div", "section", "article", "main", "header", "footer", "aside", "nav",
          "ul", "ol", "table", "tr", "blockquote", "pre", "br", "hr", "li", "dt", "dd",

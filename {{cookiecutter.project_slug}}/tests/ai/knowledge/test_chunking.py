@@ -13,7 +13,9 @@ WORDS = " ".join(f"w{n}" for n in range(100))
 
 
 def test_a_long_section_becomes_overlapping_windows() -> None:
-    chunks = chunk_text(WORDS, source="s", options=ChunkingOptions(max_tokens=30, overlap_tokens=10))
+    chunks = chunk_text(
+        WORDS, source="s", options=ChunkingOptions(max_tokens=30, overlap_tokens=10)
+    )
 
     assert [chunk.token_count for chunk in chunks] == [30, 30, 30, 30, 20]
     assert chunks[0].text.split()[-10:] == chunks[1].text.split()[:10]

@@ -29,8 +29,19 @@ def test_html_keeps_visible_text_and_headings_without_scripts() -> None:
 
     text = extract_text(page, "text/html; charset=utf-8")
 
-    assert text.splitlines() == ["# Guide", "", "First paragraph.", "", "## Setup", "", "- one", "- two"]
-    assert "alert" not in text and "color" not in text and "enable js" not in text
+    assert text.splitlines() == [
+        "# Guide",
+        "",
+        "First paragraph.",
+        "",
+        "## Setup",
+        "",
+        "- one",
+        "- two",
+    ]
+    assert "alert" not in text
+    assert "color" not in text
+    assert "enable js" not in text
 
 
 def test_pdf_text_is_extracted() -> None:

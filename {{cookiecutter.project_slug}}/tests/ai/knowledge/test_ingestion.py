@@ -51,7 +51,8 @@ async def test_a_document_is_indexed_with_its_chunks(knowledge: Knowledge) -> No
     document = await knowledge.ingest(owner, base.id, f"# Topics\n\n{LONG}", name="topics.md")
 
     assert document.status is DocumentStatus.INDEXED
-    assert document.failure_reason is None and document.indexed_at is not None
+    assert document.failure_reason is None
+    assert document.indexed_at is not None
     chunks = await chunks_of(knowledge, document)
     assert len(chunks) == document.chunk_count > 1
     assert [chunk.position for chunk in chunks] == list(range(len(chunks)))
@@ -85,7 +86,8 @@ async def test_a_pdf_that_does_not_parse_fails_with_the_reason(knowledge: Knowle
     )
 
     assert document.status is DocumentStatus.FAILED
-    assert document.failure_reason is not None and "PDF" in document.failure_reason
+    assert document.failure_reason is not None
+    assert "PDF" in document.failure_reason
     assert await knowledge.count(KnowledgeChunk) == 0
 
 
@@ -115,7 +117,8 @@ async def test_uploading_a_failed_document_again_retries_it(knowledge: Knowledge
     retried = await knowledge.ingest(owner, base.id, LONG)
 
     assert retried.id == failed.id
-    assert retried.status is DocumentStatus.INDEXED and retried.failure_reason is None
+    assert retried.status is DocumentStatus.INDEXED
+    assert retried.failure_reason is None
     assert await knowledge.count(KnowledgeChunk) == retried.chunk_count > 0
 
 
@@ -127,7 +130,8 @@ async def test_a_base_of_another_model_fails_the_document(knowledge: Knowledge) 
     document = await knowledge.ingest(owner, base.id, LONG)
 
     assert document.status is DocumentStatus.FAILED
-    assert document.failure_reason is not None and "re-index" in document.failure_reason
+    assert document.failure_reason is not None
+    assert "re-index" in document.failure_reason
     assert await knowledge.count(KnowledgeChunk) == 0
 
 

@@ -53,7 +53,8 @@ async def test_finds_the_section_that_answers(knowledge: Knowledge) -> None:
     assert "Green tea steeps" in best.text
     assert best.heading == "Tea guide > Steeping"
     assert best.source == "drinks.md"
-    assert best.document_id == document.id and best.base_id == base.id
+    assert best.document_id == document.id
+    assert best.base_id == base.id
     assert 0 < best.score <= 1.0
     assert [result.score for result in results] == sorted(
         (result.score for result in results), reverse=True

@@ -11,9 +11,7 @@ from app.ai.providers.base import Provider, ProviderError
 class ProviderEmbedder(Embedder):
     """Borrows a provider (it is built and closed by the provider factory) to embed texts."""
 
-    def __init__(
-        self, provider: Provider, *, model: str, dimension: int, batch_size: int
-    ) -> None:
+    def __init__(self, provider: Provider, *, model: str, dimension: int, batch_size: int) -> None:
         super().__init__(model=model, dimension=dimension, batch_size=batch_size)
         self.provider = provider
 

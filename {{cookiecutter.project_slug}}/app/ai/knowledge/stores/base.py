@@ -14,9 +14,7 @@ from sqlalchemy.sql.elements import BindParameter
 from app.ai.knowledge.embedders.base import Vector
 
 # Every backend query keeps to chunks of bases the owner holds, whatever ids it is given.
-OWNED_BASES_SQL = (
-    "SELECT id FROM knowledge_bases WHERE owner_id = :owner_id AND id IN :base_ids"
-)
+OWNED_BASES_SQL = "SELECT id FROM knowledge_bases WHERE owner_id = :owner_id AND id IN :base_ids"
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,5 +41,7 @@ def backend_for(dialect: str) -> SearchBackend:
             _built[dialect] = _BACKENDS[dialect]()
         except KeyError:
             known = ", ".join(_BACKENDS)
-            raise LookupError(f"No knowledge search for {dialect!r} databases; use {known}") from None
+            raise LookupError(
+                f"No knowledge search for {dialect!r} databases; use {known}"
+            ) from None
     return _built[dialect]

@@ -64,7 +64,9 @@ class SQLiteSearch(SearchBackend):
         matrix = np.frombuffer(b"".join(row[1] for row in rows), dtype="<f4")
         similarities = matrix.reshape(len(rows), scope.dimension) @ vector
         best = np.argpartition(-similarities, limit - 1)[:limit] if len(rows) > limit else None
-        order = best[np.argsort(-similarities[best])] if best is not None else np.argsort(-similarities)
+        order = (
+            best[np.argsort(-similarities[best])] if best is not None else np.argsort(-similarities)
+        )
         return [RankedChunk(int(ids[i]), float(similarities[i])) for i in order]
 
     async def matching(

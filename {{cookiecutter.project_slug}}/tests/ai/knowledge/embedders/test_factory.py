@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from app.ai.knowledge.embedders.factory import EmbedderConfigError, build_embedder
@@ -13,12 +15,12 @@ from app.ai.providers.factory import ProviderFactory{% if cookiecutter.use_opena
 from app.core.config import Settings
 
 
-def settings(**values: object) -> Settings:
+def settings(**values: Any) -> Settings:
     """Settings from these values alone, whatever the environment holds."""
-    return Settings(_env_file=None, environment="test", **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, environment="test", **values)
 
 
-def build(**values: object) -> object:
+def build(**values: Any) -> object:
     configured = settings(**values)
     return build_embedder(configured, ProviderFactory(configured))
 

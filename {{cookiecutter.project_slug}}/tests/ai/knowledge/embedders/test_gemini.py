@@ -28,7 +28,10 @@ async def test_texts_go_in_batches_to_batch_embed_contents(server: FakeServer) -
     vectors = await embedder.embed(["one", "two", "three"])
 
     assert server.requests[0].url.path.endswith("/models/gemini-embedding-001:batchEmbedContents")
-    sent = [[item["content"]["parts"][0]["text"] for item in server.body(i)["requests"]] for i in range(2)]
+    sent = [
+        [item["content"]["parts"][0]["text"] for item in server.body(i)["requests"]]
+        for i in range(2)
+    ]
     assert sent == [["one", "two"], ["three"]]
     np.testing.assert_allclose(np.stack(vectors), [[0.6, 0.8], [0.0, 1.0], [1.0, 0.0]], atol=1e-6)
 
@@ -41,7 +44,9 @@ async def test_the_default_model_and_its_published_size(server: FakeServer) -> N
 
 
 async def test_vendor_errors_become_embedding_errors(server: FakeServer) -> None:
-    server.reply(403, json_body={"error": {"code": 403, "message": "bad key", "status": "PERMISSION_DENIED"}})
+    server.reply(
+        403, json_body={"error": {"code": 403, "message": "bad key", "status": "PERMISSION_DENIED"}}
+    )
     embedder = GeminiEmbedder(provider(server), dimension=2)
 
     with pytest.raises(EmbeddingError, match="authentication"):

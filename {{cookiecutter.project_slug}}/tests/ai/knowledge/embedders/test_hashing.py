@@ -26,14 +26,19 @@ async def test_vectors_are_unit_length_and_sized() -> None:
 
     [vector] = await embedder.embed(["Bees dance to share where flowers are."])
 
-    assert embedder.model == MODEL and vector.shape == (DEFAULT_DIMENSION,)
+    assert embedder.model == MODEL
+    assert vector.shape == (DEFAULT_DIMENSION,)
     assert abs(float(np.linalg.norm(vector)) - 1.0) < 1e-6
 
 
 async def test_shared_words_and_stems_bring_texts_close() -> None:
     embedder = HashingEmbedder()
     query, near, far = await embedder.embed(
-        ["training plan for running a marathon", "a marathon runner trains for months", "chocolate cake recipe"]
+        [
+            "training plan for running a marathon",
+            "a marathon runner trains for months",
+            "chocolate cake recipe",
+        ]
     )
 
     assert cosine(query, near) > 0.15
