@@ -188,6 +188,15 @@ def _enable_pgvector() -> None:
     except sa.exc.DBAPIError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
         raise RuntimeError(PGVECTOR_MISSING.format(reason=reason)) from exc
+    version = bind.execute(
+        sa.text("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
+    ).scalar_one()
+    # Search relies on halfvec (0.7) and iterative index scans (0.8).
+    if tuple(int(part) for part in str(version).split(".")[:2]) < (0, 8):
+        raise RuntimeError(
+            f"pgvector {version} is too old: 0.8 or newer is needed. Install a newer "
+            "pgvector on the server and run `ALTER EXTENSION vector UPDATE;`, then migrate."
+        )
 
 
 def _postgres_search() -> None:

@@ -14,11 +14,9 @@ Ollama or vLLM through the OpenAI adapter (`EMBEDDING_PROVIDER=openai`,
 from __future__ import annotations
 
 import hashlib
-import math
 from collections import Counter
 from collections.abc import Sequence
 from functools import lru_cache
-from itertools import pairwise
 
 import numpy as np
 import numpy.typing as npt
@@ -34,6 +32,8 @@ CHAR_NGRAM_SIZES = (3, 4, 5)
 WORD_WEIGHT = 1.0
 SPELLING_WEIGHT = 1.0
 PAIR_WEIGHT = 0.5
+# An odd 64-bit constant (from splitmix64) that spreads a word's hash before the next one's is added.
+_PAIR_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
 
 
 class HashingEmbedder(Embedder):
@@ -50,18 +50,23 @@ class HashingEmbedder(Embedder):
     def vector(self, text: str) -> Vector:
         """The (unnormalised) hashed feature vector of one text."""
         words = content_words(text)
-        indices: list[npt.NDArray[np.int64]] = []
-        weights: list[npt.NDArray[np.float64]] = []
-        for word, count in Counter(words).items():
-            word_indices, word_weights = _word_features(word, self.dimension)
-            indices.append(word_indices)
-            weights.append(word_weights * (1.0 + math.log(count)))
-        for pair, count in Counter(pairwise(words)).items():
-            index, sign = _hashed(f"{pair[0]} {pair[1]}", self.dimension)
-            indices.append(np.array([index]))
-            weights.append(np.array([sign * PAIR_WEIGHT * (1.0 + math.log(count))]))
-        if not indices:
+        if not words:
             return np.zeros(self.dimension, dtype=np.float32)
+        counts = Counter(words)
+        features = [_word_features(word, self.dimension) for word in counts]
+        # Repeated words count sublinearly: 1 + ln(count).
+        boost = 1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))
+        indices = [np.concatenate([word_indices for word_indices, _ in features])]
+        weights = [
+            np.concatenate([word_weights for _, word_weights in features])
+            * np.repeat(boost, [len(word_indices) for word_indices, _ in features])
+        ]
+        if len(words) > 1:
+            hashes = np.fromiter(map(_word_hash, words), dtype=np.uint64, count=len(words))
+            pairs = hashes[:-1] * _PAIR_MULTIPLIER + hashes[1:]
+            pairs ^= pairs >> np.uint64(29)
+            indices.append((pairs % np.uint64(self.dimension)).astype(np.int64))
+            weights.append(np.where(pairs >> np.uint64(63), PAIR_WEIGHT, -PAIR_WEIGHT))
         summed = np.bincount(
             np.concatenate(indices), weights=np.concatenate(weights), minlength=self.dimension
         )
@@ -85,6 +90,12 @@ def _word_features(
     indices = np.array([index for (index, _), _ in hashed], dtype=np.int64)
     weights = np.array([sign * weight for (_, sign), weight in hashed], dtype=np.float64)
     return indices, weights
+
+
+@lru_cache(maxsize=200_000)
+def _word_hash(word: str) -> int:
+    """A word's stable 64-bit hash, combined pairwise (vectorised) into word-pair features."""
+    return int.from_bytes(hashlib.blake2b(word.encode(), digest_size=8).digest(), "little")
 
 
 def _hashed(feature: str, dimension: int) -> tuple[int, float]:
