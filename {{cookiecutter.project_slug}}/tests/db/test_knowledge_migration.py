@@ -8,8 +8,9 @@ import asyncio
 import os
 {%- endif %}
 from pathlib import Path
-
+{% if cookiecutter.database == "postgresql" %}
 import pytest
+{%- endif %}
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import text

@@ -41,7 +41,10 @@ async def _migrated(url: str) -> Database:
 
 @pytest.fixture(scope="session")
 async def knowledge_databases(
-    tmp_path_factory: pytest.TempPathFactory{% if cookiecutter.database == "postgresql" %}, postgres_admin_url: str | None{% endif %}
+    tmp_path_factory: pytest.TempPathFactory,
+{%- if cookiecutter.database == "postgresql" %}
+    postgres_admin_url: str | None,
+{%- endif %}
 ) -> AsyncIterator[dict[str, Database]]:
     """One migrated database per backend for the whole session."""
     folder: Path = tmp_path_factory.mktemp("knowledge")
