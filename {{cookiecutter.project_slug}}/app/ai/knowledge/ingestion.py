@@ -7,12 +7,13 @@ failure leaves no chunk behind and marks the document `failed` with the reason.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import structlog
 
 from app.ai.knowledge import repository
-from app.ai.knowledge.chunking import ChunkingOptions, chunk_text
+from app.ai.knowledge.chunking import Chunk, ChunkingOptions, chunk_text
 from app.ai.knowledge.embedders.base import Embedder, EmbeddingError
 from app.ai.knowledge.extraction import ExtractionError, extract_text
 from app.ai.knowledge.repository import DocumentUpload, EmbeddingModelMismatchError
@@ -86,8 +87,10 @@ async def index_document(
             return None
     try:
         repository.check_embedder(base, embedder)
-        text = extract_text(content, document.content_type)
-        chunks = chunk_text(text, source=document.source_name, options=options)
+        # Parsing a large PDF takes a while; the event loop keeps serving meanwhile.
+        chunks = await asyncio.to_thread(
+            _chunks_of, content, document.content_type, document.source_name, options
+        )
         if not chunks:
             raise NoChunksError("the document has headings but no text under them")
         vectors = await embedder.embed([chunk.embedding_text for chunk in chunks])
@@ -109,6 +112,12 @@ async def index_document(
             database, owner_id, document_id, f"indexing failed: {type(exc).__name__}"
         )
         raise
+
+
+def _chunks_of(
+    content: bytes, content_type: str, source: str, options: ChunkingOptions
+) -> list[Chunk]:
+    return chunk_text(extract_text(content, content_type), source=source, options=options)
 
 
 async def _mark_failed(
