@@ -6,9 +6,8 @@ dimensions (the "hashing trick"). Texts that share words, word stems or phrases 
 close; synonyms and paraphrases with no shared letters do not. It needs no key, no
 network and no download, and is deterministic across processes and machines.
 
-For semantic search use a real embedding model: a vendor's, or a local one served by
-Ollama or vLLM through the OpenAI adapter (`EMBEDDING_PROVIDER=openai`,
-`OPENAI_BASE_URL=http://localhost:11434/v1`, `EMBEDDING_MODEL=nomic-embed-text`).
+For semantic search use a real embedding model through `EMBEDDING_PROVIDER` (a vendor's
+model, or a local one served by an OpenAI-compatible server; see `.env.example`).
 """
 
 from __future__ import annotations
