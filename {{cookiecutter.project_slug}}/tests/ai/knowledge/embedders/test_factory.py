@@ -6,12 +6,16 @@ from typing import Any
 
 import pytest
 
-from app.ai.knowledge.embedders.factory import EmbedderConfigError, build_embedder
+from app.ai.knowledge.embedders.factory import build_embedder
 from app.ai.knowledge.embedders.hashing import HashingEmbedder
 {%- if cookiecutter.use_openai or cookiecutter.use_gemini %}
 from app.ai.knowledge.embedders.provider import ProviderEmbedder
 {%- endif %}
-from app.ai.providers.factory import ProviderFactory{% if cookiecutter.use_openai or cookiecutter.use_gemini %}, ProviderNotConfiguredError{% endif %}
+from app.ai.knowledge.embedders.registry import EmbedderConfigError, EmbedderEntry, EmbedderRegistry
+from app.ai.providers.factory import ProviderFactory
+{%- if cookiecutter.use_openai or cookiecutter.use_gemini %}
+from app.ai.providers.registry import ProviderNotConfiguredError
+{%- endif %}
 from app.core.config import Settings
 
 
@@ -49,6 +53,22 @@ def test_the_hashing_size_and_batch_follow_the_settings() -> None:
 def test_impossible_settings_are_explained(values: dict[str, object], message: str) -> None:
     with pytest.raises(EmbedderConfigError, match=message):
         build(**values)
+
+
+def test_a_registry_refuses_a_name_twice() -> None:
+    entry = EmbedderEntry("hashing", lambda _settings, _providers: HashingEmbedder())
+
+    with pytest.raises(ValueError, match="already registered"):
+        EmbedderRegistry([entry, entry])
+
+
+def test_a_registry_of_its_own_builds_its_own_embedders() -> None:
+    small = EmbedderEntry("small", lambda _settings, _providers: HashingEmbedder(dimension=8))
+    configured = settings(embedding_provider="small")
+
+    embedder = build_embedder(configured, ProviderFactory(configured), EmbedderRegistry([small]))
+
+    assert embedder.dimension == 8
 
 
 def test_overlap_must_stay_below_the_chunk_size() -> None:
