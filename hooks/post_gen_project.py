@@ -44,6 +44,8 @@ MANIFEST: dict[str, Owned] = {
             "app/ai/providers/openai.py",
             "tests/ai/providers/test_openai.py",
             "tests/ai/providers/openai_wire.py",
+            "app/ai/knowledge/embedders/openai.py",
+            "tests/ai/knowledge/embedders/test_openai.py",
         ),
     ),
     "use_anthropic": Owned(
@@ -60,6 +62,16 @@ MANIFEST: dict[str, Owned] = {
             "app/ai/providers/gemini.py",
             "tests/ai/providers/test_gemini.py",
             "tests/ai/providers/gemini_wire.py",
+            "app/ai/knowledge/embedders/gemini.py",
+            "tests/ai/knowledge/embedders/test_gemini.py",
+        ),
+    ),
+    "database": Owned(
+        "postgresql",
+        (
+            "app/ai/knowledge/stores/pgvector.py",
+            "tests/ai/knowledge/stores/test_pgvector.py",
+            "tests/support/pgvector.py",
         ),
     ),
     "include_docker": Owned(True, ("Dockerfile", "docker-compose.yml", ".dockerignore")),

@@ -261,8 +261,15 @@ DECLARED_NAME_PATTERNS: dict[str, list[str]] = {
     "use_anthropic": [r"(?i)\banthropic\b"],
     "use_gemini": [r"google[.-]genai", r"(?i)\bgemini\b"],
 }
-# When the production database is SQLite, the PostgreSQL driver must not be shipped.
-SQLITE_LEFTOVER_PATTERNS = [r"asyncpg", r"(?i)image:\s*postgres", r"pg_isready"]
+# When the production database is SQLite, the PostgreSQL driver, pgvector and the
+# tests' PostgreSQL server must not be shipped.
+SQLITE_LEFTOVER_PATTERNS = [
+    r"asyncpg",
+    r"(?i)image:\s*postgres",
+    r"pg_isready",
+    r"(?i)pgvector",
+    r"pgserver",
+]
 SQLITE_LEFTOVER_FILES = [
     "pyproject.toml",
     ".env.example",

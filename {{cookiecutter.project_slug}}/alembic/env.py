@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from logging.config import fileConfig
 from typing import Any, Literal
 
@@ -42,6 +43,14 @@ def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | 
     return False
 
 
+def include_name(name: str | None, type_: str, parent_names: Mapping[str, str | None]) -> bool:
+    """Leave out what migrations build by hand for one database (models list the names)."""
+    hand_built = target_metadata.info.get("database_only_names", ())
+    if type_ == "column":
+        return f"{parent_names.get('table_name')}.{name}" not in hand_built
+    return name not in hand_built
+
+
 def run_migrations_offline() -> None:
     context.configure(
         url=database_url(),
@@ -50,6 +59,7 @@ def run_migrations_offline() -> None:
         render_as_batch=True,
         compare_type=True,
         render_item=render_item,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -63,6 +73,7 @@ def do_run_migrations(connection: Connection) -> None:
         render_as_batch=True,
         compare_type=True,
         render_item=render_item,
+        include_name=include_name,
     )
     with context.begin_transaction():
         if connection.dialect.name == "postgresql":

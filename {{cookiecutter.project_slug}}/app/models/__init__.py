@@ -3,14 +3,19 @@
 from app.models.agent import Agent
 from app.models.conversation import Conversation
 from app.models.execution import Execution, ExecutionStatus
+from app.models.knowledge import DocumentStatus, KnowledgeBase, KnowledgeChunk, KnowledgeDocument
 from app.models.message import Message, MessageRole
 from app.models.user import User, UserRole
 
 __all__ = [
     "Agent",
     "Conversation",
+    "DocumentStatus",
     "Execution",
     "ExecutionStatus",
+    "KnowledgeBase",
+    "KnowledgeChunk",
+    "KnowledgeDocument",
     "Message",
     "MessageRole",
     "User",

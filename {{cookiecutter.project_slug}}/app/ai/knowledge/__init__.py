@@ -1,0 +1,1 @@
+"""Knowledge bases: documents split into chunks, embedded, stored and searched by meaning and words."""

@@ -1,0 +1,1 @@
+"""Search backends over stored chunks: pgvector on PostgreSQL, exact search on SQLite."""
