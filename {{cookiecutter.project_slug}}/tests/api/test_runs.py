@@ -269,9 +269,11 @@ async def test_a_run_can_be_followed_from_another_request(
     client: httpx.AsyncClient, auth_headers: dict[str, str]
 ) -> None:
     agent = await create_agent(client, auth_headers, tools=["calculator"])
+    # A follower sees events from the moment it subscribes: the first model call waits
+    # long enough for that on a loaded machine under coverage tracing.
     run = asyncio.create_task(
         execute(
-            client, auth_headers, agent["id"], '!sleep 0.3\n!tool calculator {"expression": "6*7"}'
+            client, auth_headers, agent["id"], '!sleep 2\n!tool calculator {"expression": "6*7"}'
         )
     )
     execution_id = await _wait_for_running(client, auth_headers)
