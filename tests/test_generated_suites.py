@@ -25,6 +25,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.databases import server_with_pgvector
 from tests.helpers import PYTHON_VERSIONS, RUNNING_PYTHON, SUITES, TEMPLATE_DIR, SuiteConfig
 from tests.processes import (
     Outcome,
@@ -280,20 +281,22 @@ def test_make_db_init_and_migrate_on_sqlite(
 def test_make_db_init_creates_a_postgresql_database(
     prepared: Callable[[str], Prepared], service_urls: dict[str, str], name: str
 ) -> None:
+    from sqlalchemy import make_url
+
     project = prepared(name)
-    admin_url = service_urls["TEST_DATABASE_URL"]
-    database = f"kickstart_dbinit_{uuid.uuid4().hex[:10]}"
-    url = admin_url.rsplit("/", 1)[0] + f"/{database}"
-    env = clean_env(DATABASE_URL=url)
-    try:
-        first = project.make("db-init", env=env)
-        assert first.ok, first.tail()
-        assert f"Created database '{database}'" in first.output
-        second = project.make("db-init", env=env)
-        assert second.ok, second.tail()
-        assert f"Found database '{database}'" in second.output
-    finally:
-        _drop_database(project, admin_url, database)
+    with server_with_pgvector(project.path, service_urls["TEST_DATABASE_URL"]) as admin_url:
+        database = f"kickstart_dbinit_{uuid.uuid4().hex[:10]}"
+        url = make_url(admin_url).set(database=database).render_as_string(hide_password=False)
+        env = clean_env(DATABASE_URL=url)
+        try:
+            first = project.make("db-init", env=env)
+            assert first.ok, first.tail()
+            assert f"Created database '{database}'" in first.output
+            second = project.make("db-init", env=env)
+            assert second.ok, second.tail()
+            assert f"Found database '{database}'" in second.output
+        finally:
+            _drop_database(project, admin_url, database)
 
 
 def _drop_database(project: Prepared, admin_url: str, database: str) -> None:
