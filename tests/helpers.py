@@ -157,19 +157,22 @@ class SuiteConfig:
     services: bool = False  # against TEST_DATABASE_URL / TEST_REDIS_URL
     # `make test` with its coverage floor; False passes COVERAGE= to save the overhead.
     coverage: bool = True
+    # The generated suite's `slow` tests (real servers, browser, load): the provider
+    # variants skip them, since the ends and the services configuration run them.
+    slow: bool = True
 
 
 # Layer 2: rendered for the running Python; the others share this venv.
 SUITES: dict[str, SuiteConfig] = {
     "default": SuiteConfig({}, fresh_venv=True),
-    "minimal": SuiteConfig(MINIMAL, coverage=False),
+    "minimal": SuiteConfig(MINIMAL, coverage=False, slow=False),
     "bare": SuiteConfig({**MINIMAL, **NO_PROVIDERS}),
     "postgresql_redis": SuiteConfig({"database": "postgresql", "use_redis": True}, services=True),
     # With `default` (all three) and `bare` (none), every provider combination runs its suite.
     # The coverage floor is checked on the ends (default, bare) and with real services;
     # the configurations in between skip its overhead (about +80% CPU per suite).
     **{
-        name: SuiteConfig(SUPPORTED[name], coverage=False)
+        name: SuiteConfig(SUPPORTED[name], coverage=False, slow=False)
         for name in (
             "only_openai",
             "only_anthropic",

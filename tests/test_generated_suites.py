@@ -152,7 +152,10 @@ def test_generated_suite_passes(
     project = prepared(name)
     env = _suite_env(request, LAYER2[name])
     coverage = {} if LAYER2[name].coverage else {"COVERAGE": ""}
-    outcome = project.make("test", env=env, ARGS="-q -p no:cacheprovider -p no:cookies", **coverage)
+    args = "-q -p no:cacheprovider -p no:cookies"
+    if not LAYER2[name].slow:
+        args += " -m 'not slow'"
+    outcome = project.make("test", env=env, ARGS=args, **coverage)
     _assert_suite_passed(name, outcome)
     if LAYER2[name].coverage:
         assert re.search(r"^TOTAL\s.*\s\d+%$", outcome.output, re.MULTILINE), (
