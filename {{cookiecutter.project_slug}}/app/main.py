@@ -17,7 +17,11 @@ from app.ai.providers.factory import ProviderFactory
 from app.ai.runs import RunManager
 from app.ai.tools.catalog import build_default_registry
 from app.ai.tools.manager import ToolManager
+from app.api.error_responses import install_error_responses
 from app.api.health import router as health_router
+from app.api.middleware.body_limit import BodyLimitMiddleware
+from app.api.middleware.security_headers import SecurityHeadersMiddleware
+from app.api.middleware.text_guard import TextGuardMiddleware
 from app.api.openai_compat import router as openai_router
 from app.api.v1.router import api_router
 from app.core.backends import create_rate_limiter, create_store
@@ -48,7 +52,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.providers = providers = ProviderFactory(settings)
         app.state.tools = tools = build_default_registry(settings)
         app.state.tool_manager = tool_manager = ToolManager(
-            tools, default_timeout_seconds=settings.tool_timeout_seconds
+            tools,
+            default_timeout_seconds=settings.tool_timeout_seconds,
+            max_output_bytes=settings.tool_output_max_bytes,
         )
         app.state.runs = runs = RunManager(
             settings=settings,
@@ -73,13 +79,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description=package_description or "",
         lifespan=lifespan,
-        openapi_url=f"{settings.api_v1_prefix}/openapi.json",
+        openapi_url=f"{settings.api_v1_prefix}/openapi.json" if settings.docs_enabled else None,
         docs_url=None,  # served from packaged assets by install_api_docs, not a CDN
         redoc_url=None,
     )
     app.state.settings = settings
     register_error_handlers(app)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(TextGuardMiddleware)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_request_body_bytes,
+        overrides=settings.request_body_limits,
+    )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -88,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_methods=["*"],
             allow_headers=["*"],
         )
+    app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(RequestContextMiddleware)
     app.include_router(health_router)
     app.include_router(api_router, prefix=settings.api_v1_prefix)
@@ -96,6 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(home_router)
     if settings.playground_enabled:
         install_playground(app)
+    install_error_responses(app)
     return app
 
 

@@ -32,6 +32,13 @@ class Settings(BaseSettings):
     log_json: bool = False
     # The browser page at /playground; unset (None) means on in development and test only.
     playground_enabled: bool | None = None
+    # /docs, /redoc and the OpenAPI document; unset (None) means off in production only.
+    docs_enabled: bool | None = None
+
+    # Request limits: a larger body is a 413 before anything parses it.
+    max_request_body_bytes: int = Field(default=1_000_000, ge=1024)
+    # Path prefix -> its own body cap, for routes that take uploads.
+    request_body_limits: dict[str, int] = Field(default_factory=dict)
 
     # Database: a local SQLite file until DATABASE_URL points elsewhere.
     database_url: str = f"sqlite+aiosqlite:///{PROJECT_ROOT / 'data' / 'app.db'}"
@@ -75,6 +82,7 @@ class Settings(BaseSettings):
     tools_sandbox_dir: Path = PROJECT_ROOT / "data" / "sandbox"
     tool_timeout_seconds: float = Field(default=30.0, gt=0)
     http_fetch_max_bytes: int = Field(default=1_000_000, ge=1)
+    tool_output_max_bytes: int = Field(default=100_000, ge=1024)
     sql_tool_max_rows: int = Field(default=100, ge=1)
 
     # Knowledge bases: "hashing" is the offline, lexical embedder.
@@ -104,7 +112,7 @@ class Settings(BaseSettings):
                 raise ValueError("SECRET_KEY must be at least 32 characters outside development")
         return self
 
-    @field_validator("playground_enabled", mode="before")
+    @field_validator("playground_enabled", "docs_enabled", mode="before")
     @classmethod
     def _empty_means_unset(cls, value: object) -> object:
         """`PLAYGROUND_ENABLED=` in a .env file leaves the choice to the environment."""
@@ -115,6 +123,23 @@ class Settings(BaseSettings):
         """A page for trying agents belongs on developers' machines; production opts in."""
         if self.playground_enabled is None:
             self.playground_enabled = self.environment in ("development", "test")
+        return self
+
+    @model_validator(mode="after")
+    def _docs_default(self) -> Self:
+        """A map of every route helps attackers too, so production publishes it only on request."""
+        if self.docs_enabled is None:
+            self.docs_enabled = self.environment != "production"
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_any_origin(self) -> Self:
+        """Credentials go with every CORS answer, so any origin would be any site as the user."""
+        if "*" in self.cors_origins:
+            raise ValueError(
+                'CORS_ORIGINS=["*"] would let any website call the API with its visitors\' '
+                "credentials; list the allowed origins instead"
+            )
         return self
 
     @model_validator(mode="after")

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.text import clean_text
 from app.crud.base import apply_changes, paginate
 from app.models import Execution, ExecutionStatus
 
@@ -75,8 +76,15 @@ async def create(
 async def update(
     session: AsyncSession, *, execution: Execution, changes: Mapping[str, Any]
 ) -> Execution:
-    """Record progress: status, output, error, tokens, cost and timestamps."""
-    return await apply_changes(session, execution, changes)
+    """Record progress: status, output, error, tokens, cost and timestamps.
+
+    Output and errors come from a model or a provider, so text no database stores is cleaned.
+    """
+    cleaned = {
+        key: clean_text(value) if isinstance(value, str) else value
+        for key, value in changes.items()
+    }
+    return await apply_changes(session, execution, cleaned)
 
 
 async def list_unfinished(session: AsyncSession) -> Sequence[Execution]:

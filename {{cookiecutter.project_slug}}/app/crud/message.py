@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.text import clean_json, clean_text
 from app.crud.base import paginate
 from app.models import Conversation, Message, MessageRole
 
@@ -47,8 +48,9 @@ async def append(
         conversation_id=conversation_id,
         sequence=next_sequence,
         role=role,
-        content=content,
-        tool_calls=list(tool_calls),
+        # Text from a model or a tool may hold what no database stores; nobody can resend it.
+        content=clean_text(content),
+        tool_calls=clean_json(list(tool_calls)),
         tool_call_id=tool_call_id,
         name=name,
         input_tokens=input_tokens,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Iterable
 from typing import Annotated, Any, ClassVar, Generic, Protocol, Self, TypeVar
 
@@ -18,6 +20,40 @@ def reject_nul(value: str) -> str:
 
 
 SafeText = Annotated[str, AfterValidator(reject_nul)]
+
+
+def check_json_object(
+    value: dict[str, Any], *, label: str, max_bytes: int, max_depth: int = 32
+) -> dict[str, Any]:
+    """Bounded, storable JSON: a size and depth cap, no NUL, no NaN or infinities.
+
+    PostgreSQL's JSONB refuses NUL characters, NaN and infinities, and very deep nesting
+    cannot be serialised back, so each is a 422 here rather than a 500 later.
+    """
+    _check_json_value(value, label=label, max_depth=max_depth)
+    try:
+        size = len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+    except UnicodeEncodeError:
+        raise ValueError(f"{label} must be valid Unicode (no lone surrogates)") from None
+    if size > max_bytes:
+        raise ValueError(f"{label} must be at most {max_bytes} bytes as JSON")
+    return value
+
+
+def _check_json_value(value: Any, *, label: str, max_depth: int, depth: int = 1) -> None:
+    if depth > max_depth:
+        raise ValueError(f"{label} must nest at most {max_depth} levels deep")
+    if isinstance(value, str):
+        reject_nul(value)
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{label} numbers must be finite")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            reject_nul(key)
+            _check_json_value(item, label=label, max_depth=max_depth, depth=depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _check_json_value(item, label=label, max_depth=max_depth, depth=depth + 1)
 
 
 class ReadModel(BaseModel):
@@ -89,3 +125,17 @@ class ErrorBody(BaseModel):
     """What every 4xx and 5xx response carries."""
 
     detail: str
+
+
+class ValidationProblem(BaseModel):
+    """One field a 422 refused: where it is, what is wrong, and a machine-readable kind."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ValidationErrorBody(BaseModel):
+    """What every 422 carries: one entry per refused field."""
+
+    detail: list[ValidationProblem]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import math
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
@@ -11,46 +9,17 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
 from app.models.conversation import DEFAULT_TITLE
-from app.schemas.common import PartialUpdate, ReadModel, reject_nul
+from app.schemas.common import PartialUpdate, ReadModel, check_json_object, reject_nul
 
 METADATA_MAX_BYTES = 16_384
 METADATA_MAX_DEPTH = 32
 
 
 def check_metadata(value: dict[str, Any]) -> dict[str, Any]:
-    """Bounded, storable JSON.
-
-    PostgreSQL's JSONB refuses NUL characters, NaN and infinities, and very deep nesting
-    cannot be serialised back, so each is a 422 here rather than a 500 later.
-    """
-    _check_json_value(value)
-    try:
-        size = len(_compact_json(value).encode())
-    except UnicodeEncodeError:
-        raise ValueError("Metadata must be valid Unicode (no lone surrogates)") from None
-    if size > METADATA_MAX_BYTES:
-        raise ValueError(f"Metadata must be at most {METADATA_MAX_BYTES} bytes as JSON")
-    return value
-
-
-def _compact_json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
-def _check_json_value(value: Any, depth: int = 1) -> None:
-    if depth > METADATA_MAX_DEPTH:
-        raise ValueError(f"Metadata must nest at most {METADATA_MAX_DEPTH} levels deep")
-    if isinstance(value, str):
-        reject_nul(value)
-    elif isinstance(value, float) and not math.isfinite(value):
-        raise ValueError("Metadata numbers must be finite")
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            reject_nul(key)
-            _check_json_value(item, depth + 1)
-    elif isinstance(value, list):
-        for item in value:
-            _check_json_value(item, depth + 1)
+    """Bounded, storable JSON, so a bad object is a 422 rather than a 500 later."""
+    return check_json_object(
+        value, label="Metadata", max_bytes=METADATA_MAX_BYTES, max_depth=METADATA_MAX_DEPTH
+    )
 
 
 Title = Annotated[

@@ -2,23 +2,37 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+# Each message becomes a stored row, so a request's size is bounded in messages and text.
+MAX_MESSAGES = 100
+MAX_MESSAGE_CHARS = 100_000
+MAX_TOTAL_CHARS = 400_000
+MAX_CONTENT_PARTS = 64
 
 
 class ContentPart(BaseModel):
+    """One part of a multi-part message; only text parts are read."""
+
     model_config = ConfigDict(extra="ignore")
 
-    type: str
-    text: str | None = None
+    type: str = Field(max_length=64)
+    text: str | None = Field(default=None, max_length=MAX_MESSAGE_CHARS)
 
 
 class ChatCompletionMessage(BaseModel):
+    """One turn of the conversation a client sends."""
+
     model_config = ConfigDict(extra="ignore")
 
     role: Literal["system", "developer", "user", "assistant", "tool"]
-    content: str | list[ContentPart] | None = None
+    content: (
+        Annotated[str, Field(max_length=MAX_MESSAGE_CHARS)]
+        | Annotated[list[ContentPart], Field(max_length=MAX_CONTENT_PARTS)]
+        | None
+    ) = None
 
     @property
     def text(self) -> str:
@@ -35,9 +49,17 @@ class ChatCompletionRequest(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    model: str = Field(min_length=1, description="An agent's id or name")
-    messages: list[ChatCompletionMessage] = Field(min_length=1)
+    model: str = Field(min_length=1, max_length=100, description="An agent's id or name")
+    messages: list[ChatCompletionMessage] = Field(min_length=1, max_length=MAX_MESSAGES)
     stream: bool = False
+
+    @model_validator(mode="after")
+    def _bounded_text(self) -> Self:
+        """Many messages each under the per-message cap can still add up to too much."""
+        total = sum(len(message.text) for message in self.messages)
+        if total > MAX_TOTAL_CHARS:
+            raise ValueError(f"Messages must hold at most {MAX_TOTAL_CHARS} characters in all")
+        return self
 
 
 class CompletionUsage(BaseModel):

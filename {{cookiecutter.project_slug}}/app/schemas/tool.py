@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
+
+from app.schemas.common import check_json_object
+
+TOOL_ARGUMENTS_MAX_BYTES = 256_000
+
+
+def check_arguments(value: dict[str, Any]) -> dict[str, Any]:
+    """Arguments a tool can be handed: bounded in size and depth, and storable."""
+    return check_json_object(value, label="Arguments", max_bytes=TOOL_ARGUMENTS_MAX_BYTES)
+
+
+Arguments = Annotated[dict[str, Any], AfterValidator(check_arguments)]
 
 
 class ToolRead(BaseModel):
@@ -17,7 +29,9 @@ class ToolRead(BaseModel):
 
 
 class ToolExecuteRequest(BaseModel):
-    arguments: dict[str, Any] = Field(
+    """One direct call of a tool."""
+
+    arguments: Arguments = Field(
         default_factory=dict, description="The tool's arguments, matching its parameters schema"
     )
 

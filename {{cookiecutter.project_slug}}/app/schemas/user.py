@@ -84,10 +84,10 @@ class TokenPair(BaseModel):
 class RefreshRequest(BaseModel):
     """The refresh token to spend."""
 
-    refresh_token: str = Field(min_length=1)
+    refresh_token: str = Field(min_length=1, max_length=4096)
 
 
 class LogoutRequest(BaseModel):
     """Optionally, the refresh token to revoke along with the access token."""
 
-    refresh_token: str | None = None
+    refresh_token: str | None = Field(default=None, max_length=4096)

@@ -19,10 +19,17 @@ from fastapi.openapi.docs import (
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
+from app.api.middleware.security_headers import page_policy
 from app.web.urls import root_path
 
 DOCS_ASSETS_DIR = Path(str(files("fastapi_offline") / "static"))
 DOCS_ASSETS_URL = "/docs/assets"
+
+
+def _with_own_policy(page: HTMLResponse) -> HTMLResponse:
+    """The page's Content-Security-Policy, allowing exactly the inline code it carries."""
+    page.headers["Content-Security-Policy"] = page_policy(bytes(page.body).decode())
+    return page
 
 
 def install_api_docs(
@@ -43,7 +50,7 @@ def install_api_docs(
 
         async def swagger_ui(request: Request) -> HTMLResponse:
             root = root_path(request)
-            return get_swagger_ui_html(
+            page = get_swagger_ui_html(
                 openapi_url=root + openapi_url,
                 title=f"{app.title} - Swagger UI",
                 swagger_js_url=f"{root}{DOCS_ASSETS_URL}/swagger-ui-bundle.js",
@@ -53,24 +60,26 @@ def install_api_docs(
                 init_oauth=app.swagger_ui_init_oauth,
                 swagger_ui_parameters=app.swagger_ui_parameters,
             )
+            return _with_own_policy(page)
 
         app.add_route(docs_url, swagger_ui, include_in_schema=False)
         if oauth2_redirect_url:
 
             async def swagger_ui_redirect(_request: Request) -> HTMLResponse:
-                return get_swagger_ui_oauth2_redirect_html()
+                return _with_own_policy(get_swagger_ui_oauth2_redirect_html())
 
             app.add_route(oauth2_redirect_url, swagger_ui_redirect, include_in_schema=False)
     if redoc_url is not None:
 
         async def redoc(request: Request) -> HTMLResponse:
             root = root_path(request)
-            return get_redoc_html(
+            page = get_redoc_html(
                 openapi_url=root + openapi_url,
                 title=f"{app.title} - ReDoc",
                 redoc_js_url=f"{root}{DOCS_ASSETS_URL}/redoc.standalone.js",
                 redoc_favicon_url=f"{root}{DOCS_ASSETS_URL}/favicon.png",
                 with_google_fonts=False,
             )
+            return _with_own_policy(page)
 
         app.add_route(redoc_url, redoc, include_in_schema=False)

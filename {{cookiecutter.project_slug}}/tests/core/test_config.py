@@ -114,3 +114,26 @@ def test_playground_setting_from_the_environment(
 
 def test_development_may_switch_the_playground_off() -> None:
     assert make(environment="development", playground_enabled=False).playground_enabled is False
+
+
+@pytest.mark.parametrize(
+    ("environment", "enabled"),
+    [("development", True), ("test", True), ("staging", True), ("production", False)],
+)
+def test_api_docs_are_off_by_default_only_in_production(environment: str, enabled: bool) -> None:
+    assert make(environment=environment, secret_key=STRONG_SECRET).docs_enabled is enabled
+
+
+def test_production_may_turn_the_api_docs_on() -> None:
+    settings = make(environment="production", secret_key=STRONG_SECRET, docs_enabled=True)
+    assert settings.docs_enabled is True
+
+
+def test_any_origin_with_credentials_is_refused_with_a_clear_message() -> None:
+    with pytest.raises(ValidationError, match=r"CORS_ORIGINS=\[\"\*\"\] would let any website"):
+        make(cors_origins=["https://app.example.com", "*"])
+
+
+def test_request_body_cap_cannot_be_set_absurdly_low() -> None:
+    with pytest.raises(ValidationError):
+        make(max_request_body_bytes=10)

@@ -177,10 +177,12 @@ class RunManager:
             )
         except MaxIterationsError as exc:
             outcome = persistence.failure(ExecutionStatus.FAILED, "max_iterations", str(exc))
-        except Exception as exc:
+        except Exception:
+            # The exception may quote SQL and its parameters: the log keeps it, with the
+            # request id, and the stored error only points there.
             logger.exception("execution_crashed", execution_id=str(prepared.execution_id))
             outcome = persistence.failure(
-                ExecutionStatus.FAILED, type(exc).__name__, str(exc) or repr(exc)
+                ExecutionStatus.FAILED, "internal_error", persistence.internal_error_message()
             )
         execution = await asyncio.shield(
             persistence.update_execution(

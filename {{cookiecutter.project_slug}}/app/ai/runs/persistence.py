@@ -17,6 +17,7 @@ from app.ai.runs.events import tool_call_payload
 from app.ai.runs.history import fit_to_budget, to_chat_message
 from app.ai.runs.types import AgentSpec, PreparedRun
 from app.ai.tools.manager import ToolResult
+from app.core.logging import current_request_id
 from app.crud import conversation as conversation_crud
 from app.crud import execution as execution_crud
 from app.crud import message as message_crud
@@ -27,6 +28,13 @@ from app.models.conversation import DEFAULT_TITLE
 
 HISTORY_MESSAGE_LIMIT = 200
 TITLE_LENGTH = 60
+
+
+def internal_error_message() -> str:
+    """What a client reads about a crash: nothing internal, only where the log has it."""
+    request_id = current_request_id()
+    reference = f" (request id {request_id})" if request_id else ""
+    return f"The run failed because of an internal error{reference}"
 
 
 def failure(status: ExecutionStatus, error_type: str, message: str) -> dict[str, Any]:

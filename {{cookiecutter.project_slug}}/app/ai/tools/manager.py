@@ -19,6 +19,9 @@ from pydantic import ValidationError
 from app.ai.providers.base import ToolCall
 from app.ai.tools.base import Tool, ToolContext, ToolError
 from app.ai.tools.registry import ToolRegistry
+from app.core.text import clean_text, truncate_text
+
+DEFAULT_MAX_OUTPUT_BYTES = 100_000
 
 logger = structlog.get_logger(__name__)
 
@@ -46,10 +49,20 @@ def describe_validation_error(name: str, exc: ValidationError) -> str:
 class ToolManager:
     """Validates, time-limits and runs tool calls against one registry."""
 
-    def __init__(self, registry: ToolRegistry, *, default_timeout_seconds: float) -> None:
-        """`default_timeout_seconds` limits every tool that sets no limit of its own."""
+    def __init__(
+        self,
+        registry: ToolRegistry,
+        *,
+        default_timeout_seconds: float,
+        max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES,
+    ) -> None:
+        """`default_timeout_seconds` limits every tool that sets no limit of its own.
+
+        `max_output_bytes` caps what any call returns before it is stored or sent to a model.
+        """
         self.registry = registry
         self.default_timeout_seconds = default_timeout_seconds
+        self.max_output_bytes = max_output_bytes
 
     def timeout_for(self, tool: Tool[Any]) -> float:
         """The limit a call of `tool` runs under, as the API reports it."""
@@ -76,6 +89,7 @@ class ToolManager:
         """Run one call; every outcome except cancellation is a `ToolResult`."""
         started = time.perf_counter()
         content, is_error = await self._outcome(call, allowed=allowed, context=context)
+        content = truncate_text(clean_text(content), self.max_output_bytes)
         duration_ms = round((time.perf_counter() - started) * 1000, 3)
         logger.info(
             "tool_call",

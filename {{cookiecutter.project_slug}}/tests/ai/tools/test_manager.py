@@ -259,3 +259,36 @@ async def test_a_tool_without_a_limit_runs_under_the_default(tool_context: ToolC
     )
     assert result.content == "unbounded_slow timed out after 0.05s"
     assert tool.cancelled
+
+
+class FloodArgs(ToolArguments):
+    size: int
+
+
+class FloodTool(Tool[FloodArgs]):
+    """Returns far more than anyone should store, with text no database can hold."""
+
+    name = "flood"
+    description = "Return a lot."
+    arguments = FloodArgs
+
+    async def run(self, args: FloodArgs, context: ToolContext) -> str:
+        return "a\x00b\ud800" + "x" * args.size
+
+
+async def test_output_is_cleaned_and_capped_before_anyone_sees_it(
+    tool_context: ToolContext,
+) -> None:
+    manager = ToolManager(
+        ToolRegistry([FloodTool()]), default_timeout_seconds=5, max_output_bytes=2048
+    )
+
+    small, large = await manager.run_calls(
+        [call("flood", "c1", size=10), call("flood", "c2", size=10_000_000)],
+        allowed={"flood"},
+        context=tool_context,
+    )
+
+    assert small.content == "ab\ufffd" + "x" * 10
+    assert len(large.content.encode()) <= 2048
+    assert large.content.endswith("[truncated]")

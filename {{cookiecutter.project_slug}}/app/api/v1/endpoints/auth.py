@@ -15,6 +15,7 @@ from app.api.deps import (
     StoreDep,
     check_password_length,
 )
+from app.api.error_responses import THROTTLED
 from app.core.config import Settings
 from app.core.errors import AuthenticationError, ConflictError
 from app.core.security import revocation
@@ -22,6 +23,7 @@ from app.core.security.passwords import hash_password, verify_password
 from app.core.security.tokens import TokenType, create_token, decode_token
 from app.crud import user as user_crud
 from app.models import User
+from app.schemas.common import ErrorBody
 from app.schemas.user import LogoutRequest, RefreshRequest, TokenPair, UserCreate, UserRead
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -41,6 +43,7 @@ def issue_tokens(settings: Settings, user: User) -> TokenPair:
     response_model=UserRead,
     status_code=status.HTTP_201_CREATED,
     dependencies=[AuthRateLimit],
+    responses=THROTTLED,
 )
 async def register(payload: UserCreate, session: SessionDep, settings: SettingsDep) -> User:
     """Create an account; the email must be new (compared case-insensitively)."""
@@ -55,7 +58,15 @@ async def register(payload: UserCreate, session: SessionDep, settings: SettingsD
     )
 
 
-@router.post("/login", response_model=TokenPair, dependencies=[AuthRateLimit])
+@router.post(
+    "/login",
+    response_model=TokenPair,
+    dependencies=[AuthRateLimit],
+    responses={
+        **THROTTLED,
+        status.HTTP_401_UNAUTHORIZED: {"model": ErrorBody, "description": "Wrong credentials"},
+    },
+)
 async def login(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     session: SessionDep,
@@ -71,7 +82,13 @@ async def login(
     return issue_tokens(settings, user)
 
 
-@router.post("/refresh", response_model=TokenPair)
+@router.post(
+    "/refresh",
+    response_model=TokenPair,
+    responses={
+        status.HTTP_401_UNAUTHORIZED: {"model": ErrorBody, "description": "Token not valid"}
+    },
+)
 async def refresh(
     payload: RefreshRequest, session: SessionDep, settings: SettingsDep, store: StoreDep
 ) -> TokenPair:

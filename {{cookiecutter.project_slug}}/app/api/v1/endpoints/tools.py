@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Path, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
@@ -23,6 +23,8 @@ from app.schemas.common import ErrorBody, Page
 from app.schemas.tool import ToolExecuteRequest, ToolExecuteResult, ToolRead
 
 router = APIRouter(prefix="/tools", tags=["tools"])
+
+ToolNamePath = Annotated[str, Path(max_length=100, description="A registered tool's name")]
 
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
@@ -59,7 +61,7 @@ async def list_tools(
 
 @router.get("/{name}", response_model=ToolRead, responses=NOT_FOUND)
 async def read_tool(
-    name: str, _user: CurrentUser, registry: ToolRegistryDep, manager: ToolManagerDep
+    name: ToolNamePath, _user: CurrentUser, registry: ToolRegistryDep, manager: ToolManagerDep
 ) -> ToolRead:
     """One tool with the JSON schema of its arguments."""
     return _read(registry.get(name), manager)
@@ -67,7 +69,7 @@ async def read_tool(
 
 @router.post("/{name}/execute", response_model=ToolExecuteResult, responses=NOT_FOUND)
 async def execute_tool(
-    name: str,
+    name: ToolNamePath,
     payload: ToolExecuteRequest,
     user: CurrentUser,
     registry: ToolRegistryDep,

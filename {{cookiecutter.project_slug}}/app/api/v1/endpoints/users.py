@@ -15,6 +15,7 @@ from app.api.deps import (
     SettingsDep,
     check_password_length,
 )
+from app.api.error_responses import ADMIN_ONLY
 from app.core.config import Settings
 from app.core.errors import NotFoundError
 from app.core.security.passwords import hash_password
@@ -53,7 +54,7 @@ async def update_me(
     return await user_crud.update(session, user=user, changes=await _changes(settings, payload))
 
 
-@router.get("", response_model=Page[UserRead])
+@router.get("", response_model=Page[UserRead], responses=ADMIN_ONLY)
 async def list_users(
     _admin: AdminUser,
     session: SessionDep,
@@ -65,7 +66,7 @@ async def list_users(
     return Page[UserRead].of(users, total, page)
 
 
-@router.patch("/{user_id}", response_model=UserRead)
+@router.patch("/{user_id}", response_model=UserRead, responses=ADMIN_ONLY)
 async def update_user(
     user_id: uuid.UUID,
     payload: UserAdminUpdate,

@@ -1,0 +1,1 @@
+"""Pure ASGI middleware that guards every request before any route parses it."""

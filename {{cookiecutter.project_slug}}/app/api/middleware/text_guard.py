@@ -1,0 +1,115 @@
+"""Refuse text no database can store, wherever a client puts it, with a 422 naming the field.
+
+A NUL character or a lone surrogate in any string of a JSON body, a form, the query
+string, the path or a header is answered here, once for every route, in the same shape
+as FastAPI's own validation errors. Routes added later are covered without a line of
+their own.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from app.api.middleware.replay import ClientGoneError, read_body, replaying
+from app.core.text import clean_text, unstorable_reason
+
+Location = tuple[str | int, ...]
+ERROR_TYPE = "string_unstorable"
+
+
+def _content_type(scope: Scope) -> str:
+    for name, value in scope.get("headers") or []:
+        if name == b"content-type":
+            return bytes(value).decode("latin-1").split(";")[0].strip().lower()
+    return ""
+
+
+def _json_strings(document: Any) -> Iterator[tuple[Location, str]]:
+    """Every key and string value with its location; iterative, so nesting cannot overflow."""
+    stack: list[tuple[Location, Any]] = [((), document)]
+    while stack:
+        location, value = stack.pop()
+        if isinstance(value, str):
+            yield location, value
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                yield (*location, key), key
+                stack.append(((*location, key), item))
+        elif isinstance(value, list):
+            stack.extend(((*location, index), item) for index, item in enumerate(value))
+
+
+def _pairs(encoded: str) -> list[tuple[str, str]]:
+    return parse_qsl(encoded, keep_blank_values=True)
+
+
+def _request_strings(scope: Scope) -> Iterator[tuple[Location, str]]:
+    """The path, query parameters and headers as the routes will decode them."""
+    yield ("path",), scope["path"]
+    query = bytes(scope.get("query_string", b"")).decode("latin-1")
+    for name, value in _pairs(query):
+        yield ("query", name), name
+        yield ("query", name), value
+    for raw_name, raw_value in scope.get("headers") or []:
+        name = bytes(raw_name).decode("latin-1")
+        yield ("header", name), bytes(raw_value).decode("latin-1")
+
+
+def _body_strings(content_type: str, body: bytes) -> Iterator[tuple[Location, str]]:
+    """Strings of a JSON or urlencoded body; anything unparsable is left to the route's 422."""
+    if content_type == "application/x-www-form-urlencoded":
+        for name, value in _pairs(body.decode("latin-1")):
+            yield ("body", name), name
+            yield ("body", name), value
+        return
+    if content_type != "application/json" and not content_type.endswith("+json"):
+        return
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError):
+        return
+    for location, value in _json_strings(document):
+        yield ("body", *location), value
+
+
+def _errors(strings: Iterator[tuple[Location, str]]) -> list[dict[str, Any]]:
+    errors: list[dict[str, Any]] = []
+    for location, value in strings:
+        reason = unstorable_reason(value)
+        if reason is not None:
+            # The location may hold the bad key itself, so it is cleaned before it is echoed.
+            loc = [clean_text(part) if isinstance(part, str) else part for part in location]
+            errors.append({"type": ERROR_TYPE, "loc": loc, "msg": reason})
+    return errors
+
+
+class TextGuardMiddleware:
+    """A 422 for NUL characters and lone surrogates before any route sees them."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        errors = _errors(_request_strings(scope))
+        content_type = _content_type(scope)
+        if content_type == "application/x-www-form-urlencoded" or "json" in content_type:
+            try:
+                body = await read_body(receive)
+            except ClientGoneError:
+                return
+            errors += _errors(_body_strings(content_type, body))
+            receive = replaying(body, receive)
+        if errors:
+            response = JSONResponse({"detail": errors}, status_code=422)
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)

@@ -1,0 +1,68 @@
+"""A run that crashes stores an error a client may read; the detail goes to the log only."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+import structlog
+from fastapi import FastAPI
+from sqlalchemy.exc import IntegrityError
+
+from app.ai.providers.base import Completion, CompletionRequest
+from app.ai.providers.factory import ProviderFactory
+from app.ai.providers.registry import ProviderEntry, ProviderRegistry
+from app.ai.providers.scripted import ScriptedProvider
+from app.ai.runs import RunManager
+from app.db.session import Database
+from app.models import ExecutionStatus
+from tests.support.builders import Builder
+from tests.support.run_manager import new_agent
+
+LEAKED_SQL = "INSERT INTO users (email, hashed_password) VALUES ($1, $2)"
+LEAKED_HASH = "$2b$12$abcdefghijklmnopqrstuv"
+
+
+class DatabaseCrashProvider(ScriptedProvider):
+    """Fails the way a broken query deep in a run does: with the statement in the message."""
+
+    async def complete(self, request: CompletionRequest) -> Completion:
+        raise IntegrityError(LEAKED_SQL, ("ada@example.com", LEAKED_HASH), Exception("dup"))
+
+
+def _manager(app: FastAPI) -> RunManager:
+    settings = app.state.settings
+    registry = ProviderRegistry([ProviderEntry("crashing", lambda _s: DatabaseCrashProvider())])
+    return RunManager(
+        settings=settings,
+        database=app.state.database,
+        store=app.state.store,
+        providers=ProviderFactory(settings, registry),
+        tools=app.state.tools,
+        tool_manager=app.state.tool_manager,
+    )
+
+
+async def test_a_crash_stores_no_sql_and_logs_it_with_the_request_id(
+    app: FastAPI, build: Builder, database: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.ERROR)
+    runs = _manager(app)
+    agent = await new_agent(build, database, "crashing")
+    structlog.contextvars.bind_contextvars(request_id="req-crash-1")
+    try:
+        prepared = await runs.prepare(user_id=agent.owner_id, agent=agent, message="hi")
+        execution = await runs.launch(prepared)
+    finally:
+        structlog.contextvars.unbind_contextvars("request_id")
+
+    assert execution.status is ExecutionStatus.FAILED
+    assert execution.error_type == "internal_error"
+    assert execution.error_message == (
+        "The run failed because of an internal error (request id req-crash-1)"
+    )
+    [record] = [r for r in caplog.records if isinstance(r.msg, dict)]
+    assert record.msg["event"] == "execution_crashed"
+    assert record.msg["request_id"] == "req-crash-1"
+    assert record.exc_info is not None
+    assert LEAKED_SQL in str(record.exc_info[1])
