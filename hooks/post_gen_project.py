@@ -1,4 +1,4 @@
-"""Prune what was not chosen, then tell the user what to run next.
+"""Prune what was not chosen, make the first commit, then tell the user what to run next.
 
 One table, `MANIFEST`, says which files belong to which option: each entry keeps its
 paths only when the option has the value given, and deletes them otherwise. Jinja
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -133,6 +134,54 @@ def prune(root: Path, relatives: Iterable[str]) -> list[str]:
     return removed
 
 
+FIRST_COMMIT_MESSAGE = "Initial commit"
+GIT_TIMEOUT_SECONDS = 60
+
+
+def _git(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run one git command in the project, capturing its output."""
+    return subprocess.run(  # noqa: S603 - git with fixed arguments
+        ["git", *args],  # noqa: S607 - git from PATH, as the user runs it
+        cwd=root,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=GIT_TIMEOUT_SECONDS,
+        check=False,
+    )
+
+
+def identity_options(root: Path, answers: Mapping[str, Any]) -> list[str]:
+    """`-c user.name=... -c user.email=...` from the answers, only where git has none set."""
+    options: list[str] = []
+    for key, answer in (("user.name", "author_name"), ("user.email", "author_email")):
+        if _git(root, "config", key).returncode != 0:
+            options += ["-c", f"{key}={answers.get(answer, '')}"]
+    return options
+
+
+def git_init(root: Path, answers: Mapping[str, Any]) -> str:
+    """Make the project a git repository with every rendered file in a first commit.
+
+    Returns a line saying what happened; a missing or failing git leaves the files as
+    they are and says so, since the project itself is complete without a repository.
+    """
+    if shutil.which("git") is None:
+        return "git was not found: the project is not a git repository (run `git init`)."
+    steps = [
+        ("init", ["init", "-q"]),
+        ("add", ["add", "-A"]),
+        ("commit", [*identity_options(root, answers), "commit", "-q", "-m", FIRST_COMMIT_MESSAGE]),
+    ]
+    for name, args in steps:
+        completed = _git(root, *args)
+        if completed.returncode != 0:
+            reason = (completed.stderr or completed.stdout).strip().splitlines()
+            detail = reason[-1] if reason else f"exit status {completed.returncode}"
+            return f"git {name} failed ({detail}); commit the files yourself."
+    return f"Initialized a git repository with a first commit ({FIRST_COMMIT_MESSAGE!r})."
+
+
 def next_steps(answers: Mapping[str, Any], root: Path) -> str:
     """What to run after rendering, printed once the project is written."""
     slug = answers.get("project_slug", root.name)
@@ -158,8 +207,10 @@ def load_answers() -> dict[str, Any]:
 
 
 def main(answers: Mapping[str, Any], root: Path) -> int:
-    """Prune, then print the next steps; the hook runs inside the new project folder."""
+    """Prune, commit, then print the next steps; the hook runs inside the new project folder."""
     prune(root, paths_to_prune(answers, MANIFEST))
+    if normalize(answers.get("git_init", True)) is True:
+        print(git_init(root, answers))
     print(next_steps(answers, root))
     return 0
 

@@ -1,7 +1,9 @@
 """Validate the answers before Cookiecutter writes anything.
 
-A bad answer prints one line, `ERROR: <field>: <rule> (got '<value>')`, to stderr and
-exits 1; Cookiecutter then deletes the half-made output folder, so nothing is left.
+Every bad answer prints one line, `ERROR: <field>: <rule> (got '<value>')`, to stderr,
+all at once, followed by how to retry with `--replay-file` without retyping the rest;
+the hook then exits 1. Cookiecutter deletes the project folder it made; an output
+folder that would be left empty (`-o new/dir`) is removed once Cookiecutter is done.
 
 The only Jinja in this file is the string in `load_answers()`, so the module imports
 unrendered and `tests/test_hooks.py` unit-tests every function below.
@@ -11,9 +13,12 @@ from __future__ import annotations
 
 import json
 import keyword
+import os
 import re
+import subprocess
 import sys
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 # Names the project must not take. The slug becomes the distribution name in
@@ -185,14 +190,83 @@ VALIDATORS: dict[str, Callable[[str], None]] = {
 }
 
 
-def first_error(answers: Mapping[str, Any]) -> AnswerError | None:
-    """Check every validated field in order; the first failure, or None."""
+def all_errors(answers: Mapping[str, Any]) -> list[AnswerError]:
+    """Check every validated field in order, so one run reports every bad answer."""
+    errors: list[AnswerError] = []
     for field, validate in VALIDATORS.items():
         try:
             validate(str(answers.get(field, "")))
         except AnswerError as error:
-            return error
-    return None
+            errors.append(error)
+    return errors
+
+
+def first_error(answers: Mapping[str, Any]) -> AnswerError | None:
+    """The first failing field in order, or None."""
+    errors = all_errors(answers)
+    return errors[0] if errors else None
+
+
+def replay_hint(answers: Mapping[str, Any]) -> list[str]:
+    """How to retry with the answers Cookiecutter already saved, instead of retyping them."""
+    repo_dir = str(answers.get("_repo_dir", "")) or "."
+    template = str(answers.get("_template", "")) or repo_dir
+    saved = Path("~/.cookiecutter_replay") / f"{Path(os.path.abspath(repo_dir)).name}.json"
+    return [
+        f"Your answers are saved in {saved} (Cookiecutter's default replay folder).",
+        "Fix the fields above in that file, then retry without retyping the others:",
+        f"  cookiecutter --replay-file {saved} {template}",
+    ]
+
+
+# Run detached after a refusal: waits for Cookiecutter to delete the project folder,
+# then removes the output folder if that left it empty (os.rmdir refuses a full one).
+CLEANUP_SCRIPT = """
+import os, sys, time
+project, output = sys.argv[1], sys.argv[2]
+deadline = time.monotonic() + 30
+while os.path.exists(project) and time.monotonic() < deadline:
+    time.sleep(0.05)
+if not os.path.exists(project):
+    try:
+        os.rmdir(output)
+    except OSError:
+        pass
+"""
+
+
+def leaves_empty_output(project_dir: Path, start_dir: Path | None) -> bool:
+    """True when the output folder holds only this project's empty folder and is not
+    where the user ran Cookiecutter: after the refusal it would be an empty leftover."""
+    output = project_dir.parent
+    if start_dir is not None and output.resolve() == start_dir.resolve():
+        return False
+    if output == output.parent or output.resolve() == Path.home().resolve():
+        return False
+    try:
+        entries = list(output.iterdir())
+    except OSError:
+        return False
+    return entries == [project_dir] and not any(project_dir.iterdir())
+
+
+def schedule_output_cleanup(project_dir: Path) -> None:
+    """Cookiecutter deletes the project folder only after this hook exits, so a detached
+    watcher removes the output folder once that has happened."""
+    subprocess.Popen(  # noqa: S603 - this interpreter, a fixed script, our own paths
+        [sys.executable, "-c", CLEANUP_SCRIPT, str(project_dir), str(project_dir.parent)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        close_fds=True,
+    )
+
+
+def start_dir() -> Path | None:
+    """The folder the user ran Cookiecutter from (the shell's PWD), if known."""
+    pwd = os.environ.get("PWD")
+    return Path(pwd) if pwd else None
 
 
 def load_answers() -> dict[str, Any]:
@@ -200,14 +274,17 @@ def load_answers() -> dict[str, Any]:
     return json.loads(r"""{{ cookiecutter | tojson }}""")  # type: ignore[no-any-return]
 
 
-def main(answers: Mapping[str, Any]) -> int:
-    """Exit status for the hook: 0 when every answer is valid, else 1 with one line."""
-    error = first_error(answers)
-    if error is None:
+def main(answers: Mapping[str, Any], project_dir: Path | None = None) -> int:
+    """Exit status for the hook: 0 when every answer is valid, else 1 with one line each."""
+    errors = all_errors(answers)
+    if not errors:
         return 0
-    print(error.line(), file=sys.stderr)
+    lines = [error.line() for error in errors] + replay_hint(answers)
+    print("\n".join(lines), file=sys.stderr, flush=True)
+    if project_dir is not None and leaves_empty_output(project_dir, start_dir()):
+        schedule_output_cleanup(project_dir)
     return 1
 
 
 if __name__ == "__main__":
-    sys.exit(main(load_answers()))
+    sys.exit(main(load_answers(), Path.cwd()))

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import keyword
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
 from cookiecutter.environment import StrictEnvironment
 
+from local_extensions import derive_slug
 from tests.helpers import COOKIECUTTER_JSON, HOOKS_DIR, load_hook
+from tests.processes import wait_until
 
 pre = load_hook("pre_gen_project")
 post = load_hook("post_gen_project")
@@ -140,23 +144,47 @@ def _default_slug(name: str) -> str:
     [
         ("Agent Service", "agent_service"),
         ("My-Agents", "my_agents"),
+        ("My Bot!", "my_bot"),
+        ("Émile Bot", "emile_bot"),
+        ("Bob's Agents", "bobs_agents"),
+        ("Bob\u2019s Agents", "bobs_agents"),
+        ("  Straße -- Agents 2.0  ", "strasse_agents_2_0"),
+        ("123 Bot", "project_123_bot"),
+        ("42", "project_42"),
+        ("_Private Bot_", "private_bot"),
+        ("Starlette", "starlette_service"),
+        ("App", "app_service"),
+        ("Test", "test_service"),
+        ("Class", "class_service"),
+        ("Match", "match_service"),
         ("A" * pre.PROJECT_NAME_MAX_LENGTH, "a" * pre.SLUG_MAX_LENGTH),
+        ("9" * pre.PROJECT_NAME_MAX_LENGTH, f"project_{'9' * 56}"),
+        ("Über Ägent", "uber_agent"),
+        ("Agents 🤖 Inc.", "agents_inc"),
     ],
 )
 def test_default_slug_follows_a_valid_name(project_name: str, slug: str) -> None:
     assert _default_slug(project_name) == slug
+    assert derive_slug(project_name) == slug
     pre.validate_project_name(project_name)
     pre.validate_project_slug(slug)
 
 
-@pytest.mark.parametrize("project_name", ["", "   ", "A" * 300])
-def test_default_slug_of_a_refused_name_still_names_a_folder(project_name: str) -> None:
+@pytest.mark.parametrize(
+    "project_name",
+    ["Fastapi", "pydantic settings", "Python Jose", "IMPORT", "if", "Type", "_", "9 lives"],
+)
+def test_every_derived_slug_passes_the_hook(project_name: str) -> None:
+    pre.validate_project_slug(derive_slug(project_name))
+
+
+@pytest.mark.parametrize("project_name", ["", "   ", "!!!", "A" * 300])
+def test_default_slug_of_a_refused_or_empty_name_still_names_a_folder(project_name: str) -> None:
     """Cookiecutter makes the folder before the hook runs: an empty or over-long slug
     would fail there, with a traceback instead of the hook's line."""
     slug = _default_slug(project_name)
     assert 0 < len(slug) <= pre.SLUG_MAX_LENGTH
-    with pytest.raises(pre.AnswerError):
-        pre.validate_project_name(project_name)
+    pre.validate_project_slug(slug)
 
 
 @pytest.mark.parametrize(
@@ -219,13 +247,81 @@ def test_first_error_none_for_defaults() -> None:
     assert pre.first_error(answers) is None
 
 
-def test_main_prints_one_line_and_returns_1(capsys: pytest.CaptureFixture[str]) -> None:
-    code = pre.main({"project_name": "X", "project_slug": "fastapi", "version": "0.1.0"})
+def test_all_errors_reports_every_bad_field_in_order() -> None:
+    answers = {
+        "project_name": "",
+        "project_slug": "app",
+        "description": "ok",
+        "author_name": 'A "B"',
+        "author_email": "nope",
+        "version": "x",
+    }
+    errors = pre.all_errors(answers)
+    assert [error.field for error in errors] == [
+        "project_name",
+        "project_slug",
+        "author_name",
+        "author_email",
+        "version",
+    ]
+
+
+def test_main_prints_one_line_per_error_then_the_replay_command(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    answers = {
+        "project_name": "X",
+        "project_slug": "fastapi",
+        "author_email": "nobody",
+        "version": "0.1.0",
+        "_repo_dir": "/home/me/.cookiecutters/kickstartmyai",
+        "_template": "gh:acme/kickstartmyai",
+    }
+    code = pre.main(answers)
     captured = capsys.readouterr()
     assert code == 1
     assert captured.out == ""
     rule = "must not shadow the project's own packages or a dependency"
-    assert captured.err.splitlines() == [f"ERROR: project_slug: {rule} (got 'fastapi')"]
+    lines = captured.err.splitlines()
+    assert lines[:2] == [
+        f"ERROR: project_slug: {rule} (got 'fastapi')",
+        "ERROR: author_email: must be an email address like you@example.com (got 'nobody')",
+    ]
+    assert lines[-1] == (
+        "  cookiecutter --replay-file ~/.cookiecutter_replay/kickstartmyai.json"
+        " gh:acme/kickstartmyai"
+    )
+    assert all(not line.startswith("ERROR") for line in lines[2:])
+
+
+def _project_dir(output: Path) -> Path:
+    project = output / "agent_service"
+    project.mkdir(parents=True)
+    return project
+
+
+def test_empty_output_folder_is_a_leftover(tmp_path: Path) -> None:
+    project = _project_dir(tmp_path / "out")
+    assert pre.leaves_empty_output(project, start_dir=tmp_path)
+    assert pre.leaves_empty_output(project, start_dir=None)
+
+
+def test_output_folder_with_other_work_or_the_start_folder_is_kept(tmp_path: Path) -> None:
+    project = _project_dir(tmp_path / "out")
+    assert not pre.leaves_empty_output(project, start_dir=tmp_path / "out")
+    (tmp_path / "out" / "notes.txt").write_text("mine")
+    assert not pre.leaves_empty_output(project, start_dir=tmp_path)
+
+
+def test_cleanup_waits_for_the_project_folder_then_removes_the_empty_output(
+    tmp_path: Path,
+) -> None:
+    project = _project_dir(tmp_path / "out")
+    pre.schedule_output_cleanup(project)
+    assert (tmp_path / "out").is_dir()  # still there while the project folder is
+    project.rmdir()
+    wait_until(lambda: not (tmp_path / "out").exists(), timeout=30, message="output folder stays")
+    assert tmp_path.is_dir()
 
 
 def test_main_is_silent_on_success(capsys: pytest.CaptureFixture[str]) -> None:
@@ -394,6 +490,74 @@ def test_prune_keeps_a_parent_that_still_has_files(tmp_path: Path) -> None:
     assert (tmp_path / "pkg/b.py").exists()
 
 
+def _git_env(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
+    """No user or system git configuration, so the answers supply the identity."""
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for name in ("AUTHOR", "COMMITTER"):
+        monkeypatch.delenv(f"GIT_{name}_NAME", raising=False)
+        monkeypatch.delenv(f"GIT_{name}_EMAIL", raising=False)
+
+
+def _git_out(root: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=root, capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+
+
+def test_git_init_commits_every_file_as_the_author(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _git_env(monkeypatch, tmp_path)
+    project = tmp_path / "bots"
+    (project / "app").mkdir(parents=True)
+    (project / "app/main.py").write_text("app = None\n")
+    (project / ".gitignore").write_text(".venv/\n")
+    (project / ".venv").mkdir()
+    (project / ".venv/junk").write_text("x")
+    answers = {"author_name": "Zoë O'Brien", "author_email": "zoe@example.com"}
+
+    line = post.git_init(project, answers)
+
+    assert line.startswith("Initialized a git repository")
+    assert _git_out(project, "log", "--format=%an <%ae>|%s") == (
+        "Zoë O'Brien <zoe@example.com>|Initial commit\n"
+    )
+    assert _git_out(project, "ls-files").splitlines() == [".gitignore", "app/main.py"]
+
+
+def test_git_init_keeps_the_users_own_identity(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _git_env(monkeypatch, tmp_path)
+    config = tmp_path / "gitconfig"
+    config.write_text("[user]\n\tname = Real Me\n\temail = me@example.org\n")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(config))
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p/a.txt").write_text("a")
+    post.git_init(tmp_path / "p", {"author_name": "Other", "author_email": "o@example.com"})
+    assert _git_out(tmp_path / "p", "log", "--format=%an <%ae>") == "Real Me <me@example.org>\n"
+
+
+def test_git_init_failure_is_reported_not_raised(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A commit git refuses (here: an empty project) leaves the files and says what to do."""
+    _git_env(monkeypatch, tmp_path)
+    (tmp_path / "empty").mkdir()
+    line = post.git_init(tmp_path / "empty", {"author_name": "A", "author_email": "a@b.co"})
+    assert line.startswith("git commit failed (")
+    assert line.endswith("commit the files yourself.")
+
+
+def test_git_init_without_git_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    line = post.git_init(tmp_path, {})
+    assert "git was not found" in line
+    assert not (tmp_path / ".git").exists()
+
+
 def test_next_steps_mention_the_commands() -> None:
     text = post.next_steps({"project_slug": "bots", "project_name": "Bots"}, Path("/x/bots"))
     for expected in (
@@ -420,7 +584,9 @@ def test_post_main_prunes_and_prints(tmp_path: Path, capsys: pytest.CaptureFixtu
         "use_anthropic": True,
         "include_github_actions": True,
     }
+    answers["git_init"] = "false"
     assert post.main(answers, tmp_path) == 0
+    assert not (tmp_path / ".git").exists()
     assert not (tmp_path / "Dockerfile").exists()
     assert not (tmp_path / "app/ai/providers/gemini.py").exists()
     assert (tmp_path / "app/ai/providers/base.py").exists()

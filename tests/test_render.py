@@ -6,6 +6,7 @@ read the files. Lint runs ruff with the generated project's own configuration.
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -36,7 +37,7 @@ from tests.helpers import (
     settings_fields,
     text_files,
 )
-from tests.processes import ruff_check, ruff_format_check
+from tests.processes import GIT_ISOLATED, clean_env, ruff_check, ruff_format_check, wait_until
 
 post = load_hook("post_gen_project")
 
@@ -74,9 +75,25 @@ def test_no_empty_folders(project: Path) -> None:
     empty = [
         str(path.relative_to(project))
         for path in project.rglob("*")
-        if path.is_dir() and not any(path.iterdir())
+        if path.is_dir() and not any(path.iterdir()) and ".git" not in path.parts
     ]
     assert empty == []
+
+
+def _git(project: Path, *args: str) -> str:
+    completed = subprocess.run(
+        ["git", *args], cwd=project, capture_output=True, text=True, timeout=60, check=True
+    )
+    return completed.stdout
+
+
+def test_render_is_a_git_repository_with_every_file_committed(project: Path) -> None:
+    assert _git(project, "log", "--format=%s") == "Initial commit\n"
+    tracked = set(_git(project, "ls-files").splitlines())
+    rendered = {str(path.relative_to(project)) for path in text_files(project)}
+    assert rendered <= tracked
+    assert {"pyproject.toml", "app/main.py", ".gitignore"} <= tracked
+    assert _git(project, "status", "--porcelain", "--untracked-files=no") == ""
 
 
 def test_pruned_paths_are_gone_and_kept_paths_stay(project: Path, answers: dict[str, Any]) -> None:
@@ -318,6 +335,27 @@ def test_bad_answer_is_refused_and_nothing_written(
     assert written == []
 
 
+def _cookiecutter_cli(
+    out: Path, *args: str, home: Path, no_input: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """The real command line, with its replay folder under `home`."""
+    flags = ["--no-input"] if no_input else []
+    return subprocess.run(
+        [sys.executable, "-m", "cookiecutter", *flags, "-o", str(out), *args],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+        check=False,
+        cwd=TEMPLATE_DIR,
+        env={**clean_env(HOME=str(home)), **GIT_ISOLATED},
+    )
+
+
+def _wait_gone(path: Path) -> None:
+    wait_until(lambda: not path.exists(), timeout=30, message=f"{path} is still there")
+
+
 @pytest.mark.parametrize(
     ("answer", "expected"),
     [
@@ -332,25 +370,78 @@ def test_bad_answer_is_refused_and_nothing_written(
     ids=["reserved_slug", "bad_email", "empty_name", "name_300_characters"],
 )
 def test_cli_exits_1_with_one_line(tmp_path: Path, answer: str, expected: str) -> None:
-    """Through the real command line: exit status 1, the hook's line, an empty output dir."""
+    """Through the real command line: exit status 1, the hook's line, no output folder."""
     out = tmp_path / "out"
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "cookiecutter",
-            "--no-input",
-            "-o",
-            str(out),
-            str(TEMPLATE_DIR),
-            answer,
-        ],
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        timeout=120,
-        check=False,
+    completed = _cookiecutter_cli(out, str(TEMPLATE_DIR), answer, home=tmp_path)
+    assert completed.returncode == 1
+    errors = [line for line in completed.stderr.splitlines() if line.startswith("ERROR: ")]
+    hook_errors = [line for line in errors if not line.startswith("ERROR: Stopping")]
+    assert len(hook_errors) == 1, completed.stderr
+    assert hook_errors[0].startswith(expected)
+    _wait_gone(out)
+
+
+def test_cli_reports_every_bad_answer_and_how_to_retry(tmp_path: Path) -> None:
+    """Three bad answers give three lines in field order, then the --replay-file command;
+    the saved answers, fixed, render without retyping."""
+    out = tmp_path / "deep" / "out"
+    completed = _cookiecutter_cli(
+        out,
+        str(TEMPLATE_DIR),
+        "project_slug=my-bot",
+        "author_email=nobody",
+        "version=latest",
+        home=tmp_path,
     )
     assert completed.returncode == 1
-    assert [line for line in completed.stderr.splitlines() if line.startswith(expected)]
-    assert not out.exists() or not any(out.iterdir())
+    lines = completed.stderr.splitlines()
+    hook_errors = [line for line in lines if re.match(r"ERROR: \w+: ", line)]
+    assert [line.split(":")[1].strip() for line in hook_errors] == [
+        "project_slug",
+        "author_email",
+        "version",
+    ]
+    replay = next(line for line in lines if "cookiecutter --replay-file" in line)
+    saved_name = f"{TEMPLATE_DIR.name}.json"
+    assert f"~/.cookiecutter_replay/{saved_name}" in replay
+    _wait_gone(out)
+    assert (tmp_path / "deep").is_dir()  # only the folder Cookiecutter left empty goes
+
+    saved = tmp_path / ".cookiecutter_replay" / saved_name
+    context = json.loads(saved.read_text(encoding="utf-8"))
+    context["cookiecutter"].update(
+        project_slug="my_bot", author_email="me@example.com", version="0.1.0", git_init=False
+    )
+    saved.write_text(json.dumps(context), encoding="utf-8")
+    retried = _cookiecutter_cli(
+        out, "--replay-file", str(saved), str(TEMPLATE_DIR), home=tmp_path, no_input=False
+    )
+    assert retried.returncode == 0, retried.stderr
+    assert (out / "my_bot" / "pyproject.toml").is_file()
+    assert not (out / "my_bot" / ".git").exists()
+
+
+def test_cli_keeps_an_output_folder_that_holds_other_work(tmp_path: Path) -> None:
+    out = tmp_path / "projects"
+    (out / "other").mkdir(parents=True)
+    completed = _cookiecutter_cli(out, str(TEMPLATE_DIR), "version=latest", home=tmp_path)
+    assert completed.returncode == 1
+    wait_until(
+        lambda: not (out / "agent_service").exists(), timeout=30, message="project folder stays"
+    )
+    assert sorted(p.name for p in out.iterdir()) == ["other"]
+
+
+@pytest.mark.parametrize(
+    ("project_name", "slug"),
+    [("My Bot!", "my_bot"), ("Émile Bot", "emile_bot"), ("Starlette", "starlette_service")],
+)
+def test_cli_derives_a_valid_slug_from_the_name(
+    tmp_path: Path, project_name: str, slug: str
+) -> None:
+    out = tmp_path / "out"
+    completed = _cookiecutter_cli(
+        out, str(TEMPLATE_DIR), f"project_name={project_name}", "git_init=false", home=tmp_path
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert (out / slug / "app" / "main.py").is_file()

@@ -170,7 +170,12 @@ def test_template_python_is_lint_clean(command: list[str]) -> None:
 
 
 def test_template_python_passes_strict_mypy() -> None:
-    """hooks/, tests/ and test_template.py, as listed in the root pyproject.toml."""
+    """hooks/, local_extensions.py, tests/ and test_template.py, as the root pyproject.toml lists."""
     outcome = run([tool("mypy"), "--cache-dir", os.devnull], TEMPLATE_DIR, timeout=300)
     assert outcome.ok, outcome.tail()
-    assert ROOT_PYPROJECT["tool"]["mypy"]["files"] == ["hooks", "tests", "test_template.py"]
+    assert ROOT_PYPROJECT["tool"]["mypy"]["files"] == [
+        "hooks",
+        "local_extensions.py",
+        "tests",
+        "test_template.py",
+    ]

@@ -219,7 +219,10 @@ def test_make_hooks_installs_hooks_that_block_a_bad_commit(
     """`make hooks`, then real commits: the local hooks (mypy and the .env.example
     check) pass a good one and refuse one that drops a setting. The remote hooks need
     the network to fetch, so the test keeps only the local ones."""
-    project = render(f"tooling-hooks-{name}", {**SUPPORTED[name], "python_version": RUNNING_PYTHON})
+    project = render(
+        f"tooling-hooks-{name}",
+        {**SUPPORTED[name], "python_version": RUNNING_PYTHON, "git_init": False},
+    )
     (project / ".venv").symlink_to(SHARED_VENV, target_is_directory=True)
     env = clean_env(**GIT_ISOLATED, PRE_COMMIT_HOME=str(tmp_path / "pre-commit"))
 
