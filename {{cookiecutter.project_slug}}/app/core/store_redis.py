@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -66,7 +67,9 @@ class RedisStore:
     async def ping(self) -> bool:
         """Whether Redis answers, for the readiness probe; never raises."""
         try:
-            return bool(await self.client.ping())
+            # redis-py 7 types ping() as "awaitable or not", whichever client it is on.
+            reply = self.client.ping()
+            return bool(await reply if inspect.isawaitable(reply) else reply)
         except (RedisError, OSError):
             return False
 
