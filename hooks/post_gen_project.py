@@ -168,6 +168,8 @@ def git_init(root: Path, answers: Mapping[str, Any]) -> str:
     """
     if shutil.which("git") is None:
         return "git was not found: the project is not a git repository (run `git init`)."
+    if (root / ".git").exists():
+        return "Rendered over an existing git repository: review and commit the changes yourself."
     steps = [
         ("init", ["init", "-q"]),
         ("add", ["add", "-A"]),

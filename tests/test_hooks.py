@@ -551,6 +551,22 @@ def test_git_init_failure_is_reported_not_raised(
     assert line.endswith("commit the files yourself.")
 
 
+def test_git_init_leaves_an_existing_repository_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rendering again with `-f` over a project keeps its history: no second first commit."""
+    _git_env(monkeypatch, tmp_path)
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p/a.txt").write_text("a")
+    answers = {"author_name": "A", "author_email": "a@example.com"}
+    post.git_init(tmp_path / "p", answers)
+    (tmp_path / "p/a.txt").write_text("changed")
+    line = post.git_init(tmp_path / "p", answers)
+    assert line.startswith("Rendered over an existing git repository")
+    assert _git_out(tmp_path / "p", "log", "--format=%s") == "Initial commit\n"
+    assert _git_out(tmp_path / "p", "status", "--porcelain") == " M a.txt\n"
+
+
 def test_git_init_without_git_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
     line = post.git_init(tmp_path, {})
