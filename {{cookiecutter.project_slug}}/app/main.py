@@ -23,6 +23,7 @@ from app.api.middleware.body_limit import BodyLimitMiddleware
 from app.api.middleware.security_headers import SecurityHeadersMiddleware
 from app.api.middleware.text_guard import TextGuardMiddleware
 from app.api.openai_compat import router as openai_router
+from app.api.user_limits import UserLimits
 from app.api.v1.router import api_router
 from app.core.backends import create_rate_limiter, create_store
 from app.core.config import Settings, get_settings
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.database = database = Database(settings)
         app.state.store = store = create_store(settings)
         app.state.rate_limiter = create_rate_limiter(settings)
+        app.state.user_limits = UserLimits(app.state.rate_limiter, settings)
         app.state.providers = providers = ProviderFactory(settings)
         app.state.tools = tools = build_default_registry(settings)
         app.state.tool_manager = tool_manager = ToolManager(
@@ -69,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await runs.shutdown()
+            await tools.aclose()
             await providers.aclose()
             await app.state.rate_limiter.close()
             await store.close()

@@ -19,7 +19,9 @@ from app.ai.providers.base import ChatMessage, Role
 from app.ai.runs import events
 from app.ai.runs.events import RunEvent
 from app.api.deps import CurrentUser, RunManagerDep, SessionDep, SettingsDep
+from app.api.error_responses import THROTTLED
 from app.api.streaming import EventEncoder, stream_run
+from app.api.user_limits import RunLimit
 from app.core.errors import NotFoundError, UnprocessableError
 from app.crud import agent as agent_crud
 from app.models import ExecutionStatus
@@ -38,8 +40,9 @@ router = APIRouter(prefix="/v1", tags=["openai-compatible"])
 HISTORY_ROLES = {"user": Role.USER, "assistant": Role.ASSISTANT}
 
 
-@router.post("/chat/completions", response_model=ChatCompletion)
+@router.post("/chat/completions", response_model=ChatCompletion, responses=THROTTLED)
 async def create_chat_completion(
+    _limit: RunLimit,
     payload: ChatCompletionRequest,
     user: CurrentUser,
     session: SessionDep,

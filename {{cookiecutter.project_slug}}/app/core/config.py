@@ -84,6 +84,11 @@ class Settings(BaseSettings):
     http_fetch_max_bytes: int = Field(default=1_000_000, ge=1)
     tool_output_max_bytes: int = Field(default=100_000, ge=1024)
     sql_tool_max_rows: int = Field(default=100, ge=1)
+    sql_tool_max_result_bytes: int = Field(default=200_000, ge=1024)
+    sql_tool_timeout_seconds: float = Field(default=5.0, gt=0)
+    # Its own small pool, ideally on a read-only role; empty uses DATABASE_URL.
+    sql_tool_database_url: str = ""
+    sql_tool_pool_size: int = Field(default=2, ge=1)
 
     # Knowledge bases: "hashing" is the offline, lexical embedder.
 {%- if cookiecutter.use_openai or cookiecutter.use_gemini %} A vendor's name
@@ -96,6 +101,11 @@ class Settings(BaseSettings):
     knowledge_chunk_tokens: int = Field(default=300, ge=16, le=8000)
     knowledge_chunk_overlap: int = Field(default=50, ge=0)
     knowledge_search_candidates: int = Field(default=50, ge=1, le=1000)
+
+    # Per-user limits on runs (execute and chat completions) and direct tool calls
+    user_run_rate_limit: str = "60/minute"
+    user_tool_rate_limit: str = "120/minute"
+    max_concurrent_runs_per_user: int = Field(default=4, ge=1)
 
     # Agent runs
     max_tool_iterations: int = Field(default=8, ge=1)

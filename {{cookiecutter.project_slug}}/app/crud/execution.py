@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.text import clean_text
@@ -93,3 +93,13 @@ async def list_unfinished(session: AsyncSession) -> Sequence[Execution]:
         select(Execution).where(Execution.status.in_(UNFINISHED)).order_by(Execution.created_at)
     )
     return (await session.scalars(statement)).all()
+
+
+async def count_unfinished(session: AsyncSession, *, owner_id: uuid.UUID) -> int:
+    """How many of the owner's executions are pending or running, for the concurrency cap."""
+    statement = (
+        select(func.count())
+        .select_from(Execution)
+        .where(Execution.owner_id == owner_id, Execution.status.in_(UNFINISHED))
+    )
+    return int(await session.scalar(statement) or 0)

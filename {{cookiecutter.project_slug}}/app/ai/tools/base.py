@@ -89,6 +89,9 @@ class Tool(ABC, Generic[ArgsT]):
         """
         return default_seconds if self.timeout_seconds is None else self.timeout_seconds
 
+    async def aclose(self) -> None:
+        """Release what the tool holds (a pool, a client) at shutdown; most hold nothing."""
+
     def definition(self) -> ToolDefinition:
         """The tool as offered to a model: name, description and JSON-schema parameters."""
         parameters = self.arguments.model_json_schema()

@@ -30,13 +30,17 @@ def _http_fetch(settings: Settings) -> HttpFetchTool:
 
 def _sql_query(settings: Settings) -> SqlQueryTool:
     return SqlQueryTool(
-        max_rows=settings.sql_tool_max_rows, timeout_seconds=settings.tool_timeout_seconds
+        max_rows=settings.sql_tool_max_rows,
+        timeout_seconds=settings.sql_tool_timeout_seconds,
+        max_result_bytes=settings.sql_tool_max_result_bytes,
+        database_url=settings.sql_tool_database_url or settings.database_url,
+        pool_size=settings.sql_tool_pool_size,
     )
 
 
 def _sql_supported(settings: Settings) -> bool:
     """Only on databases whose read-only guard the tool knows."""
-    return SqlQueryTool.supports(settings.database_url)
+    return SqlQueryTool.supports(settings.sql_tool_database_url or settings.database_url)
 
 
 BUILTIN_TOOLS: list[ToolEntry] = [

@@ -93,6 +93,11 @@ class ToolRegistry:
         selected = self._tools if names is None else names
         return [self.get(name).definition() for name in selected]
 
+    async def aclose(self) -> None:
+        """Let every tool release what it holds, at shutdown."""
+        for tool in self._tools.values():
+            await tool.aclose()
+
     def __contains__(self, name: object) -> bool:
         """Whether a tool of that name is registered, so callers can check before `get`."""
         return name in self._tools

@@ -38,7 +38,15 @@ def test_sql_is_left_out_on_a_database_it_cannot_lock_down(settings: Settings) -
 
 def test_each_tool_gets_its_own_settings(settings: Settings) -> None:
     tuned = settings.model_copy(
-        update={"http_fetch_max_bytes": 123, "sql_tool_max_rows": 7, "tool_timeout_seconds": 9.0}
+        update={
+            "http_fetch_max_bytes": 123,
+            "sql_tool_max_rows": 7,
+            "tool_timeout_seconds": 9.0,
+            "sql_tool_timeout_seconds": 2.5,
+            "sql_tool_max_result_bytes": 4096,
+            "sql_tool_database_url": "sqlite+aiosqlite:///reader.db",
+            "sql_tool_pool_size": 3,
+        }
     )
     registry = build_default_registry(tuned)
     fetch, files, sql = (
@@ -51,4 +59,11 @@ def test_each_tool_gets_its_own_settings(settings: Settings) -> None:
     assert isinstance(files, ListFilesTool)
     assert files.sandbox_dir == tuned.tools_sandbox_dir
     assert isinstance(sql, SqlQueryTool)
-    assert (sql.max_rows, sql.timeout_seconds) == (7, 9.0)
+    assert (sql.max_rows, sql.timeout_seconds, sql.max_result_bytes) == (7, 2.5, 4096)
+    assert (sql.database_url, sql.pool_size) == ("sqlite+aiosqlite:///reader.db", 3)
+
+
+def test_sql_uses_the_service_database_unless_given_its_own(settings: Settings) -> None:
+    sql = build_default_registry(settings).get("sql_query")
+    assert isinstance(sql, SqlQueryTool)
+    assert sql.database_url == settings.database_url

@@ -212,3 +212,26 @@ async def test_special_files_are_not_opened(files: Files) -> None:
         await files.read("pipe")
     with pytest.raises(ToolError, match="not a regular file"):
         await files.write("pipe", "x")
+
+
+async def test_the_number_of_files_and_folders_is_capped(files: Files) -> None:
+    few = WriteFileTool(files.sandbox_dir, max_entries=3)
+
+    await few.run(WriteFileArgs(path="a.txt", content="1"), files.context)
+    await few.run(WriteFileArgs(path="notes/b.txt", content="2"), files.context)
+    with pytest.raises(ToolError, match="limited to 3 files and folders"):
+        await few.run(WriteFileArgs(path="c.txt", content="3"), files.context)
+    # Rewriting an existing file adds nothing, so it is still allowed.
+    await few.run(WriteFileArgs(path="a.txt", content="again"), files.context)
+
+    assert sorted(p.name for p in files.root.rglob("*")) == ["a.txt", "b.txt", "notes"]
+
+
+async def test_folders_nest_only_so_deep(files: Files) -> None:
+    shallow = WriteFileTool(files.sandbox_dir, max_depth=3)
+
+    await shallow.run(WriteFileArgs(path="a/b/c.txt", content="ok"), files.context)
+    with pytest.raises(ToolError, match="at most 3 folders deep"):
+        await shallow.run(WriteFileArgs(path="a/b/c/d.txt", content="deep"), files.context)
+
+    assert not (files.root / "a" / "b" / "c").exists()

@@ -3,7 +3,8 @@
 Each user gets `<sandbox folder>/<user id>/`, the folder being `TOOLS_SANDBOX_DIR`. Paths
 must be relative and free of `..`; after resolving symlinks the result must still lie
 inside that directory, and files are opened with `O_NOFOLLOW`, so a link planted inside
-the sandbox cannot lead out of it. Sizes are capped per file and per user.
+the sandbox cannot lead out of it. Sizes are capped per file and per user, and so are
+the number of files and folders and how deep folders nest.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from app.ai.tools.base import ArgsT, Tool, ToolArguments, ToolContext, ToolError
 
 DEFAULT_MAX_FILE_BYTES = 1_000_000
 DEFAULT_QUOTA_BYTES = 50_000_000
+DEFAULT_MAX_ENTRIES = 1_000
+DEFAULT_MAX_DEPTH = 8
 MAX_LIST_ENTRIES = 1_000
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0)
@@ -73,11 +76,19 @@ class _SandboxedTool(Tool[ArgsT]):
         *,
         max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
         quota_bytes: int = DEFAULT_QUOTA_BYTES,
+        max_entries: int = DEFAULT_MAX_ENTRIES,
+        max_depth: int = DEFAULT_MAX_DEPTH,
     ) -> None:
-        """`max_file_bytes` caps one read or write; `quota_bytes` caps a user's whole sandbox."""
+        """`max_file_bytes` caps one read or write; `quota_bytes` caps a user's whole sandbox.
+
+        `max_entries` caps the files and folders a user may have, `max_depth` how deep a
+        file may sit, so neither inodes nor directory scans grow without bound.
+        """
         self.sandbox_dir = sandbox_dir
         self.max_file_bytes = max_file_bytes
         self.quota_bytes = quota_bytes
+        self.max_entries = max_entries
+        self.max_depth = max_depth
 
     def root_for(self, context: ToolContext) -> Path:
         """The calling user's sandbox directory."""
@@ -149,13 +160,20 @@ class WriteFileTool(_SandboxedTool[WriteFileArgs]):
         path = resolve_in_sandbox(root, args.path)
         if path == root:
             raise ToolError("Give a file name, not the sandbox itself")
+        depth = len(path.relative_to(root).parts)
+        if depth > self.max_depth:
+            raise ToolError(f"Files may sit at most {self.max_depth} folders deep")
         data = args.content.encode("utf-8")
         existing = _regular_file_size(path, args.path)
         final_size = existing + len(data) if args.append else len(data)
         if final_size > self.max_file_bytes:
             raise ToolError(f"Files are limited to {self.max_file_bytes} bytes")
-        if _usage(root) - existing + final_size > self.quota_bytes:
+        used_bytes, used_entries = _usage(root)
+        if used_bytes - existing + final_size > self.quota_bytes:
             raise ToolError(f"Your sandbox is limited to {self.quota_bytes} bytes in total")
+        new_entries = sum(1 for item in (path, *path.parents) if not item.exists() and item != root)
+        if used_entries + new_entries > self.max_entries:
+            raise ToolError(f"Your sandbox is limited to {self.max_entries} files and folders")
         path.parent.mkdir(parents=True, exist_ok=True)
         flags = os.O_WRONLY | os.O_CREAT | _NOFOLLOW | _NONBLOCK
         flags |= os.O_APPEND if args.append else os.O_TRUNC
@@ -180,15 +198,16 @@ def _regular_file_size(path: Path, relative: str) -> int:
     return info.st_size
 
 
-def _usage(root: Path) -> int:
-    """Bytes used by regular files under `root`, without following links."""
-    total = 0
-    for directory, _dirs, files in os.walk(root):
+def _usage(root: Path) -> tuple[int, int]:
+    """Bytes used by regular files under `root`, and how many entries it holds; no links followed."""
+    total, entries = 0, 0
+    for directory, dirs, files in os.walk(root):
+        entries += len(dirs) + len(files)
         for name in files:
             info = os.lstat(os.path.join(directory, name))
             if stat.S_ISREG(info.st_mode):
                 total += info.st_size
-    return total
+    return total, entries
 
 
 class ListFilesArgs(ToolArguments):

@@ -9,7 +9,9 @@ from fastapi import APIRouter, Request, status
 from sse_starlette import EventSourceResponse
 
 from app.api.deps import CurrentUser, RunManagerDep, SessionDep, SettingsDep
+from app.api.error_responses import THROTTLED
 from app.api.streaming import follow_run, stream_run
+from app.api.user_limits import RunLimit
 from app.api.v1.resources import AgentDep, ExecutionDep
 from app.core.errors import ConflictError, NotFoundError
 from app.crud import conversation as conversation_crud
@@ -27,8 +29,13 @@ SSE_RESPONSE: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.post("/agents/{agent_id}/execute", response_model=ExecutionRead, responses=SSE_RESPONSE)
+@router.post(
+    "/agents/{agent_id}/execute",
+    response_model=ExecutionRead,
+    responses={**SSE_RESPONSE, **THROTTLED},
+)
 async def execute_agent(
+    _limit: RunLimit,
     agent: AgentDep,
     payload: ExecuteRequest,
     request: Request,

@@ -19,6 +19,8 @@ from app.api.deps import (
     ToolManagerDep,
     ToolRegistryDep,
 )
+from app.api.error_responses import THROTTLED
+from app.api.user_limits import ToolCallLimit
 from app.schemas.common import ErrorBody, Page
 from app.schemas.tool import ToolExecuteRequest, ToolExecuteResult, ToolRead
 
@@ -67,8 +69,11 @@ async def read_tool(
     return _read(registry.get(name), manager)
 
 
-@router.post("/{name}/execute", response_model=ToolExecuteResult, responses=NOT_FOUND)
+@router.post(
+    "/{name}/execute", response_model=ToolExecuteResult, responses={**NOT_FOUND, **THROTTLED}
+)
 async def execute_tool(
+    _limit: ToolCallLimit,
     name: ToolNamePath,
     payload: ToolExecuteRequest,
     user: CurrentUser,
