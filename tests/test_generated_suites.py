@@ -157,6 +157,14 @@ def test_generated_suite_passes(
         args += " -m 'not slow'"
     outcome = project.make("test", env=env, ARGS=args, **coverage)
     _assert_suite_passed(name, outcome)
+    if LAYER2[name].extra.get("database") == "sqlite":
+        # A SQLite-only project leaves its PostgreSQL tests out instead of skipping each.
+        postgres_skips = [
+            line
+            for line in outcome.output.splitlines()
+            if "SKIPPED" in line and "PostgreSQL" in line
+        ]
+        assert postgres_skips == []
     if LAYER2[name].coverage:
         assert re.search(r"^TOTAL\s.*\s\d+%$", outcome.output, re.MULTILINE), (
             "make test printed no coverage report"

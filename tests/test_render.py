@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -205,7 +207,7 @@ def test_makefile_targets(project: Path, answers: dict[str, Any]) -> None:
         "migrate",
         "revision",
     }
-    assert required | {"db-init"} <= targets
+    assert required | {"db-init", "createadmin", "seed"} <= targets
     assert ({"up", "down"} <= targets) == _on(answers, "include_docker")
     assert not ({"up", "down"} & targets) or _on(answers, "include_docker")
 
@@ -220,6 +222,39 @@ def test_makefile_serves_the_app_factory(project: Path) -> None:
         assert "--factory app.main:create_app" in makefile
     assert "PORT ?= 8000" in makefile
     assert "--port $(PORT)" in makefile
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+def test_make_help_shows_the_real_port(project: Path) -> None:
+    completed = subprocess.run(
+        ["make", "--no-print-directory", "help", "PORT=8123"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert "http://localhost:8123" in completed.stdout
+    assert "$(PORT)" not in completed.stdout
+    assert re.search(r"^  seed +", completed.stdout, re.MULTILINE)
+
+
+def test_readme_repeats_no_line(project: Path, answers: dict[str, Any]) -> None:
+    """Prose and table rows appear once (code, fences and separators may repeat)."""
+    lines = (project / "README.md").read_text(encoding="utf-8").splitlines()
+    prose: list[str] = []
+    in_code = False
+    for line in lines:
+        if line.strip().startswith("```"):
+            in_code = not in_code
+            continue
+        if not in_code and line.strip() and not re.fullmatch(r"[|\-\s]+", line):
+            prose.append(line.strip())
+    repeated = sorted({line for line in prose if prose.count(line) > 1})
+    assert repeated == []
+    description = str(answers["description"])
+    first_words = " ".join(description.split()[:5])
+    assert sum(line.startswith(first_words) for line in prose) <= 1
 
 
 def test_license(project: Path, answers: dict[str, Any]) -> None:
@@ -445,3 +480,38 @@ def test_cli_derives_a_valid_slug_from_the_name(
     )
     assert completed.returncode == 0, completed.stderr
     assert (out / slug / "app" / "main.py").is_file()
+
+
+def test_readme_quick_start_renders_twice_keeping_local_state(tmp_path: Path) -> None:
+    """The README's cookiecutter step, run twice in a row: the second run overwrites the
+    template's files and keeps the database, the venv and the git history."""
+    readme = (TEMPLATE_DIR / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"^## Quick start\n.*?```bash\n(.*?)\n```", readme, re.MULTILINE | re.DOTALL)
+    assert block is not None
+    step = next(part for part in block.group(1).split("&&") if "cookiecutter --" in part)
+    args = [str(TEMPLATE_DIR) if arg == "." else arg for arg in shlex.split(step)[1:]]
+    project = tmp_path / ".render" / "agent_service"
+
+    def quick_start() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "cookiecutter", *args],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            timeout=120,
+            check=False,
+            env={**clean_env(HOME=str(tmp_path)), **GIT_ISOLATED},
+        )
+
+    assert quick_start().returncode == 0
+    (project / "data").mkdir()
+    (project / "data" / "app.db").write_bytes(b"users and agents")
+    (project / "app" / "main.py").write_text("edited", encoding="utf-8")
+    second = quick_start()
+
+    assert second.returncode == 0, second.stderr
+    assert "Rendered over an existing git repository" in second.stdout
+    assert (project / "data" / "app.db").read_bytes() == b"users and agents"
+    assert (project / "app" / "main.py").read_text(encoding="utf-8") != "edited"
+    assert _git(project, "log", "--format=%s") == "Initial commit\n"

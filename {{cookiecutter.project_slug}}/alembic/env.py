@@ -51,6 +51,31 @@ def include_name(name: str | None, type_: str, parent_names: Mapping[str, str | 
     return name not in hand_built
 
 
+class EmptyMigrationError(SystemExit):
+    """`alembic revision --autogenerate` found no model change: an empty file helps nobody."""
+
+
+def refuse_empty_revision(_context: Any, _revision: Any, directives: list[Any]) -> None:
+    """Write no empty revision from `alembic revision --autogenerate`; say why (exit status 1).
+
+    Only that command line is refused: `alembic check` and calls from code see no change
+    as an answer, and a hand-written `alembic revision -m` (no --autogenerate) is allowed.
+    """
+    cmd_opts = config.cmd_opts
+    command_fn = getattr(cmd_opts, "cmd", (None,))[0]
+    if getattr(command_fn, "__name__", "") != "revision":
+        return
+    if not getattr(cmd_opts, "autogenerate", False):
+        return
+    if directives and directives[0].upgrade_ops.is_empty():
+        directives[:] = []
+        raise EmptyMigrationError(
+            "No model change since the last migration: no revision written. "
+            "Change a model in app/models/ first, or write a data migration with "
+            '`alembic revision -m "..."`.'
+        )
+
+
 def run_migrations_offline() -> None:
     context.configure(
         url=database_url(),
@@ -74,6 +99,7 @@ def do_run_migrations(connection: Connection) -> None:
         compare_type=True,
         render_item=render_item,
         include_name=include_name,
+        process_revision_directives=refuse_empty_revision,
     )
     with context.begin_transaction():
         if connection.dialect.name == "postgresql":

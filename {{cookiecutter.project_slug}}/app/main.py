@@ -1,9 +1,16 @@
-"""Application factory: settings, logging, middleware, routers and the lifespan."""
+"""Application factory: settings, logging, middleware, routers and the lifespan.
+
+`create_app()` builds an application from the settings given (tests pass their own);
+`app` is the one built from the environment, for `uvicorn app.main:app`, `fastapi dev`
+and `fastapi run`. It is built on first access, so importing this module reads no
+settings and builds nothing.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import cache
 
 import structlog
 from fastapi import FastAPI
@@ -25,6 +32,7 @@ from app.api.middleware.text_guard import TextGuardMiddleware
 from app.api.openai_compat import router as openai_router
 from app.api.user_limits import UserLimits
 from app.api.v1.router import api_router
+from app.core.accounts import apply_first_admin
 from app.core.backends import create_rate_limiter, create_store
 from app.core.config import Settings, get_settings
 from app.core.errors import register_error_handlers
@@ -48,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.auto_migrate:
             await upgrade_to_head(settings)
         app.state.database = database = Database(settings)
+        await apply_first_admin(database, settings)
         app.state.store = store = create_store(settings)
         app.state.rate_limiter = create_rate_limiter(settings)
         app.state.user_limits = UserLimits(app.state.rate_limiter, settings)
@@ -122,3 +131,21 @@ async def _sweep_orphaned_executions(runs: RunManager) -> None:
         await runs.sweep_orphans()
     except (SQLAlchemyError, OSError) as exc:
         logger.warning("execution_sweep_skipped", error=str(exc))
+
+
+@cache
+def _default_app() -> FastAPI:
+    """The application built from the environment, once per process."""
+    return create_app()
+
+
+def __getattr__(name: str) -> FastAPI:
+    """`app.main:app` builds the default application when first asked for."""
+    if name == "app":
+        return _default_app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """List `app` too, so tools that look before they import (fastapi-cli) find it."""
+    return sorted([*globals(), "app"])

@@ -66,6 +66,17 @@ def postgres_admin_url() -> Iterator[str | None]:
 def postgres_admin_url() -> str | None:
     """The PostgreSQL server tests create their databases on, or None without one."""
     return os.environ.get("TEST_DATABASE_URL") or None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A SQLite project leaves its PostgreSQL tests out (one "deselected" count, no skip
+    line each) unless TEST_DATABASE_URL asks for them."""
+    if os.environ.get("TEST_DATABASE_URL"):
+        return
+    dropped = [item for item in items if item.get_closest_marker("postgres") is not None]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if item.get_closest_marker("postgres") is None]
 {%- endif %}
 
 

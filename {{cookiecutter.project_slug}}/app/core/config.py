@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     refresh_token_expire_days: int = Field(default=14, ge=1)
     password_min_length: int = Field(default=PASSWORD_MIN_LENGTH, ge=PASSWORD_MIN_LENGTH)
     auth_rate_limit: str = "10/minute"
+    # An admin account created at start-up when no account has this email yet.
+    first_admin_email: str = ""
+    first_admin_password: SecretStr | None = None
 
     # AI providers: a provider without its API key is not offered; "scripted" always is.
     default_provider: str = "scripted"
@@ -120,6 +123,16 @@ class Settings(BaseSettings):
                 raise ValueError("SECRET_KEY must be set outside development")
             if len(self.secret_key.get_secret_value()) < 32:
                 raise ValueError("SECRET_KEY must be at least 32 characters outside development")
+        return self
+
+    @model_validator(mode="after")
+    def _first_admin_needs_both(self) -> Self:
+        """Half of the first admin's credentials is a mistake worth stopping start-up for."""
+        has_password = bool(
+            self.first_admin_password and self.first_admin_password.get_secret_value()
+        )
+        if bool(self.first_admin_email) != has_password:
+            raise ValueError("Set FIRST_ADMIN_EMAIL and FIRST_ADMIN_PASSWORD together")
         return self
 
     @field_validator("playground_enabled", "docs_enabled", mode="before")

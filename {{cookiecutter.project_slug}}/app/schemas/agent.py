@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated
 
@@ -68,13 +69,19 @@ class AgentConfig(BaseModel):
 
 
 class AgentCreate(BaseModel):
-    """A new agent: everything a run needs, with defaults for the sampling settings."""
+    """A new agent: everything a run needs, with defaults for the sampling settings.
+
+    Without `provider` the agent gets DEFAULT_PROVIDER; without `model`, the default
+    model its provider's settings name; `with_defaults` fills both in.
+    """
 
     name: Name
     description: Description | None = None
     system_prompt: SystemPrompt = ""
-    provider: ProviderName
-    model: ModelName
+    provider: ProviderName | None = Field(default=None, description="DEFAULT_PROVIDER if left out")
+    model: ModelName | None = Field(
+        default=None, description="The provider's default model if left out"
+    )
     temperature: Temperature = 0.7
     max_tokens: MaxTokens = 1024
     tools: ToolNames = Field(default_factory=list)
@@ -82,15 +89,13 @@ class AgentCreate(BaseModel):
 
     _unique_tools = field_validator("tools")(unique_tools)
 
-    def config(self) -> AgentConfig:
-        """The run settings this request would store."""
-        return AgentConfig(
-            provider=self.provider,
-            model=self.model,
-            temperature=self.temperature,
-            max_tokens=self.max_tokens,
-            tools=tuple(self.tools),
-        )
+    def with_defaults(self, *, provider: str, model: Callable[[str], str]) -> AgentCreate:
+        """This request with the provider and model it left out filled in.
+
+        `model` maps the resolved provider to its default model.
+        """
+        chosen = self.provider or provider
+        return self.model_copy(update={"provider": chosen, "model": self.model or model(chosen)})
 
 
 class AgentUpdate(PartialUpdate):

@@ -7,10 +7,14 @@ from typing import Any
 
 import httpx
 import pytest
+{%- if cookiecutter.use_openai %}
+from pydantic import SecretStr
+{%- endif %}
 
+from app.db.session import Database
 from app.models import Conversation, Execution, ExecutionStatus, Message
 from tests.support.builders import Builder, minutes_ago
-from tests.support.factories import SignedInUser
+from tests.support.factories import AppFactory, SignedInUser, UserFactory, client_for
 
 AGENTS = "/api/v1/agents"
 VALID: dict[str, Any] = {"name": "Helper", "provider": "scripted", "model": "scripted-echo"}
@@ -314,7 +318,6 @@ async def test_agent_routes_require_a_token(
         {"name": None},
         {"provider": ""},
         {"provider": "p" * 51},
-        {"provider": None},
         {"model": ""},
         {"model": "m" * 101},
         {"temperature": -0.1},
@@ -339,15 +342,71 @@ async def test_create_agent_rejects_bad_fields(
     assert response.status_code == 422, response.text
 
 
-@pytest.mark.parametrize("missing", ["name", "provider", "model"])
-async def test_create_agent_requires_fields(
-    client: httpx.AsyncClient, me: SignedInUser, missing: str
-) -> None:
-    payload = {key: value for key, value in VALID.items() if key != missing}
+async def test_create_agent_requires_a_name(client: httpx.AsyncClient, me: SignedInUser) -> None:
+    payload = {key: value for key, value in VALID.items() if key != "name"}
 
     response = await client.post(AGENTS, json=payload, headers=me.headers)
 
     assert response.status_code == 422
+    assert "name" in response.text
+
+
+@pytest.mark.parametrize(
+    ("given", "provider", "model"),
+    [
+        ({}, "scripted", "scripted"),
+        ({"provider": None, "model": None}, "scripted", "scripted"),
+        ({"model": "scripted-echo"}, "scripted", "scripted-echo"),
+        ({"provider": "scripted"}, "scripted", "scripted"),
+    ],
+)
+async def test_create_agent_without_provider_or_model_gets_the_defaults(
+    client: httpx.AsyncClient,
+    me: SignedInUser,
+    given: dict[str, Any],
+    provider: str,
+    model: str,
+) -> None:
+    response = await client.post(AGENTS, json={"name": "Plain"} | given, headers=me.headers)
+
+    assert response.status_code == 201, response.text
+    assert (response.json()["provider"], response.json()["model"]) == (provider, model)
+{%- if cookiecutter.use_openai %}
+
+
+async def test_default_provider_setting_picks_provider_and_its_default_model(
+    make_app: AppFactory, database: Database
+) -> None:
+    """DEFAULT_PROVIDER names a vendor: an agent with neither field gets it and that
+    vendor's default model setting."""
+    app = await make_app(
+        default_provider="openai",
+        openai_api_key=SecretStr("sk-test"),
+        openai_default_model="gpt-test",
+    )
+    async with client_for(app) as other:
+        user = await UserFactory(other, database).signed_in()
+        response = await other.post(AGENTS, json={"name": "Vendor"}, headers=user.headers)
+        chosen = await other.post(
+            AGENTS, json={"name": "Chosen", "provider": "scripted"}, headers=user.headers
+        )
+
+    assert response.status_code == 201, response.text
+    assert (response.json()["provider"], response.json()["model"]) == ("openai", "gpt-test")
+    assert (chosen.json()["provider"], chosen.json()["model"]) == ("scripted", "scripted")
+{%- endif %}
+
+
+async def test_unconfigured_default_provider_is_a_clear_422(
+    make_app: AppFactory, database: Database
+) -> None:
+    app = await make_app(default_provider="nope")
+    async with client_for(app) as other:
+        user = await UserFactory(other, database).signed_in()
+        response = await other.post(AGENTS, json={"name": "Lost"}, headers=user.headers)
+
+    assert response.status_code == 422
+    assert "Unknown provider 'nope'" in response.json()["detail"]
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
 
-from app.api.deps import CurrentUser, PaginationDep, RunManagerDep, SessionDep
+from app.api.deps import CurrentUser, PaginationDep, RunManagerDep, SessionDep, SettingsDep
 from app.api.v1.resources import AgentDep
 from app.crud import agent as agent_crud
 from app.models import Agent
@@ -51,12 +51,17 @@ async def list_agents(
 
 @router.post("", response_model=AgentRead, status_code=status.HTTP_201_CREATED)
 async def create_agent(
-    payload: AgentCreate, user: CurrentUser, session: SessionDep, runs: RunManagerDep
+    payload: AgentCreate,
+    user: CurrentUser,
+    session: SessionDep,
+    runs: RunManagerDep,
+    settings: SettingsDep,
 ) -> Agent:
-    """Create an agent at version 1."""
-    config = payload.config()
-    runs.check_config(provider=config.provider, tools=config.tools)
-    return await agent_crud.create(session, owner_id=user.id, data=payload)
+    """Create an agent at version 1; a missing provider or model gets the configured default."""
+    provider = payload.provider or settings.default_provider
+    runs.check_config(provider=provider, tools=payload.tools)
+    resolved = payload.with_defaults(provider=provider, model=runs.providers.default_model)
+    return await agent_crud.create(session, owner_id=user.id, data=resolved)
 
 
 @router.get("/{agent_id}", response_model=AgentRead)

@@ -1,0 +1,23 @@
+"""What every command shares: settings from the environment and a migrated database."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from app.core.config import Settings
+from app.db.migrate import upgrade_to_head
+from app.db.session import Database
+
+
+@asynccontextmanager
+async def migrated_database(settings: Settings) -> AsyncIterator[Database]:
+    """The configured database, migrated first (as the server does on start) unless
+    AUTO_MIGRATE is off, and disposed of afterwards."""
+    if settings.auto_migrate:
+        await upgrade_to_head(settings)
+    database = Database(settings)
+    try:
+        yield database
+    finally:
+        await database.dispose()

@@ -1,0 +1,102 @@
+"""`app.main`: importing it builds nothing; `app.main:app` serves under a real uvicorn."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app.core.config import PROJECT_ROOT
+from tests.support.live_server import free_port
+from tests.support.waiting import wait_until
+
+ADMIN_PASSWORD = "first-admin-42"
+
+
+def _child_env(**extra: str) -> dict[str, str]:
+    keep = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "FIRST_ADMIN"))}
+    return keep | extra
+
+
+def test_importing_main_reads_no_settings_and_builds_no_app() -> None:
+    """Production settings without a SECRET_KEY would refuse to load: the import must not try."""
+    probe = "import app.main as m; print('app' in vars(m), 'app' in dir(m), callable(m.create_app))"
+    completed = subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", probe],
+        cwd=PROJECT_ROOT,
+        env=_child_env(ENVIRONMENT="production", SECRET_KEY=""),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.split() == ["False", "True", "True"]
+
+
+def test_unknown_attribute_is_still_an_attribute_error() -> None:
+    import app.main
+
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        _ = app.main.nope  # type: ignore[attr-defined]
+
+
+@pytest.mark.slow
+def test_uvicorn_serves_the_module_level_app_with_the_first_admin(tmp_path: Path) -> None:
+    """`uvicorn app.main:app`, as the README's production command runs it, on a fresh
+    SQLite file: it migrates, creates FIRST_ADMIN_EMAIL once, and serves requests."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = _child_env(
+        ENVIRONMENT="test",
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'served.db'}",
+        FIRST_ADMIN_EMAIL="root@example.com",
+        FIRST_ADMIN_PASSWORD=ADMIN_PASSWORD,
+    )
+    server = subprocess.Popen(  # noqa: S603 - our own interpreter and uvicorn
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "app.main:app",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+
+        def healthy() -> bool:
+            if server.poll() is not None:
+                raise AssertionError(
+                    f"uvicorn exited: {server.stdout.read() if server.stdout else ''}"
+                )
+            try:
+                return httpx.get(f"{base}/health", timeout=1).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        wait_until(healthy, timeout=60, message="uvicorn app.main:app never answered /health")
+        login = httpx.post(
+            f"{base}/api/v1/auth/login",
+            data={"username": "root@example.com", "password": ADMIN_PASSWORD},
+        )
+        assert login.status_code == 200, login.text
+        token = login.json()["access_token"]
+        me = httpx.get(f"{base}/api/v1/users/me", headers={"Authorization": f"Bearer {token}"})
+        assert me.json()["role"] == "admin"
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
