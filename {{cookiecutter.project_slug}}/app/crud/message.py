@@ -51,8 +51,8 @@ async def append(
         # Text from a model or a tool may hold what no database stores; nobody can resend it.
         content=clean_text(content),
         tool_calls=clean_json(list(tool_calls)),
-        tool_call_id=tool_call_id,
-        name=name,
+        tool_call_id=None if tool_call_id is None else clean_text(tool_call_id),
+        name=None if name is None else clean_text(name),
         input_tokens=input_tokens,
         output_tokens=output_tokens,
         execution_id=execution_id,

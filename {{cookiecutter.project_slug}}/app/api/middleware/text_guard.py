@@ -61,21 +61,33 @@ def _request_strings(scope: Scope) -> Iterator[tuple[Location, str]]:
         yield ("header", name), bytes(raw_value).decode("latin-1")
 
 
-def _body_strings(content_type: str, body: bytes) -> Iterator[tuple[Location, str]]:
-    """Strings of a JSON or urlencoded body; anything unparsable is left to the route's 422."""
-    if content_type == "application/x-www-form-urlencoded":
-        for name, value in _pairs(body.decode("latin-1")):
-            yield ("body", name), name
-            yield ("body", name), value
-        return
-    if content_type != "application/json" and not content_type.endswith("+json"):
-        return
+def _is_json(content_type: str) -> bool:
+    return content_type == "application/json" or content_type.endswith("+json")
+
+
+def _form_strings(body: bytes) -> Iterator[tuple[Location, str]]:
+    for name, value in _pairs(body.decode("latin-1")):
+        yield ("body", name), name
+        yield ("body", name), value
+
+
+def _json_errors(body: bytes) -> list[dict[str, Any]]:
+    """Unstorable strings of a JSON body, or why it cannot be decoded at all.
+
+    FastAPI answers a body that is not UTF-8, or nests past the parser's limit, with a
+    bare 400, so those are a 422 here; other malformed JSON is FastAPI's own 422.
+    """
+    if not body:
+        return []
     try:
         document = json.loads(body)
-    except (ValueError, RecursionError):
-        return
-    for location, value in _json_strings(document):
-        yield ("body", *location), value
+    except UnicodeDecodeError:
+        return [{"type": "json_invalid", "loc": ["body"], "msg": "JSON must be encoded as UTF-8"}]
+    except RecursionError:
+        return [{"type": "json_invalid", "loc": ["body"], "msg": "JSON nests too deeply"}]
+    except ValueError:
+        return []
+    return _errors(((("body", *location), value) for location, value in _json_strings(document)))
 
 
 def _errors(strings: Iterator[tuple[Location, str]]) -> list[dict[str, Any]]:
@@ -101,12 +113,13 @@ class TextGuardMiddleware:
             return
         errors = _errors(_request_strings(scope))
         content_type = _content_type(scope)
-        if content_type == "application/x-www-form-urlencoded" or "json" in content_type:
+        form = content_type == "application/x-www-form-urlencoded"
+        if form or _is_json(content_type):
             try:
                 body = await read_body(receive)
             except ClientGoneError:
                 return
-            errors += _errors(_body_strings(content_type, body))
+            errors += _errors(_form_strings(body)) if form else _json_errors(body)
             receive = replaying(body, receive)
         if errors:
             response = JSONResponse({"detail": errors}, status_code=422)

@@ -1,4 +1,4 @@
-"""A run that crashes stores an error a client may read; the detail goes to the log only."""
+"""What a run stores is safe to show and to store: no internals in errors, no unstorable text."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import structlog
 from fastapi import FastAPI
 from sqlalchemy.exc import IntegrityError
 
-from app.ai.providers.base import Completion, CompletionRequest
+from app.ai.providers.base import Completion, CompletionRequest, FinishReason, ToolCall
 from app.ai.providers.factory import ProviderFactory
 from app.ai.providers.registry import ProviderEntry, ProviderRegistry
 from app.ai.providers.scripted import ScriptedProvider
@@ -17,7 +17,7 @@ from app.ai.runs import RunManager
 from app.db.session import Database
 from app.models import ExecutionStatus
 from tests.support.builders import Builder
-from tests.support.run_manager import new_agent
+from tests.support.run_manager import manager_with, new_agent, stored_messages
 
 LEAKED_SQL = "INSERT INTO users (email, hashed_password) VALUES ($1, $2)"
 LEAKED_HASH = "$2b$12$abcdefghijklmnopqrstuv"
@@ -66,3 +66,27 @@ async def test_a_crash_stores_no_sql_and_logs_it_with_the_request_id(
     assert record.msg["request_id"] == "req-crash-1"
     assert record.exc_info is not None
     assert LEAKED_SQL in str(record.exc_info[1])
+
+
+async def test_text_a_model_sends_that_no_database_stores_is_cleaned_not_fatal(
+    app: FastAPI, build: Builder, database: Database
+) -> None:
+    reply = Completion(
+        content="ok\x00 then \ud800 done",
+        model="looping",
+        tool_calls=(ToolCall(id="c\x00", name="calculator", arguments={"expression": "1+1\x00"}),),
+        finish_reason=FinishReason.TOOL_CALLS,
+    )
+    runs = manager_with(app, [reply, Completion(content="fin\x00al", model="looping")])
+    agent = await new_agent(build, database, "looping")
+    prepared = await runs.prepare(user_id=agent.owner_id, agent=agent, message="hi")
+
+    execution = await runs.run(prepared)
+
+    assert execution.status is ExecutionStatus.COMPLETED
+    assert execution.output == "final"
+    messages = await stored_messages(database, execution)
+    assert messages[1].content == "ok then \ufffd done"
+    assert messages[1].tool_calls[0]["arguments"] == {"expression": "1+1"}
+    assert messages[2].tool_call_id == "c"
+    assert all("\x00" not in (m.content or "") for m in messages)

@@ -188,3 +188,20 @@ async def test_clean_requests_pass_untouched(client: httpx.AsyncClient, me: Sign
 
     assert response.status_code == 200
     assert response.json()["full_name"] == "Zoë 😀"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [(b'{"email": "\xff\xfe"}', "JSON must be encoded as UTF-8"), (b"[" * 100_000, "nests")],
+)
+async def test_json_the_parser_cannot_decode_is_a_422_not_a_400(
+    client: httpx.AsyncClient, body: bytes, message: str
+) -> None:
+    response = await client.post(
+        "/api/v1/auth/register", content=body, headers={"Content-Type": "application/json"}
+    )
+
+    assert response.status_code == 422
+    [error] = response.json()["detail"]
+    assert error["loc"] == ["body"]
+    assert message in error["msg"]
