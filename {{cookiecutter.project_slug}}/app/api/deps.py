@@ -28,6 +28,9 @@ from app.models import User
 # Offsets past any realistic table; larger ones would overflow the databases' integers.
 MAX_SKIP = 1_000_000_000
 
+# A password, role or active-flag change since the token was issued.
+SESSION_ENDED = "Session has ended; sign in again"
+
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/login", auto_error=False)
 
 
@@ -102,7 +105,9 @@ async def get_access_claims(
     if not token:
         raise AuthenticationError("Not authenticated")
     claims = decode_token(settings, token, TokenType.ACCESS)
-    if await revocation.is_revoked(store, claims.jti):
+    if await revocation.is_revoked(store, claims.jti) or await revocation.is_family_revoked(
+        store, claims.family
+    ):
         raise AuthenticationError("Token has been revoked")
     return claims
 
@@ -111,10 +116,15 @@ AccessClaims = Annotated[TokenClaims, Depends(get_access_claims)]
 
 
 async def get_current_user(claims: AccessClaims, session: SessionDep) -> User:
-    """The active user the access token names."""
+    """The active user the access token names, if nothing ended its session since.
+
+    The user's row is read anyway, so comparing the token version costs nothing more.
+    """
     user = await user_crud.get(session, user_id=claims.subject)
     if user is None or not user.is_active:
         raise AuthenticationError()
+    if claims.version != user.token_version:
+        raise AuthenticationError(SESSION_ENDED)
     return user
 
 

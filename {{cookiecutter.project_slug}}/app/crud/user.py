@@ -6,11 +6,12 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.crud.base import apply_changes, paginate
 from app.models import User, UserRole
+from app.models.user import SESSION_FIELDS
 
 
 def normalize_email(email: str) -> str:
@@ -49,8 +50,41 @@ async def create(
 
 
 async def update(session: AsyncSession, *, user: User, changes: dict[str, Any]) -> User:
-    """Apply already-validated changes (a new password arrives hashed)."""
-    return await apply_changes(session, user, changes)
+    """Apply already-validated changes (a new password arrives hashed).
+
+    A new password, role or active flag bumps the token version, which ends every
+    session issued before; the database computes it, so concurrent bumps all count.
+    """
+    effective = {name: value for name, value in changes.items() if getattr(user, name) != value}
+    if SESSION_FIELDS & effective.keys():
+        effective["token_version"] = User.token_version + 1
+    return await apply_changes(session, user, effective)
+
+
+async def lock_admins(session: AsyncSession) -> None:
+    """Hold the active administrators' rows until the transaction ends (PostgreSQL).
+
+    Taken in id order, so two concurrent changes to administrators queue up instead of
+    deadlocking, and the second one sees what the first committed. SQLite ignores the
+    lock; it serialises writers on its own.
+    """
+    active_admins = (
+        select(User.id)
+        .where(User.role == UserRole.ADMIN, User.is_active.is_(True))
+        .order_by(User.id)
+        .with_for_update()
+    )
+    await session.execute(active_admins)
+
+
+async def count_active_admins(session: AsyncSession) -> int:
+    """Administrators who can still sign in, as this transaction sees them."""
+    count = await session.scalar(
+        select(func.count())
+        .select_from(User)
+        .where(User.role == UserRole.ADMIN, User.is_active.is_(True))
+    )
+    return int(count or 0)
 
 
 async def get_page(

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from sqlalchemy import String
+from sqlalchemy import Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base, IdMixin, TimestampMixin
 from app.db.types import str_enum
+
+# Changing any of these ends the user's sessions: every token carries the version it
+# was issued under, and a bump makes all earlier tokens fail.
+SESSION_FIELDS = frozenset({"hashed_password", "role", "is_active"})
 
 
 class UserRole(StrEnum):
@@ -27,6 +31,7 @@ class User(IdMixin, TimestampMixin, Base):
         default=UserRole.USER,
     )
     is_active: Mapped[bool] = mapped_column(default=True)
+    token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     @property
     def is_admin(self) -> bool:

@@ -259,12 +259,13 @@ async def test_refresh_rotates_the_pair_and_refuses_reuse(
     assert pair["token_type"] == "bearer"
     assert (await client.get(ME, headers=bearer(pair["access_token"]))).status_code == 200
 
+    again = await client.post(REFRESH, json={"refresh_token": pair["refresh_token"]})
+    assert again.status_code == 200
+    assert again.json()["refresh_token"] != pair["refresh_token"]
+
     reused = await client.post(REFRESH, json={"refresh_token": user.refresh_token})
     assert reused.status_code == 401
     assert reused.json() == {"detail": "Refresh token has already been used or revoked"}
-
-    again = await client.post(REFRESH, json={"refresh_token": pair["refresh_token"]})
-    assert again.status_code == 200
 
 
 async def test_concurrent_refreshes_with_one_token_succeed_once(
@@ -275,6 +276,11 @@ async def test_concurrent_refreshes_with_one_token_succeed_once(
         *(client.post(REFRESH, json={"refresh_token": user.refresh_token}) for _ in range(5))
     )
     assert sorted(r.status_code for r in responses) == [200, 401, 401, 401, 401]
+    # The losers presented a spent token: that ends the sign-in, the winner's pair included.
+    [winner] = [r.json() for r in responses if r.status_code == 200]
+    assert (await client.get(ME, headers=bearer(winner["access_token"]))).status_code == 401
+    after = await client.post(REFRESH, json={"refresh_token": winner["refresh_token"]})
+    assert after.status_code == 401
 
 
 async def test_access_token_cannot_be_used_to_refresh(
@@ -318,14 +324,46 @@ async def test_logout_revokes_the_access_and_the_given_refresh_token(
     assert refresh.status_code == 401
 
 
-async def test_logout_without_a_body_revokes_only_the_access_token(
+async def test_logout_without_a_body_ends_the_whole_sign_in(
     client: httpx.AsyncClient, users: UserFactory
 ) -> None:
+    """The refresh token shares the access token's family, so it ends without being sent."""
     user = await users.signed_in()
+    elsewhere = (await users.login(user.email)).json()
     assert (await client.post(LOGOUT, headers=user.headers)).status_code == 204
     assert (await client.get(ME, headers=user.headers)).status_code == 401
     refresh = await client.post(REFRESH, json={"refresh_token": user.refresh_token})
-    assert refresh.status_code == 200
+    assert refresh.status_code == 401
+    # Another sign-in of the same user is another family, and goes on.
+    assert (await client.get(ME, headers=bearer(elsewhere["access_token"]))).status_code == 200
+    other = await client.post(REFRESH, json={"refresh_token": elsewhere["refresh_token"]})
+    assert other.status_code == 200
+
+
+async def test_logout_with_another_sign_ins_refresh_token_ends_both(
+    client: httpx.AsyncClient, users: UserFactory
+) -> None:
+    user = await users.signed_in()
+    elsewhere = (await users.login(user.email)).json()
+    response = await client.post(
+        LOGOUT, headers=user.headers, json={"refresh_token": elsewhere["refresh_token"]}
+    )
+    assert response.status_code == 204
+    assert (await client.get(ME, headers=bearer(elsewhere["access_token"]))).status_code == 401
+    refresh = await client.post(REFRESH, json={"refresh_token": elsewhere["refresh_token"]})
+    assert refresh.status_code == 401
+
+
+async def test_token_responses_are_not_cached(
+    client: httpx.AsyncClient, users: UserFactory
+) -> None:
+    email = await users.register()
+    login = await users.login(email)
+    refreshed = await client.post(REFRESH, json={"refresh_token": login.json()["refresh_token"]})
+    for response in (login, refreshed):
+        assert response.status_code == 200
+        assert response.headers["cache-control"] == "no-store"
+        assert response.headers["pragma"] == "no-cache"
 
 
 async def test_logout_still_succeeds_with_an_unusable_refresh_token(

@@ -187,7 +187,11 @@ async def test_admin_promotes_a_user(client: httpx.AsyncClient, users: UserFacto
     assert response.status_code == 200
     assert response.json()["role"] == "admin"
     assert response.json()["full_name"] == "New"
-    assert (await client.get(USERS, headers=user.headers)).status_code == 200
+    # The role is read at sign-in: the old token is ended, a new one carries the new rights.
+    assert (await client.get(USERS, headers=user.headers)).status_code == 401
+    tokens = (await users.login(user.email)).json()
+    promoted = {"Authorization": f"Bearer {tokens['access_token']}"}
+    assert (await client.get(USERS, headers=promoted)).status_code == 200
 
 
 async def test_admin_disables_a_user_who_then_loses_access(

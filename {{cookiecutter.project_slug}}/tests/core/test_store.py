@@ -152,6 +152,18 @@ async def test_revocations_are_forgotten_only_after_the_token_expires(
     assert not await revocation.is_revoked(store, claims.jti)
 
 
+async def test_a_revoked_family_is_remembered_for_its_lifetime(
+    store: MemoryStore, clock: FakeClock
+) -> None:
+    await revocation.revoke_family(store, "family-1", ttl_seconds=30)
+    assert await revocation.is_family_revoked(store, "family-1")
+    assert not await revocation.is_family_revoked(store, "family-2")
+    clock.now += 29
+    assert await revocation.is_family_revoked(store, "family-1")
+    clock.now += 2
+    assert not await revocation.is_family_revoked(store, "family-1")
+
+
 async def test_subscribers_receive_what_is_published_after_they_join(store: MemoryStore) -> None:
     await store.publish("news", "before anyone listened")
     async with store.subscribe("news") as first, store.subscribe("news") as second:

@@ -30,6 +30,8 @@ from tests.support.factories import AppFactory, UserFactory, client_for
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "")
 UNREACHABLE_URL = "redis://127.0.0.1:1/0"
 SECRET = "unit-test-secret-that-is-long-enough"
+REFRESH = "/api/v1/auth/refresh"
+ME = "/api/v1/users/me"
 
 
 @pytest.fixture
@@ -185,6 +187,32 @@ async def test_auth_rate_limits_are_counted_in_redis_across_workers(
     assert keys, "rate-limit counters should be Redis keys"
     assert blocked.status_code == 429
     assert int(blocked.headers["retry-after"]) >= 1
+
+
+@pytest.mark.redis
+@needs_redis
+async def test_a_refresh_token_reused_on_another_worker_ends_the_family_everywhere(
+    make_app: AppFactory, real_redis: Redis
+) -> None:
+    """Rotated on one worker, replayed on a second, refused on a third started afterwards."""
+    worker_a = await make_app()
+    worker_b = await make_app()
+    async with client_for(worker_a) as a, client_for(worker_b) as b:
+        user = await UserFactory(a, worker_a.state.database).signed_in()
+        rotated = (await a.post(REFRESH, json={"refresh_token": user.refresh_token})).json()
+        replay = await b.post(REFRESH, json={"refresh_token": user.refresh_token})
+        assert replay.status_code == 401
+        family = jwt.get_unverified_claims(user.refresh_token)["fam"]
+        assert await real_redis.exists(f"revoked-family:{family}") == 1
+        assert 13 * 86_400 < await real_redis.ttl(f"revoked-family:{family}") <= 14 * 86_400 + 1
+        newer = await a.post(REFRESH, json={"refresh_token": rotated["refresh_token"]})
+        assert newer.status_code == 401
+    worker_c = await make_app()
+    async with client_for(worker_c) as c:
+        me = await c.get(ME, headers={"Authorization": f"Bearer {rotated['access_token']}"})
+        assert me.status_code == 401
+        again = await c.post(REFRESH, json={"refresh_token": rotated["refresh_token"]})
+        assert again.status_code == 401
 
 
 @pytest.mark.redis

@@ -13,7 +13,13 @@ from jose import jwt
 
 from app.core.config import Settings
 from app.core.errors import AuthenticationError
-from app.core.security.tokens import TokenClaims, TokenType, create_token, decode_token
+from app.core.security.tokens import (
+    CLOCK_SKEW_SECONDS,
+    TokenClaims,
+    TokenType,
+    create_token,
+    decode_token,
+)
 
 SECRET = "unit-test-secret-that-is-long-enough"
 
@@ -33,6 +39,7 @@ def _claims(**overrides: Any) -> dict[str, Any]:
         "sub": str(uuid.uuid4()),
         "type": "access",
         "jti": uuid.uuid4().hex,
+        "iat": int(now.timestamp()),
         "exp": int((now + timedelta(minutes=5)).timestamp()),
     }
     claims.update(overrides)
@@ -103,6 +110,13 @@ def test_a_token_of_the_other_type_is_refused(
         pytest.param(_encode(_claims(exp=None)), id="no-exp"),
         pytest.param(_encode(_claims(sub=None)), id="no-sub"),
         pytest.param(_encode(_claims(jti=None)), id="no-jti"),
+        pytest.param(_encode(_claims(iat=None)), id="no-iat"),
+        pytest.param(_encode(_claims(iat="yesterday")), id="text-iat"),
+        pytest.param(_encode(_claims(nbf="later")), id="text-nbf"),
+        pytest.param(_encode(_claims(nbf=[1])), id="list-nbf"),
+        pytest.param(_encode(_claims(ver=-1)), id="negative-version"),
+        pytest.param(_encode(_claims(ver="0")), id="text-version"),
+        pytest.param(_encode(_claims(ver=True)), id="bool-version"),
         pytest.param(_encode(_claims(type=None)), id="no-type"),
         pytest.param(_encode(_claims(type="admin")), id="unknown-type"),
         pytest.param(_encode(_claims(sub="not-a-uuid")), id="bad-sub"),
@@ -150,3 +164,70 @@ def test_seconds_left_covers_the_remaining_lifetime() -> None:
         expires_at=datetime.now(UTC) - timedelta(seconds=90),
     )
     assert expired.seconds_left() == 1
+
+
+def _in(seconds: float) -> float:
+    return datetime.now(UTC).timestamp() + seconds
+
+
+# Offsets from the moment the test runs, not from collection, which may be minutes earlier.
+@pytest.mark.parametrize(
+    "ahead",
+    [
+        pytest.param({"iat": CLOCK_SKEW_SECONDS + 60}, id="iat-a-minute-past-the-skew"),
+        pytest.param({"iat": 86_400}, id="iat-tomorrow"),
+        pytest.param({"nbf": CLOCK_SKEW_SECONDS + 60}, id="nbf-a-minute-past-the-skew"),
+        pytest.param({"iat": 0, "nbf": 3_600}, id="nbf-in-an-hour"),
+        pytest.param({"nbf": float("inf")}, id="nbf-infinite"),
+    ],
+)
+def test_tokens_from_the_future_are_refused(
+    token_settings: Settings, ahead: dict[str, float]
+) -> None:
+    """A token minted now for use later (or by a server whose clock is ahead) is not valid yet."""
+    claims = {name: _in(seconds) for name, seconds in ahead.items()}
+    with pytest.raises(AuthenticationError):
+        decode_token(token_settings, _encode(_claims(**claims)), TokenType.ACCESS)
+
+
+@pytest.mark.parametrize(
+    "ahead",
+    [
+        pytest.param({"iat": CLOCK_SKEW_SECONDS - 10}, id="iat-within-the-skew"),
+        pytest.param({"nbf": CLOCK_SKEW_SECONDS - 10}, id="nbf-within-the-skew"),
+        pytest.param({"nbf": -60}, id="nbf-in-the-past"),
+    ],
+)
+def test_small_clock_skew_is_tolerated(token_settings: Settings, ahead: dict[str, float]) -> None:
+    claims = {name: int(_in(seconds)) for name, seconds in ahead.items()}
+    decode_token(token_settings, _encode(_claims(**claims)), TokenType.ACCESS)
+
+
+def test_version_and_family_are_carried(token_settings: Settings) -> None:
+    subject = uuid.uuid4()
+    token = create_token(token_settings, subject, TokenType.REFRESH, version=3, family="fam-1")
+    claims = decode_token(token_settings, token, TokenType.REFRESH)
+    assert (claims.version, claims.family) == (3, "fam-1")
+
+
+def test_each_sign_in_starts_a_new_family(token_settings: Settings) -> None:
+    subject = uuid.uuid4()
+    families = {
+        decode_token(
+            token_settings,
+            create_token(token_settings, subject, TokenType.ACCESS),
+            TokenType.ACCESS,
+        ).family
+        for _ in range(3)
+    }
+    assert len(families) == 3
+
+
+def test_a_token_without_version_or_family_is_version_0_and_its_own_family(
+    token_settings: Settings,
+) -> None:
+    """Tokens signed before versions and families existed keep working until they expire."""
+    raw = _claims()
+    claims = decode_token(token_settings, _encode(raw), TokenType.ACCESS)
+    assert claims.version == 0
+    assert claims.family == raw["jti"]

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import structlog
 from fastapi import APIRouter, Depends, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from app.api.deps import (
+    SESSION_ENDED,
     AccessClaims,
     AuthRateLimit,
     SessionDep,
@@ -20,22 +22,41 @@ from app.core.config import Settings
 from app.core.errors import AuthenticationError, ConflictError
 from app.core.security import revocation
 from app.core.security.passwords import hash_password, verify_password
-from app.core.security.tokens import TokenType, create_token, decode_token
+from app.core.security.tokens import TokenType, create_token, decode_token, new_family
 from app.crud import user as user_crud
 from app.models import User
 from app.schemas.common import ErrorBody
 from app.schemas.user import LogoutRequest, RefreshRequest, TokenPair, UserCreate, UserRead
 
 router = APIRouter(prefix="/auth", tags=["auth"])
+logger = structlog.get_logger(__name__)
+
+REFRESH_REFUSED = "Refresh token has already been used or revoked"
 
 
-def issue_tokens(settings: Settings, user: User) -> TokenPair:
-    """A fresh access and refresh token for the user."""
+def issue_tokens(settings: Settings, user: User, *, family: str | None = None) -> TokenPair:
+    """A fresh access and refresh token for the user, in `family` (a new sign-in when None)."""
+    family = family or new_family()
     return TokenPair(
-        access_token=create_token(settings, user.id, TokenType.ACCESS),
-        refresh_token=create_token(settings, user.id, TokenType.REFRESH),
+        access_token=create_token(
+            settings, user.id, TokenType.ACCESS, version=user.token_version, family=family
+        ),
+        refresh_token=create_token(
+            settings, user.id, TokenType.REFRESH, version=user.token_version, family=family
+        ),
         expires_in=settings.access_token_expire_minutes * 60,
     )
+
+
+def family_lifetime_seconds(settings: Settings) -> int:
+    """How long a family's revocation is kept: no token of it outlives this."""
+    return settings.refresh_token_expire_days * 86_400 + 1
+
+
+def no_store(response: Response) -> None:
+    """Tokens must not be kept by browsers or proxies (RFC 6749, section 5.1)."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
 
 
 @router.post(
@@ -71,8 +92,10 @@ async def login(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     session: SessionDep,
     settings: SettingsDep,
+    response: Response,
 ) -> TokenPair:
     """Trade email and password (OAuth2 password form) for an access and a refresh token."""
+    no_store(response)
     user = await user_crud.get_by_email(session, email=form.username)
     password_ok = await verify_password(form.password, user.hashed_password if user else None)
     if user is None or not password_ok:
@@ -90,16 +113,33 @@ async def login(
     },
 )
 async def refresh(
-    payload: RefreshRequest, session: SessionDep, settings: SettingsDep, store: StoreDep
+    payload: RefreshRequest,
+    session: SessionDep,
+    settings: SettingsDep,
+    store: StoreDep,
+    response: Response,
 ) -> TokenPair:
-    """Rotate a refresh token: the one presented is spent, and reusing it is refused."""
+    """Rotate a refresh token: the one presented is spent, and reusing it ends the sign-in.
+
+    A spent token that comes back means two parties hold it. Which one is the thief is
+    unknown, so the whole family is revoked, the newer tokens rotated from it included.
+    """
+    no_store(response)
     claims = decode_token(settings, payload.refresh_token, TokenType.REFRESH)
+    if await revocation.is_family_revoked(store, claims.family):
+        raise AuthenticationError(REFRESH_REFUSED)
     if not await revocation.consume(store, claims):
-        raise AuthenticationError("Refresh token has already been used or revoked")
+        await revocation.revoke_family(
+            store, claims.family, ttl_seconds=family_lifetime_seconds(settings)
+        )
+        logger.warning("refresh_token_reused", user_id=str(claims.subject))
+        raise AuthenticationError(REFRESH_REFUSED)
     user = await user_crud.get(session, user_id=claims.subject)
     if user is None or not user.is_active:
         raise AuthenticationError()
-    return issue_tokens(settings, user)
+    if claims.version != user.token_version:
+        raise AuthenticationError(SESSION_ENDED)
+    return issue_tokens(settings, user, family=claims.family)
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
@@ -109,12 +149,15 @@ async def logout(
     store: StoreDep,
     payload: LogoutRequest | None = None,
 ) -> Response:
-    """Revoke the access token in use, and the refresh token too when one is sent.
+    """End the sign-in: the access token in use and every token of its family.
 
-    A refresh token that is invalid, expired or someone else's is left alone: it
-    cannot be used anyway, and logging out should not fail half-way.
+    A refresh token sent along from another sign-in of the same user ends that one too;
+    one that is invalid, expired or someone else's is left alone: it cannot be used
+    anyway, and logging out should not fail half-way.
     """
     await revocation.revoke(store, claims)
+    ttl_seconds = family_lifetime_seconds(settings)
+    await revocation.revoke_family(store, claims.family, ttl_seconds=ttl_seconds)
     if payload and payload.refresh_token:
         try:
             refresh_claims = decode_token(settings, payload.refresh_token, TokenType.REFRESH)
@@ -122,4 +165,5 @@ async def logout(
             refresh_claims = None
         if refresh_claims is not None and refresh_claims.subject == claims.subject:
             await revocation.revoke(store, refresh_claims)
+            await revocation.revoke_family(store, refresh_claims.family, ttl_seconds=ttl_seconds)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

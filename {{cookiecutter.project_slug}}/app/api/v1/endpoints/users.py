@@ -17,15 +17,19 @@ from app.api.deps import (
 )
 from app.api.error_responses import ADMIN_ONLY
 from app.core.config import Settings
-from app.core.errors import NotFoundError
+from app.core.errors import ConflictError, NotFoundError
 from app.core.security.passwords import hash_password
 from app.crud import user as user_crud
-from app.models import User
+from app.models import User, UserRole
 from app.schemas.common import Page
 from app.schemas.user import UserAdminUpdate, UserRead, UserUpdate
 
 router = APIRouter(prefix="/users", tags=["users"])
 
+LAST_ADMIN = (
+    "This is the last active administrator; promote another user to admin before "
+    "demoting or deactivating this one"
+)
 # Sending null for these means "leave unchanged"; only the name may be cleared.
 _NOT_NULLABLE = frozenset({"role", "is_active"})
 
@@ -78,4 +82,20 @@ async def update_user(
     user = await user_crud.get(session, user_id=user_id)
     if user is None:
         raise NotFoundError("User not found")
-    return await user_crud.update(session, user=user, changes=await _changes(settings, payload))
+    changes = await _changes(settings, payload)
+    removes_admin = _removes_admin(user, changes)
+    if removes_admin:
+        await user_crud.lock_admins(session)
+    user = await user_crud.update(session, user=user, changes=changes)
+    # Counted after the write, inside the transaction: of two administrators demoting
+    # each other at once, the second sees the first's change and is rolled back.
+    if removes_admin and not await user_crud.count_active_admins(session):
+        raise ConflictError(LAST_ADMIN)
+    return user
+
+
+def _removes_admin(user: User, changes: dict[str, Any]) -> bool:
+    """Whether the change takes an active administrator's rights away."""
+    if not (user.is_admin and user.is_active):
+        return False
+    return changes.get("role", user.role) != UserRole.ADMIN or not changes.get("is_active", True)
