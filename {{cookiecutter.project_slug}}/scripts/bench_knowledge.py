@@ -45,6 +45,7 @@ VOCABULARY_SIZE = 20_000
 
 
 def vocabulary(rng: random.Random) -> list[str]:
+    """Made-up words, so the measured text resembles no real corpus the index favours."""
     letters = "abcdefghijklmnopqrstuvwxyz"
     return ["".join(rng.choices(letters, k=rng.randint(3, 10))) for _ in range(VOCABULARY_SIZE)]
 
@@ -64,6 +65,7 @@ def document_text(rng: random.Random, words: list[str], cumulative: list[float])
 
 
 def percentiles(samples: list[float]) -> str:
+    """Median and 95th percentile: the tail is what users of a search notice."""
     ordered = sorted(samples)
     p95 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
     return f"p50 {statistics.median(ordered):8.2f} ms   p95 {p95:8.2f} ms   (n={len(ordered)})"
@@ -138,6 +140,7 @@ async def postgres_admin_url(given: str | None) -> AsyncIterator[str | None]:
 
 
 async def run(arguments: argparse.Namespace) -> None:
+    """Measure each size on a scratch SQLite file, and on pgvector where a server is at hand."""
     for chunks in arguments.sizes:
         with tempfile.TemporaryDirectory() as folder:
             sqlite_url = f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
@@ -159,6 +162,7 @@ async def run(arguments: argparse.Namespace) -> None:
 
 
 def main() -> None:
+    """Read the sizes to measure from the command line and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chunks", type=int, default=None, help="also measure at this size")
     parser.add_argument("--queries", type=int, default=200)

@@ -32,6 +32,7 @@ from app.schemas.agent import AgentCreate
 
 
 def percentiles(samples: list[float]) -> str:
+    """Median and 95th percentile: the tail is what users of a stream notice."""
     ordered = sorted(samples)
     p50 = statistics.median(ordered)
     p95 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
@@ -127,6 +128,7 @@ async def first_event(settings: Settings, runs: int) -> list[float]:
 
 
 def main() -> None:
+    """Measure on a scratch database and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=200)
     args = parser.parse_args()

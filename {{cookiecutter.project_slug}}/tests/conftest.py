@@ -43,7 +43,7 @@ TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256"
 
 @pytest.fixture(scope="session", autouse=True)
 def _fast_password_hashing() -> Iterator[None]:
-    """bcrypt's lowest cost: the production cost makes every sign-up take a quarter second."""
+    """Use bcrypt's lowest cost: the production cost makes every sign-up take a quarter second."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(passwords, "_context", CryptContext(schemes=["bcrypt"], bcrypt__rounds=4))
         yield

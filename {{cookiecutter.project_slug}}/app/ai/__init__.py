@@ -1,0 +1,1 @@
+"""The AI side of a run: providers, tools, knowledge and the run itself."""

@@ -1,0 +1,1 @@
+"""HTTP surface: dependencies, error handlers and the versioned routers."""

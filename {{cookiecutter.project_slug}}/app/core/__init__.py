@@ -1,0 +1,1 @@
+"""Settings, logging, errors, security and the stores every layer above relies on."""

@@ -82,6 +82,7 @@ class RequestContextMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Bind the request id to the logs of this request and log how it ended."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

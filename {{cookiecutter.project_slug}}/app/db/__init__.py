@@ -1,0 +1,1 @@
+"""The engine, sessions, base model and column types shared by every table."""

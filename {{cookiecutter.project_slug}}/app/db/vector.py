@@ -29,6 +29,7 @@ class VectorColumn(TypeDecorator[FloatVector]):
     cache_ok = True
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        """The column type the database stores vectors in."""
 {%- if cookiecutter.database == "postgresql" %}
         if dialect.name == "postgresql":
             return dialect.type_descriptor(VECTOR())
@@ -38,6 +39,7 @@ class VectorColumn(TypeDecorator[FloatVector]):
     def process_bind_param(
         self, value: FloatVector | Sequence[float] | None, dialect: Dialect
     ) -> Any:
+        """Check the vector is one-dimensional and write it in the database's form."""
         if value is None:
             return None
         array = np.asarray(value, dtype=_FLOAT32)
@@ -50,6 +52,7 @@ class VectorColumn(TypeDecorator[FloatVector]):
         return array.tobytes()
 
     def process_result_value(self, value: Any, dialect: Dialect) -> FloatVector | None:
+        """Read a vector back as a float32 array, from bytes or the driver's own form."""
         if value is None:
             return None
         if isinstance(value, bytes | bytearray | memoryview):

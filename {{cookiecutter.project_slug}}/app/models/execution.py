@@ -15,6 +15,8 @@ from app.db.types import str_enum
 
 
 class ExecutionStatus(StrEnum):
+    """Where a run is: waiting, running, or in one of three final states."""
+
     PENDING = "pending"
     RUNNING = "running"
     COMPLETED = "completed"
@@ -23,10 +25,13 @@ class ExecutionStatus(StrEnum):
 
     @property
     def is_final(self) -> bool:
+        """A final run never changes again, so it can be cached, listed and not swept."""
         return self in (self.COMPLETED, self.FAILED, self.CANCELLED)
 
 
 class Execution(IdMixin, TimestampMixin, Base):
+    """One run of an agent: its input, outcome, tokens and cost, kept for audit and billing."""
+
     __tablename__ = "executions"
 
     owner_id: Mapped[uuid.UUID] = mapped_column(

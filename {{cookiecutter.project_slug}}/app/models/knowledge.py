@@ -43,6 +43,8 @@ Base.metadata.info.setdefault("database_only_names", set()).update(DATABASE_ONLY
 
 
 class DocumentStatus(StrEnum):
+    """Whether a document can be searched yet, or why it cannot."""
+
     PENDING = "pending"
     INDEXED = "indexed"
     FAILED = "failed"

@@ -14,6 +14,8 @@ from app.db.types import str_enum
 
 
 class MessageRole(StrEnum):
+    """Who wrote a message, in the roles every provider understands."""
+
     SYSTEM = "system"
     USER = "user"
     ASSISTANT = "assistant"
@@ -21,6 +23,8 @@ class MessageRole(StrEnum):
 
 
 class Message(IdMixin, TimestampMixin, Base):
+    """One message of a conversation, in order, so a run can replay the history."""
+
     __tablename__ = "messages"
 
     conversation_id: Mapped[uuid.UUID] = mapped_column(

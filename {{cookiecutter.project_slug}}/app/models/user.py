@@ -16,11 +16,15 @@ SESSION_FIELDS = frozenset({"hashed_password", "role", "is_active"})
 
 
 class UserRole(StrEnum):
+    """What a user may do beyond their own resources: nothing, or administer the service."""
+
     USER = "user"
     ADMIN = "admin"
 
 
 class User(IdMixin, TimestampMixin, Base):
+    """An account that owns agents, conversations and runs, and signs in by email."""
+
     __tablename__ = "users"
 
     email: Mapped[str] = mapped_column(String(320), unique=True, index=True)
@@ -35,4 +39,5 @@ class User(IdMixin, TimestampMixin, Base):
 
     @property
     def is_admin(self) -> bool:
+        """One place that says what an admin is, for checks in routes and dependencies."""
         return self.role is UserRole.ADMIN

@@ -22,6 +22,8 @@ Cost = Annotated[
 
 
 class ExecutionRead(ReadModel):
+    """A run as the API shows it: outcome, usage and timing, never its internal state."""
+
     id: uuid.UUID
     agent_id: uuid.UUID
     conversation_id: uuid.UUID

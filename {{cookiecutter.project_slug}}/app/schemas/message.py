@@ -11,6 +11,8 @@ from app.schemas.common import ReadModel
 
 
 class MessageRead(ReadModel):
+    """A stored message as the API shows it, tool calls included."""
+
     id: uuid.UUID
     conversation_id: uuid.UUID
     sequence: int

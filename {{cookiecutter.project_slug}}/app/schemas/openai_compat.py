@@ -63,17 +63,23 @@ class ChatCompletionRequest(BaseModel):
 
 
 class CompletionUsage(BaseModel):
+    """Token counts, in the shape OpenAI clients read."""
+
     prompt_tokens: int
     completion_tokens: int
     total_tokens: int
 
 
 class AssistantMessage(BaseModel):
+    """The agent's answer, in the shape OpenAI clients read."""
+
     role: Literal["assistant"] = "assistant"
     content: str | None
 
 
 class Choice(BaseModel):
+    """The one answer a run gives; OpenAI clients expect a list of them."""
+
     index: int = 0
     message: AssistantMessage
     finish_reason: Literal["stop", "length"] = "stop"
@@ -81,6 +87,8 @@ class Choice(BaseModel):
 
 
 class ChatCompletion(BaseModel):
+    """A whole answer as OpenAI's chat-completions endpoint returns it."""
+
     id: str
     object: Literal["chat.completion"] = "chat.completion"
     created: int

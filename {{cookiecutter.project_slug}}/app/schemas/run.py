@@ -8,6 +8,8 @@ from pydantic import BaseModel, Field
 
 
 class ExecuteRequest(BaseModel):
+    """A user's message to an agent, optionally continuing a conversation or streamed."""
+
     message: str = Field(min_length=1, max_length=100_000)
     conversation_id: uuid.UUID | None = Field(
         default=None, description="Continue this conversation; a new one is started when empty"

@@ -224,7 +224,7 @@ async def test_disabled_user_cannot_log_in_and_loses_access(
 async def test_login_hashes_off_the_event_loop(
     client: httpx.AsyncClient, users: UserFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """bcrypt is slow on purpose; run on the event loop it would stall every other request."""
+    """Hashing with bcrypt is slow on purpose; run on the event loop it would stall every other request."""
     email = await users.register()
     real_context = passwords._context
     threads: list[threading.Thread] = []

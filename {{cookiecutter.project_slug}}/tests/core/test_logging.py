@@ -20,7 +20,7 @@ from tests.support.factories import client_for
 
 
 def _events(caplog: pytest.LogCaptureFixture, event: str) -> list[dict[str, Any]]:
-    """structlog hands the stdlib its event dict as the record's message."""
+    """Structlog hands the stdlib its event dict as the record's message."""
     return [
         record.msg
         for record in caplog.records

@@ -1,5 +1,7 @@
-"""The knowledge migration: full-text search and vector indexes per database, and a clear
-stop when PostgreSQL cannot provide pgvector."""
+"""The knowledge migration: full-text search and vector indexes per database.
+
+It also stops clearly when PostgreSQL cannot provide pgvector.
+"""
 
 from __future__ import annotations
 

@@ -86,8 +86,11 @@ def stream_frames(
     *,
     release: threading.Event | None = None,
 ) -> bool:
-    """Write frames one by one; with `release`, hold after the first two (the opening and the
-    first piece of text) until the test sets it, to prove the client reads as they arrive."""
+    """Write frames one by one, optionally holding after the first two.
+
+    With `release`, hold after the opening and the first piece of text until the test
+    sets it, to prove the client reads frames as they arrive.
+    """
     exchange.start_stream()
     for position, frame in enumerate(frames):
         exchange.write_frame(sse_frame(frame))

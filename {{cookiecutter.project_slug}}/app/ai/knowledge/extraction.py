@@ -19,6 +19,8 @@ from pypdf.errors import PyPdfError
 
 
 class DocumentFormat(StrEnum):
+    """The formats text is extracted from, by their canonical media type."""
+
     TEXT = "text/plain"
     MARKDOWN = "text/markdown"
     HTML = "text/html"

@@ -42,6 +42,7 @@ class DocumentUpload:
 
     @property
     def content_hash(self) -> str:
+        """SHA-256 of the bytes, so the same upload is recognised and stored once."""
         return hashlib.sha256(self.content).hexdigest()
 
 

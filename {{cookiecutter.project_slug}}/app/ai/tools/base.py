@@ -93,9 +93,13 @@ class Tool(ABC, Generic[ArgsT]):
         """Release what the tool holds (a pool, a client) at shutdown; most hold nothing."""
 
     def definition(self) -> ToolDefinition:
-        """The tool as offered to a model: name, description and JSON-schema parameters."""
+        """The tool as offered to a model: name, description and JSON-schema parameters.
+
+        The arguments model's title and docstring stay out: `description` speaks to the model.
+        """
         parameters = self.arguments.model_json_schema()
         parameters.pop("title", None)
+        parameters.pop("description", None)
         return ToolDefinition(name=self.name, description=self.description, parameters=parameters)
 
     @abstractmethod

@@ -1,0 +1,1 @@
+"""Passwords, tokens and secrets kept apart from the routes that use them."""

@@ -1,5 +1,8 @@
-"""A small fixed corpus for measuring retrieval: 30 short documents on distinct topics and
-20 questions, each answered by one known document and worded differently from it."""
+"""A small fixed corpus for measuring retrieval.
+
+30 short documents on distinct topics and 20 questions, each answered by one known
+document and worded differently from it.
+"""
 
 from __future__ import annotations
 

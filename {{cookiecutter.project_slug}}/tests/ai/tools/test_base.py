@@ -10,6 +10,8 @@ from app.ai.tools.base import Tool, ToolArguments, ToolContext, ToolError
 
 
 class GreetArgs(ToolArguments):
+    """Documented for readers of the code; the model reads the tool's description instead."""
+
     name: str = Field(min_length=1, description="Who to greet.")
     times: int = Field(default=1, ge=1, le=3)
 
@@ -40,6 +42,7 @@ def test_definition_carries_the_arguments_json_schema() -> None:
     assert schema["properties"]["times"]["maximum"] == 3
     assert schema["additionalProperties"] is False
     assert "title" not in schema
+    assert "description" not in schema
 
 
 def test_parse_validates_and_refuses_unknown_fields() -> None:

@@ -62,6 +62,7 @@ class PgVectorSearch(SearchBackend):
     async def nearest(
         self, session: AsyncSession, scope: SearchScope, vector: Vector, limit: int
     ) -> list[RankedChunk]:
+        """The `limit` chunks closest to `vector`, through the HNSW index."""
         # Settings local to the transaction: other queries keep the server's defaults.
         await session.execute(_SEARCH_SETTINGS, {"ef_search": str(max(40, min(limit, 1000)))})
         literal = "[" + ",".join(format(float(value), ".8g") for value in vector) + "]"
@@ -74,6 +75,7 @@ class PgVectorSearch(SearchBackend):
     async def matching(
         self, session: AsyncSession, scope: SearchScope, words: list[str], limit: int
     ) -> list[RankedChunk]:
+        """The `limit` chunks that best match any of `words`, by full-text rank."""
         if not words:
             return []
         rows = await session.execute(

@@ -48,6 +48,7 @@ class SQLiteSearch(SearchBackend):
     async def nearest(
         self, session: AsyncSession, scope: SearchScope, vector: Vector, limit: int
     ) -> list[RankedChunk]:
+        """The `limit` chunks closest to `vector`: sqlite-vec when loaded, numpy otherwise."""
         parameters = scope.parameters()
         if await _vec_functions(session):
             ranked = await session.execute(
@@ -69,6 +70,7 @@ class SQLiteSearch(SearchBackend):
     async def matching(
         self, session: AsyncSession, scope: SearchScope, words: list[str], limit: int
     ) -> list[RankedChunk]:
+        """The `limit` chunks that best match any of `words`, by FTS5 BM25."""
         if not words:
             return []
         query = " OR ".join(f'"{word}"' for word in words)
@@ -79,8 +81,11 @@ class SQLiteSearch(SearchBackend):
 
 
 async def _scope_vectors(session: AsyncSession, scope: SearchScope) -> list[tuple[int, bytes]]:
-    """Every (id, vector) in scope, read through the driver: SQLAlchemy's row handling
-    costs several times the read itself for tens of thousands of BLOBs."""
+    """Every (id, vector) in scope, read through the driver rather than SQLAlchemy.
+
+    SQLAlchemy's row handling costs several times the read itself for tens of thousands
+    of BLOBs.
+    """
     marks = ", ".join("?" for _ in scope.base_ids)
     connection = await session.connection()
     raw = await connection.get_raw_connection()

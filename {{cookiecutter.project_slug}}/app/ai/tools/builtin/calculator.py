@@ -70,6 +70,8 @@ _FUNCTIONS: dict[str, Callable[..., Number]] = {
 
 
 class CalculatorArgs(ToolArguments):
+    """One expression, capped in length so parsing it stays cheap."""
+
     expression: str = Field(
         min_length=1,
         max_length=MAX_EXPRESSION_LENGTH,

@@ -13,6 +13,8 @@ from app.ai.tools.base import Tool, ToolArguments, ToolContext, ToolError
 
 
 class CurrentTimeArgs(ToolArguments):
+    """The zone to read the time in, UTC unless the model asks for another."""
+
     timezone: str = Field(
         default="UTC",
         min_length=1,

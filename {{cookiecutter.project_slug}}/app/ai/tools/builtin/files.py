@@ -96,6 +96,8 @@ class _SandboxedTool(Tool[ArgsT]):
 
 
 class ReadFileArgs(ToolArguments):
+    """A path inside the sandbox; anything leading out of it is refused."""
+
     path: SandboxPath
 
 
@@ -136,6 +138,8 @@ class ReadFileTool(_SandboxedTool[ReadFileArgs]):
 
 
 class WriteFileArgs(ToolArguments):
+    """A sandbox path and its new text, capped at one file's size limit."""
+
     path: SandboxPath
     content: str = Field(max_length=DEFAULT_MAX_FILE_BYTES, description="The text to write.")
     append: bool = Field(default=False, description="Add to the end instead of replacing.")
@@ -211,6 +215,8 @@ def _usage(root: Path) -> tuple[int, int]:
 
 
 class ListFilesArgs(ToolArguments):
+    """A sandbox folder, listed alone or with everything below it."""
+
     path: str = Field(default=".", min_length=1, max_length=1024, description="A folder.")
     recursive: bool = Field(default=False, description="Include every subfolder's contents.")
 

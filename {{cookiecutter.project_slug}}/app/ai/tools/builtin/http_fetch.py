@@ -30,6 +30,8 @@ NAT64_PREFIX = ipaddress.IPv6Network("64:ff9b::/96")
 
 
 class HttpFetchArgs(ToolArguments):
+    """One absolute URL; where it may lead is checked when it is fetched, not here."""
+
     url: str = Field(
         min_length=1, max_length=2048, description="An absolute http:// or https:// URL."
     )

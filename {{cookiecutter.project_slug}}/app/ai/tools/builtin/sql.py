@@ -1,4 +1,4 @@
-"""Read-only SQL on the application database, capped in rows and time.
+r"""Read-only SQL on the application database, capped in rows and time.
 
 Layers, so that no single parser mistake opens a hole:
 
@@ -213,6 +213,8 @@ def validate_query(
 
 
 class SqlQueryArgs(ToolArguments):
+    """One read-only statement, capped in length before any guard reads it."""
+
     query: str = Field(
         min_length=1,
         max_length=MAX_QUERY_CHARS,
