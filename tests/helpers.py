@@ -296,7 +296,14 @@ def is_binary(path: Path) -> bool:
 
 def text_files(root: Path) -> Iterator[Path]:
     """Every non-binary file under `root`, skipping caches and virtualenvs."""
-    caches = {"__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache", ".git"}
+    caches = {
+        "__pycache__",
+        ".mypy_cache",
+        ".ruff_cache",
+        ".pytest_cache",
+        ".import_linter_cache",
+        ".git",
+    }
     local = {
         ".venv",
         "data",

@@ -11,6 +11,11 @@ from limits.aio.storage import MemoryStorage
 from app.core.config import Settings
 from app.core.rate_limit import RateLimiter
 from app.core.store import KeyValueStore, MemoryStore
+{%- if cookiecutter.use_redis %}
+
+# Bounded waits, so an unreachable Redis fails a request instead of stalling it.
+REDIS_TIMEOUT_SECONDS = 5.0
+{%- endif %}
 
 
 def create_store(settings: Settings) -> KeyValueStore:
@@ -19,7 +24,7 @@ def create_store(settings: Settings) -> KeyValueStore:
     if settings.redis_url:
         from app.core.store_redis import RedisStore
 
-        return RedisStore.from_url(settings.redis_url)
+        return RedisStore.from_url(settings.redis_url, timeout_seconds=REDIS_TIMEOUT_SECONDS)
 {%- endif %}
     return MemoryStore()
 
@@ -30,6 +35,8 @@ def create_rate_limiter(settings: Settings) -> RateLimiter:
     if settings.redis_url:
         from app.core.rate_limit_redis import create_redis_rate_limiter
 
-        return create_redis_rate_limiter(settings.redis_url, settings.auth_rate_limit)
+        return create_redis_rate_limiter(
+            settings.redis_url, settings.auth_rate_limit, timeout_seconds=REDIS_TIMEOUT_SECONDS
+        )
 {%- endif %}
     return RateLimiter(MemoryStorage(), settings.auth_rate_limit)

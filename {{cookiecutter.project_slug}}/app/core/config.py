@@ -9,10 +9,10 @@ from typing import Literal, Self
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from app.core.security.passwords import PASSWORD_MIN_LENGTH
-
 PLACEHOLDER_SECRET = "change-me-in-production"  # noqa: S105 - refused outside development
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# The floor for every deployment; the PASSWORD_MIN_LENGTH setting may only raise it.
+PASSWORD_MIN_LENGTH = 8
 
 
 class Settings(BaseSettings):

@@ -8,7 +8,6 @@ from limits.aio.storage import RedisStorage, Storage
 from redis.asyncio import ConnectionPool
 
 from app.core.rate_limit import RateLimiter
-from app.core.store_redis import SOCKET_TIMEOUT_SECONDS
 
 RATE_LIMIT_KEY_PREFIX = "ratelimit"
 
@@ -25,11 +24,13 @@ def redis_rate_limit_storage(pool: ConnectionPool) -> Storage:
     )
 
 
-def create_redis_rate_limiter(url: str, limit: str) -> RateLimiter:
-    """Counters every worker and replica share, so N processes enforce one limit."""
+def create_redis_rate_limiter(url: str, limit: str, *, timeout_seconds: float) -> RateLimiter:
+    """Counters every worker and replica share, so N processes enforce one limit.
+
+    Every Redis call gives up after `timeout_seconds`, so an unreachable Redis fails a
+    request instead of stalling it.
+    """
     pool = ConnectionPool.from_url(
-        url,
-        socket_timeout=SOCKET_TIMEOUT_SECONDS,
-        socket_connect_timeout=SOCKET_TIMEOUT_SECONDS,
+        url, socket_timeout=timeout_seconds, socket_connect_timeout=timeout_seconds
     )
     return RateLimiter(redis_rate_limit_storage(pool), limit, on_close=pool.aclose)

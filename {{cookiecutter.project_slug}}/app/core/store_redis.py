@@ -10,9 +10,6 @@ from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
-# Bounded waits, so an unreachable Redis fails a request instead of stalling it.
-SOCKET_TIMEOUT_SECONDS = 5.0
-
 
 class RedisStore:
     """Thin async wrapper that keeps Redis types out of the rest of the code."""
@@ -21,14 +18,17 @@ class RedisStore:
         self.client = client
 
     @classmethod
-    def from_url(cls, url: str) -> RedisStore:
-        """A store with its own connection pool on the given server."""
+    def from_url(cls, url: str, *, timeout_seconds: float) -> RedisStore:
+        """A store with its own connection pool on the given server.
+
+        Connecting gives up after `timeout_seconds`, so an unreachable Redis fails fast.
+        """
         return cls(
             Redis.from_url(
                 url,
                 decode_responses=True,
                 # No read timeout: blocking reads (e.g. pub/sub) may idle for long.
-                socket_connect_timeout=SOCKET_TIMEOUT_SECONDS,
+                socket_connect_timeout=timeout_seconds,
             )
         )
 

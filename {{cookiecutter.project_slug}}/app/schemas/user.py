@@ -8,11 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, EmailStr, Field, field_validator
 
-from app.core.security.passwords import (
-    BCRYPT_MAX_BYTES,
-    PASSWORD_MIN_LENGTH,
-    too_short_message,
-)
+from app.core.config import PASSWORD_MIN_LENGTH
+from app.core.security.passwords import BCRYPT_MAX_BYTES, too_short_message
 from app.models import UserRole
 from app.schemas.common import ReadModel
 

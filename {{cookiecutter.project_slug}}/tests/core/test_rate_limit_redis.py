@@ -95,12 +95,12 @@ async def test_redis_url_selects_redis_counters() -> None:
 )
 async def test_common_redis_url_forms_are_accepted(url: str) -> None:
     """`limits` alone would refuse a URL without a port; the owned pool takes them all."""
-    limiter = create_redis_rate_limiter(url, "3/minute")
+    limiter = create_redis_rate_limiter(url, "3/minute", timeout_seconds=1.0)
     await limiter.close()
 
 
 async def test_an_unreachable_redis_is_an_error_not_a_silent_pass() -> None:
-    limiter = create_redis_rate_limiter(UNREACHABLE_URL, "3/minute")
+    limiter = create_redis_rate_limiter(UNREACHABLE_URL, "3/minute", timeout_seconds=1.0)
     try:
         with pytest.raises(RedisConnectionError):
             await limiter.hit("k")

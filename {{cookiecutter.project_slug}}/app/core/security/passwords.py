@@ -9,8 +9,6 @@ from starlette.concurrency import run_in_threadpool
 
 # bcrypt only reads the first 72 bytes; longer passwords are refused at the schema.
 BCRYPT_MAX_BYTES = 72
-# The floor for every deployment; the PASSWORD_MIN_LENGTH setting may only raise it.
-PASSWORD_MIN_LENGTH = 8
 _context = CryptContext(schemes=["bcrypt"], deprecated="auto")
 
 
