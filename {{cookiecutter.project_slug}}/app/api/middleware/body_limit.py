@@ -42,6 +42,7 @@ class BodyLimitMiddleware:
         return self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Refuse a body over the path's cap with 413, before any route reads it."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

@@ -46,6 +46,7 @@ class SecurityHeadersMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Add the headers to every HTTP response on its way out."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

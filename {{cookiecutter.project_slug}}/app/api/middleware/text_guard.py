@@ -108,6 +108,7 @@ class TextGuardMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer 422 for unstorable text in the query, headers or body; pass the rest on."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
