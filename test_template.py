@@ -61,6 +61,7 @@ class Row:
 
     @property
     def ok(self) -> bool:
+        """A render passes when no check reported a problem."""
         return not self.problems
 
 
@@ -161,6 +162,7 @@ def print_table(rows: list[Row]) -> None:
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
+    """Which configurations to render and how far to check them."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("configs", nargs="*", help="configuration names (default: all)")
     parser.add_argument("--quick", action="store_true", help="skip the generated suites")
@@ -175,6 +177,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def main(argv: list[str]) -> int:
+    """Render and check the chosen configurations; the exit code says whether all passed."""
     args = parse_args(argv)
     configs = {**SUPPORTED, **{f"suite:{k}": v.extra for k, v in SUITES.items()}}
     if args.list:

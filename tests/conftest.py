@@ -109,7 +109,7 @@ def service_urls() -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def checkov() -> Path:
-    """checkov in its own cached virtualenv (built on first use, about a minute)."""
+    """The checkov executable, in its own cached virtualenv (built on first use, about a minute)."""
     from tests.iac import checkov_executable
 
     return checkov_executable()

@@ -141,7 +141,7 @@ def _requirements_digest() -> str:
 
 
 def checkov_executable() -> Path:
-    """checkov from its own cached virtualenv, (re)built when its requirements change."""
+    """The checkov executable from its own cached virtualenv, rebuilt when its requirements change."""
     marker = CHECKOV_VENV / "requirements.sha256"
     executable = CHECKOV_VENV / VENV_BIN / "checkov"
     digest = _requirements_digest()

@@ -239,8 +239,10 @@ NOT_DEFAULTS = {"database_url", "tools_sandbox_dir", "secret_key"}
 def test_env_example_values_load_and_match_the_defaults(
     prepared: Callable[[str], Prepared], tmp_path: Path, name: str
 ) -> None:
-    """Uncommenting .env.example's first example of each setting gives a valid config
-    equal to the built-in defaults, so the file documents the real values."""
+    """Uncommenting .env.example's first example of each setting gives the built-in defaults.
+
+    So the file documents the real values, and every example is a valid config.
+    """
     project = prepared(name)
     env = clean_env()
     env = {k: v for k, v in env.items() if k.upper() not in _setting_names(project.path)}
@@ -391,8 +393,11 @@ def apply_code_block(root: Path, attributes: dict[str, str], body: str) -> None:
 def test_agents_guide_commands_work(
     render: Callable[[str, dict[str, Any]], Path],
 ) -> None:
-    """Follow AGENTS.md literally: start the server, run the curl walkthrough, add the
-    example tool and provider, and run the `make` commands it gives."""
+    """Follow AGENTS.md literally: every code block applied, every command it gives run.
+
+    The server is started and the curl walkthrough run, then the example tool and
+    provider are added and tested.
+    """
     if shutil.which("curl") is None:
         pytest.skip("curl is not installed")
     path = render("layer2-agents-guide", {"python_version": RUNNING_PYTHON})

@@ -180,8 +180,10 @@ def test_every_derived_slug_passes_the_hook(project_name: str) -> None:
 
 @pytest.mark.parametrize("project_name", ["", "   ", "!!!", "A" * 300])
 def test_default_slug_of_a_refused_or_empty_name_still_names_a_folder(project_name: str) -> None:
-    """Cookiecutter makes the folder before the hook runs: an empty or over-long slug
-    would fail there, with a traceback instead of the hook's line."""
+    """Cookiecutter makes the folder before the hook runs, so the slug must still be valid.
+
+    An empty or over-long slug would fail there, with a traceback instead of the hook's line.
+    """
     slug = _default_slug(project_name)
     assert 0 < len(slug) <= pre.SLUG_MAX_LENGTH
     pre.validate_project_slug(slug)

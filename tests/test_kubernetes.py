@@ -47,7 +47,7 @@ Build = Callable[[str, str, bool], list[dict[str, Any]]]
 
 @pytest.fixture(scope="session")
 def kubectl() -> str:
-    """kubectl with a kustomize new enough for `labels` and components."""
+    """The kubectl executable, with a kustomize new enough for `labels` and components."""
     found = shutil.which("kubectl")
     if found is None:
         pytest.skip("kubectl is not installed (Debian: apt-get install kubectl)")

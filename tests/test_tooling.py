@@ -1,5 +1,6 @@
-"""The generated project's developer tooling: the .env.example check, pre-commit, the
-dependency audit in CI, and `make install` with uv.
+"""The generated project's developer tooling.
+
+The .env.example check, pre-commit, the dependency audit in CI, and `make install` with uv.
 
 The layer-1 tests read renders or run the check script with this venv's Python; the
 `slow` ones install hooks into a git repository and packages into a fresh venv.
@@ -169,8 +170,10 @@ def _audit_step(project: Path) -> str:
 
 @pytest.mark.parametrize("config_id", ["default"])
 def test_generated_ci_audits_the_installed_dependencies(project: Path, tmp_path: Path) -> None:
-    """The step's own commands: freeze what is installed, then pip-audit that lock
-    (here as a dry run, which checks the options and reads the lock without network)."""
+    """The step's own commands: freeze what is installed, then pip-audit that lock.
+
+    Here as a dry run, which checks the options and reads the lock without network.
+    """
     script = _audit_step(project).replace('"$RUNNER_TEMP', f'"{tmp_path}')
     freeze, install, audit = script.splitlines()
     assert install == "pip install pip-audit"
@@ -216,9 +219,12 @@ def _git(project: Path, *args: str, env: dict[str, str]) -> str:
 def test_make_hooks_installs_hooks_that_block_a_bad_commit(
     render: Callable[[str, dict[str, Any]], Path], tmp_path: Path, name: str
 ) -> None:
-    """`make hooks`, then real commits: the local hooks (mypy and the .env.example
-    check) pass a good one and refuse one that drops a setting. The remote hooks need
-    the network to fetch, so the test keeps only the local ones."""
+    """`make hooks`, then real commits: the local hooks pass a good one and refuse a bad one.
+
+    The local hooks (mypy and the .env.example check) refuse a commit that drops a
+    setting. The remote hooks need the network to fetch, so the test keeps only the
+    local ones.
+    """
     project = render(
         f"tooling-hooks-{name}",
         {**SUPPORTED[name], "python_version": RUNNING_PYTHON, "git_init": False},
@@ -269,8 +275,10 @@ def test_make_hooks_installs_hooks_that_block_a_bad_commit(
 def test_make_install_uses_uv_when_it_is_installed(
     render: Callable[[str, dict[str, Any]], Path], name: str
 ) -> None:
-    """With uv on PATH, `make install` creates the venv and installs with it; the result
-    is an ordinary venv (pip included) that runs the project's own tools."""
+    """With uv on PATH, `make install` creates the venv and installs with it.
+
+    The result is an ordinary venv (pip included) that runs the project's own tools.
+    """
     if not (TOOLS_BIN / "uv").exists():
         pytest.skip("uv is not installed in this venv (requirements-dev.txt has it)")
     project = render(f"tooling-uv-{name}", {**SUPPORTED[name], "python_version": RUNNING_PYTHON})

@@ -1,5 +1,7 @@
-"""Upgrading a generated project with cruft: the user's changes survive, the template's
-changes arrive, and a clash is reported, never lost.
+"""Upgrading a generated project with cruft.
+
+The user's changes survive, the template's changes arrive, and a clash is reported,
+never lost.
 
 Each test builds a throwaway git repository of the template (cookiecutter.json, hooks/
 and the project folder) with two commits, an earlier state and the current files, then
@@ -266,8 +268,10 @@ def test_update_merges_into_a_git_project_and_marks_the_clash(
 def test_update_outside_git_leaves_a_reject_file(
     synthesised: TemplateRepo, tmp_path: Path, name: str
 ) -> None:
-    """Without git there is no three-way merge: the clashing hunk lands in a .rej file
-    and the user's line stays as it was."""
+    """Without git there is no three-way merge: the clashing hunk lands in a .rej file.
+
+    The user's line stays as it was.
+    """
     project = create_project(synthesised, name, tmp_path / "out", synthesised.earlier)
     make_local_changes(project)
     updated = cruft(project, "update", "--skip-apply-ask", "--checkout", synthesised.current)
@@ -288,8 +292,10 @@ def _has_commit(commit: str) -> bool:
 
 @pytest.mark.parametrize("name", ["default"])
 def test_update_from_an_earlier_commit_of_this_repository(tmp_path: Path, name: str) -> None:
-    """A project generated from UPGRADE_BASE and then worked on becomes a fresh render
-    of the current template plus the user's work, with no conflict."""
+    """A project from UPGRADE_BASE, then worked on, becomes the current render plus that work.
+
+    The update merges with no conflict.
+    """
     if not _has_commit(UPGRADE_BASE):
         pytest.skip(f"this clone lacks {UPGRADE_BASE[:12]} (shallow); see the module doc")
     repo = build_template_repo(tmp_path / "repo", UPGRADE_BASE)
