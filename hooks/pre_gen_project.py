@@ -236,8 +236,11 @@ if not os.path.exists(project):
 
 
 def leaves_empty_output(project_dir: Path, start_dir: Path | None) -> bool:
-    """True when the output folder holds only this project's empty folder and is not
-    where the user ran Cookiecutter: after the refusal it would be an empty leftover."""
+    """Whether the output folder would be an empty leftover after the refusal.
+
+    True when it holds only this project's empty folder and is not where the user ran
+    Cookiecutter.
+    """
     output = project_dir.parent
     if start_dir is not None and output.resolve() == start_dir.resolve():
         return False
@@ -251,8 +254,10 @@ def leaves_empty_output(project_dir: Path, start_dir: Path | None) -> bool:
 
 
 def schedule_output_cleanup(project_dir: Path) -> None:
-    """Cookiecutter deletes the project folder only after this hook exits, so a detached
-    watcher removes the output folder once that has happened."""
+    """Remove the output folder from a detached watcher, once Cookiecutter is done with it.
+
+    Cookiecutter deletes the project folder only after this hook exits.
+    """
     subprocess.Popen(  # noqa: S603 - this interpreter, a fixed script, our own paths
         [sys.executable, "-c", CLEANUP_SCRIPT, str(project_dir), str(project_dir.parent)],
         stdin=subprocess.DEVNULL,

@@ -419,8 +419,10 @@ def test_cli_exits_1_with_one_line(tmp_path: Path, answer: str, expected: str) -
 
 
 def test_cli_reports_every_bad_answer_and_how_to_retry(tmp_path: Path) -> None:
-    """Three bad answers give three lines in field order, then the --replay-file command;
-    the saved answers, fixed, render without retyping."""
+    """Three bad answers give three lines in field order, then the --replay-file command.
+
+    The saved answers, fixed, render without retyping.
+    """
     out = tmp_path / "deep" / "out"
     completed = _cookiecutter_cli(
         out,
