@@ -26,6 +26,7 @@ CHUNK = b"x" * 65_536
 
 
 def free_port() -> int:
+    """A port nothing listens on, for this run's own server."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
@@ -41,6 +42,7 @@ def peak_rss_mb(pid: int) -> float:
 
 
 def wait_ready(port: int, deadline: float) -> None:
+    """Poll /health until the server answers, so the timings exclude its start-up."""
     while time.monotonic() < deadline:
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
@@ -77,6 +79,7 @@ def send(port: int, size: int, *, chunked: bool) -> tuple[str, float]:
 
 
 def main() -> None:
+    """Start the server, send the body both ways and print each answer's time and memory."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=100_000_000, help="body bytes")
     parser.add_argument("--cap", type=int, default=None, help="MAX_REQUEST_BODY_BYTES")
