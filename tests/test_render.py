@@ -291,6 +291,9 @@ def test_dockerfile(project: Path, answers: dict[str, Any]) -> None:
     assert len(re.findall(r"^FROM ", text, re.MULTILINE)) >= 2, "multi-stage build"
     assert re.search(r"^USER (?!root)\S+", text, re.MULTILINE), "runs as a non-root user"
     assert re.search(r"^HEALTHCHECK .*?/health", text, re.MULTILINE | re.DOTALL)
+    # Forwarded headers are the app's to judge (TRUSTED_PROXIES), never believed from anyone.
+    assert "forwarded-allow-ips" not in text
+    assert '"--no-proxy-headers"' in text
 
 
 def test_compose_services(project: Path, answers: dict[str, Any]) -> None:

@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from sqlalchemy.exc import SQLAlchemyError
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app import __doc__ as package_description
 from app import __version__
@@ -33,7 +34,7 @@ from app.api.openai_compat import router as openai_router
 from app.api.user_limits import UserLimits
 from app.api.v1.router import api_router
 from app.core.accounts import apply_first_admin
-from app.core.backends import create_rate_limiter, create_store
+from app.core.backends import create_auth_throttle, create_rate_limiter, create_store
 from app.core.config import Settings, get_settings
 from app.core.errors import register_error_handlers
 from app.core.logging import RequestContextMiddleware, configure_logging
@@ -58,8 +59,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.database = database = Database(settings)
         await apply_first_admin(database, settings)
         app.state.store = store = create_store(settings)
-        app.state.rate_limiter = create_rate_limiter(settings)
-        app.state.user_limits = UserLimits(app.state.rate_limiter, settings)
+        app.state.rate_limiter = rate_limiter = create_rate_limiter(settings)
+        app.state.auth_throttle = create_auth_throttle(settings, rate_limiter)
+        app.state.user_limits = UserLimits(rate_limiter, settings)
         app.state.providers = providers = ProviderFactory(settings)
         app.state.tools = tools = build_default_registry(settings)
         app.state.tool_manager = tool_manager = ToolManager(
@@ -114,6 +116,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(RequestContextMiddleware)
+    if settings.trusted_proxies:
+        # Outermost, so logs, rate limits and redirects all see the client, not the proxy.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     app.include_router(health_router)
     app.include_router(api_router, prefix=settings.api_v1_prefix)
     app.include_router(openai_router)

@@ -160,15 +160,6 @@ def get_pagination(
 PaginationDep = Annotated[Pagination, Depends(get_pagination)]
 
 
-async def limit_auth_attempts(request: Request) -> None:
-    """Throttle register and login per client address and route."""
-    client = request.client.host if request.client else "unknown"
-    await request.app.state.rate_limiter.hit(f"{request.url.path}:{client}")
-
-
-AuthRateLimit = Depends(limit_auth_attempts)
-
-
 def check_password_length(settings: Settings, password: str | None) -> None:
     """Apply the configured minimum length, which the schemas cannot see.
 
@@ -190,7 +181,6 @@ def check_password_length(settings: Settings, password: str | None) -> None:
 __all__ = [
     "AccessClaims",
     "AdminUser",
-    "AuthRateLimit",
     "CurrentUser",
     "DatabaseDep",
     "PaginationDep",

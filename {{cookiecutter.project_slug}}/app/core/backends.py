@@ -11,6 +11,7 @@ from limits.aio.storage import MemoryStorage
 from app.core.config import Settings
 from app.core.rate_limit import RateLimiter
 from app.core.store import KeyValueStore, MemoryStore
+from app.core.throttle import AuthThrottle, DelayPolicy
 {%- if cookiecutter.use_redis %}
 
 # Bounded waits, so an unreachable Redis fails a request instead of stalling it.
@@ -40,3 +41,18 @@ def create_rate_limiter(settings: Settings) -> RateLimiter:
         )
 {%- endif %}
     return RateLimiter(MemoryStorage(), settings.auth_rate_limit)
+
+
+def create_auth_throttle(settings: Settings, limiter: RateLimiter) -> AuthThrottle:
+    """Sign-in delays kept beside the rate limiter's counters, in the same backend."""
+    return AuthThrottle(
+        limiter.storage,
+        per_account=DelayPolicy(
+            free_failures=settings.auth_free_failures_per_account,
+            max_delay_seconds=settings.auth_max_delay_seconds,
+        ),
+        per_address=DelayPolicy(
+            free_failures=settings.auth_free_failures_per_address,
+            max_delay_seconds=settings.auth_max_delay_seconds,
+        ),
+    )

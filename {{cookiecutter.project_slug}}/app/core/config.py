@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal, Self
@@ -58,10 +59,17 @@ class Settings(BaseSettings):
     access_token_expire_minutes: int = Field(default=30, ge=1)
     refresh_token_expire_days: int = Field(default=14, ge=1)
     password_min_length: int = Field(default=PASSWORD_MIN_LENGTH, ge=PASSWORD_MIN_LENGTH)
+    # Sign-in throttling: AUTH_RATE_LIMIT caps login and registration attempts per client
+    # address and per account; failures past the free ones then double a delay.
     auth_rate_limit: str = "10/minute"
     # An admin account created at start-up when no account has this email yet.
     first_admin_email: str = ""
     first_admin_password: SecretStr | None = None
+    auth_free_failures_per_account: int = Field(default=5, ge=1)
+    auth_free_failures_per_address: int = Field(default=20, ge=1)
+    auth_max_delay_seconds: int = Field(default=900, ge=1)
+    # Reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed.
+    trusted_proxies: list[str] = Field(default_factory=list)
 
     # AI providers: a provider without its API key is not offered; "scripted" always is.
     default_provider: str = "scripted"
@@ -134,6 +142,21 @@ class Settings(BaseSettings):
         if bool(self.first_admin_email) != has_password:
             raise ValueError("Set FIRST_ADMIN_EMAIL and FIRST_ADMIN_PASSWORD together")
         return self
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, value: list[str]) -> list[str]:
+        """Only named proxies may speak for a client; a wildcard would let anyone choose."""
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"TRUSTED_PROXIES entries must be IP addresses or networks such as "
+                    f"10.0.0.0/8, not {entry!r}: a proxy list that matches any client "
+                    f"would let every caller choose its own address"
+                ) from None
+        return [entry.strip() for entry in value]
 
     @field_validator("playground_enabled", "docs_enabled", mode="before")
     @classmethod

@@ -22,6 +22,7 @@ from app.core.security import passwords
 from app.crud import user as user_crud
 from app.db.session import Database
 from tests.support.factories import DEFAULT_PASSWORD, AppFactory, UserFactory, client_for
+from tests.support.waiting import wait_for
 
 REGISTER = "/api/v1/auth/register"
 LOGIN = "/api/v1/auth/login"
@@ -540,7 +541,58 @@ async def test_rate_limits_are_per_client_address(make_app: AppFactory) -> None:
         assert (await first.post(LOGIN, data=form)).status_code == 401
         assert (await first.post(LOGIN, data=form)).status_code == 429
     async with client_for(limited, client=("203.0.113.2", 1000)) as second:
-        assert (await second.post(LOGIN, data=form)).status_code == 401
+        other_account = {"username": "y@example.com", "password": "x"}
+        assert (await second.post(LOGIN, data=other_account)).status_code == 401
+
+
+async def test_rate_limits_are_per_account_from_any_address(make_app: AppFactory) -> None:
+    """Spreading guesses at one account over many addresses does not lift its limit."""
+    limited = await make_app(auth_rate_limit="2/minute")
+    codes = []
+    for number in range(3):
+        async with client_for(limited, client=(f"203.0.113.{number}", 1000)) as http:
+            form = {"username": "Target@Example.com", "password": f"guess-{number}"}
+            codes.append((await http.post(LOGIN, data=form)).status_code)
+    assert codes == [401, 401, 429]
+    async with client_for(limited, client=("203.0.113.9", 1000)) as http:
+        other = await http.post(LOGIN, data={"username": "other@example.com", "password": "x"})
+    assert other.status_code == 401
+
+
+async def test_failed_logins_past_the_free_ones_make_the_account_wait(
+    make_app: AppFactory,
+) -> None:
+    """Even the right password waits out the delay; then it signs in and clears the count."""
+    throttled = await make_app(auth_free_failures_per_account=2)
+    async with client_for(throttled) as http:
+        users = UserFactory(http, throttled.state.database)
+        email = await users.register()
+        wrong = [(await users.login(email, "wrong-guess-1")).status_code for _ in range(2)]
+        assert wrong == [401, 401]
+        blocked = await users.login(email)
+        assert blocked.status_code == 429
+        assert blocked.json() == {"detail": "Too many requests; try again later"}
+        assert int(blocked.headers["retry-after"]) == 1
+
+        async def signed_in() -> bool:
+            return (await users.login(email)).status_code == 200
+
+        await wait_for(signed_in, message="the one-second delay to pass")
+        # The success cleared the series: the next typo is a free one again.
+        assert (await users.login(email, "wrong-guess-1")).status_code == 401
+
+
+async def test_probing_for_taken_emails_is_delayed_too(make_app: AppFactory) -> None:
+    throttled = await make_app(auth_free_failures_per_address=2)
+    async with client_for(throttled) as http:
+        users = UserFactory(http, throttled.state.database)
+        taken = [await users.register() for _ in range(3)]
+        probes = [
+            (await http.post(REGISTER, json={"email": email, "password": DEFAULT_PASSWORD}))
+            for email in taken
+        ]
+    assert [p.status_code for p in probes] == [409, 409, 429]
+    assert int(probes[-1].headers["retry-after"]) == 1
 
 
 async def test_refresh_and_protected_routes_are_not_auth_rate_limited(

@@ -8,10 +8,10 @@ import structlog
 from fastapi import APIRouter, Depends, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
+from app.api.auth_attempts import AuthAttemptDep
 from app.api.deps import (
     SESSION_ENDED,
     AccessClaims,
-    AuthRateLimit,
     SessionDep,
     SettingsDep,
     StoreDep,
@@ -63,13 +63,20 @@ def no_store(response: Response) -> None:
     "/register",
     response_model=UserRead,
     status_code=status.HTTP_201_CREATED,
-    dependencies=[AuthRateLimit],
     responses=THROTTLED,
 )
-async def register(payload: UserCreate, session: SessionDep, settings: SettingsDep) -> User:
-    """Create an account; the email must be new (compared case-insensitively)."""
+async def register(
+    attempt: AuthAttemptDep, payload: UserCreate, session: SessionDep, settings: SettingsDep
+) -> User:
+    """Create an account; the email must be new (compared case-insensitively).
+
+    A taken email counts as a failed attempt, so probing which emails have accounts
+    slows down like guessing passwords does.
+    """
+    await attempt.check(payload.email)
     check_password_length(settings, payload.password)
     if await user_crud.get_by_email(session, email=payload.email) is not None:
+        await attempt.failed(payload.email)
         raise ConflictError("A user with this email already exists")
     return await user_crud.create(
         session,
@@ -82,26 +89,33 @@ async def register(payload: UserCreate, session: SessionDep, settings: SettingsD
 @router.post(
     "/login",
     response_model=TokenPair,
-    dependencies=[AuthRateLimit],
     responses={
         **THROTTLED,
         status.HTTP_401_UNAUTHORIZED: {"model": ErrorBody, "description": "Wrong credentials"},
     },
 )
 async def login(
+    attempt: AuthAttemptDep,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     session: SessionDep,
     settings: SettingsDep,
     response: Response,
 ) -> TokenPair:
-    """Trade email and password (OAuth2 password form) for an access and a refresh token."""
+    """Trade email and password (OAuth2 password form) for an access and a refresh token.
+
+    Throttled per client address and per account; failures past the free ones make
+    both wait longer each time (429 with Retry-After), so guessing slows to a crawl.
+    """
     no_store(response)
+    await attempt.check(form.username)
     user = await user_crud.get_by_email(session, email=form.username)
     password_ok = await verify_password(form.password, user.hashed_password if user else None)
     if user is None or not password_ok:
+        await attempt.failed(form.username)
         raise AuthenticationError("Incorrect email or password")
     if not user.is_active:
         raise AuthenticationError("This account is disabled")
+    await attempt.succeeded(form.username)
     return issue_tokens(settings, user)
 
 

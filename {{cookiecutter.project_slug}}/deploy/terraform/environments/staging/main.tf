@@ -37,6 +37,9 @@ locals {
 {%- if cookiecutter.use_redis %}
       REDIS_URL    = module.cache.url
 {%- endif %}
+      # Requests arrive through the load balancer, whose addresses lie in the VPC: its
+      # X-Forwarded-For names the client that rate limits and sign-in delays count.
+      TRUSTED_PROXIES = jsonencode([module.network.vpc_cidr_block])
     },
     var.extra_environment,
   )
