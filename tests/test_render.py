@@ -490,8 +490,11 @@ def test_cli_derives_a_valid_slug_from_the_name(
 
 
 def test_readme_quick_start_renders_twice_keeping_local_state(tmp_path: Path) -> None:
-    """The README's cookiecutter step, run twice in a row: the second run overwrites the
-    template's files and keeps the database, the venv and the git history."""
+    """The README's cookiecutter step, run twice in a row, keeps local state.
+
+    The second run overwrites the template's files and keeps the database, the venv and
+    the git history.
+    """
     readme = (TEMPLATE_DIR / "README.md").read_text(encoding="utf-8")
     block = re.search(r"^## Quick start\n.*?```bash\n(.*?)\n```", readme, re.MULTILINE | re.DOTALL)
     assert block is not None

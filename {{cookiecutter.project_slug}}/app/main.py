@@ -33,11 +33,11 @@ from app.api.middleware.text_guard import TextGuardMiddleware
 from app.api.openai_compat import router as openai_router
 from app.api.user_limits import UserLimits
 from app.api.v1.router import api_router
-from app.core.accounts import apply_first_admin
 from app.core.backends import create_auth_throttle, create_rate_limiter, create_store
 from app.core.config import Settings, get_settings
 from app.core.errors import register_error_handlers
 from app.core.logging import RequestContextMiddleware, configure_logging
+from app.crud.accounts import apply_first_admin
 from app.db.migrate import upgrade_to_head
 from app.db.session import Database
 from app.web.docs import install_api_docs

@@ -69,8 +69,10 @@ def postgres_admin_url() -> str | None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """A SQLite project leaves its PostgreSQL tests out (one "deselected" count, no skip
-    line each) unless TEST_DATABASE_URL asks for them."""
+    """A SQLite project leaves its PostgreSQL tests out unless TEST_DATABASE_URL asks.
+
+    They count once as "deselected" instead of printing a skip line each.
+    """
     if os.environ.get("TEST_DATABASE_URL"):
         return
     dropped = [item for item in items if item.get_closest_marker("postgres") is not None]

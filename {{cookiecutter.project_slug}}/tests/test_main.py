@@ -49,8 +49,10 @@ def test_unknown_attribute_is_still_an_attribute_error() -> None:
 
 @pytest.mark.slow
 def test_uvicorn_serves_the_module_level_app_with_the_first_admin(tmp_path: Path) -> None:
-    """`uvicorn app.main:app`, as the README's production command runs it, on a fresh
-    SQLite file: it migrates, creates FIRST_ADMIN_EMAIL once, and serves requests."""
+    """`uvicorn app.main:app` serves as the README's production command runs it.
+
+    On a fresh SQLite file it migrates, creates FIRST_ADMIN_EMAIL once, and serves requests.
+    """
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = _child_env(

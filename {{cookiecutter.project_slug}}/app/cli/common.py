@@ -12,8 +12,10 @@ from app.db.session import Database
 
 @asynccontextmanager
 async def migrated_database(settings: Settings) -> AsyncIterator[Database]:
-    """The configured database, migrated first (as the server does on start) unless
-    AUTO_MIGRATE is off, and disposed of afterwards."""
+    """The configured database, migrated first and disposed of afterwards.
+
+    Migrations run as the server runs them on start, unless AUTO_MIGRATE is off.
+    """
     if settings.auto_migrate:
         await upgrade_to_head(settings)
     database = Database(settings)

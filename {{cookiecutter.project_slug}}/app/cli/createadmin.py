@@ -14,8 +14,8 @@ import sys
 from collections.abc import Callable
 
 from app.cli.common import migrated_database
-from app.core.accounts import AccountError, Outcome, ensure_account
 from app.core.config import Settings, get_settings
+from app.crud.accounts import AccountError, Outcome, ensure_account
 from app.models import UserRole
 
 MESSAGES = {

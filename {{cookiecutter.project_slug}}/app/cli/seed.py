@@ -19,9 +19,9 @@ from sqlalchemy import select
 from app.ai.providers.factory import ProviderFactory
 from app.ai.providers.registry import UnknownProviderError
 from app.cli.common import migrated_database
-from app.core.accounts import AccountError, ensure_account
 from app.core.config import Settings, get_settings
 from app.crud import user as user_crud
+from app.crud.accounts import AccountError, ensure_account
 from app.models import Agent, UserRole
 
 DEMO_EMAIL = "demo@example.com"

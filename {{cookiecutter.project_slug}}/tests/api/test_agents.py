@@ -377,8 +377,10 @@ async def test_create_agent_without_provider_or_model_gets_the_defaults(
 async def test_default_provider_setting_picks_provider_and_its_default_model(
     make_app: AppFactory, database: Database
 ) -> None:
-    """DEFAULT_PROVIDER names a vendor: an agent with neither field gets it and that
-    vendor's default model setting."""
+    """DEFAULT_PROVIDER names a vendor that an agent with neither field gets.
+
+    The agent also gets that vendor's default model setting.
+    """
     app = await make_app(
         default_provider="openai",
         openai_api_key=SecretStr("sk-test"),

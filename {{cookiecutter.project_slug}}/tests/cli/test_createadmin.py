@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.cli.createadmin import ask_credentials
-from app.core.accounts import AccountError
+from app.crud.accounts import AccountError
 from tests.cli.conftest import RunCommand
 from tests.support.factories import AppFactory, client_for
 

@@ -8,14 +8,14 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from app.core.accounts import (
+from app.core.config import Settings
+from app.crud import user as user_crud
+from app.crud.accounts import (
     AccountError,
     Outcome,
     apply_first_admin,
     ensure_account,
 )
-from app.core.config import Settings
-from app.crud import user as user_crud
 from app.db.session import Database
 from app.models import UserRole
 from tests.support.factories import DEFAULT_PASSWORD, AppFactory, UserFactory

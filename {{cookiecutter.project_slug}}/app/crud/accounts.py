@@ -54,8 +54,11 @@ async def ensure_account(
     role: UserRole,
     update_existing: bool,
 ) -> Outcome:
-    """Create the account, or (with `update_existing`) give an existing one this role and
-    password and enable it; otherwise an existing account is left untouched."""
+    """Create the account, or update an existing one when asked.
+
+    With `update_existing`, an existing account gets this role and password and is enabled;
+    otherwise it is left untouched.
+    """
     data = checked_credentials(settings, email, password)
     hashed = await hash_password(data.password)
     async with database.transaction() as session:
