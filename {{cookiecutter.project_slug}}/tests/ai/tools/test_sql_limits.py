@@ -146,12 +146,13 @@ async def test_a_heavy_query_holds_only_the_tools_pool(
     assert (await _run(own_pool_tool, tool_context, "SELECT 1 AS one"))["rows"] == [[1]]
 
 
+@pytest.mark.postgres
 async def test_a_read_only_role_cannot_read_what_it_was_not_granted(
     tool_context: ToolContext, database: Database
 ) -> None:
     """The role README.md describes: even with the guard's blocklist off, users stay hidden."""
     if database.engine.dialect.name != "postgresql":
-        pytest.skip("PostgreSQL roles")
+        pytest.skip("set TEST_DATABASE_URL to run against PostgreSQL")
     role = f"sql_reader_{uuid.uuid4().hex[:8]}"
     name = database.engine.url.database
     async with database.engine.begin() as connection:
