@@ -8,9 +8,15 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from playwright.async_api import Browser
 
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
 LAUNCH_ARGS = [
@@ -26,6 +32,16 @@ STRICT_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 )
+
+# Runs before a page's own scripts (CSP does not apply to it) and collects what went wrong.
+WATCH_FOR_PROBLEMS = """
+window.__problems = [];
+document.addEventListener("securitypolicyviolation", (event) =>
+  window.__problems.push(`CSP ${event.violatedDirective} blocked ${event.blockedURI}`));
+window.addEventListener("error", (event) => window.__problems.push(`error: ${event.message}`));
+window.addEventListener("unhandledrejection", (event) =>
+  window.__problems.push(`unhandled rejection: ${event.reason}`));
+"""
 
 PHASE_REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
 SCREENSHOTS = pytest.StashKey[list[Path]]()
@@ -57,3 +73,18 @@ def failed(item: pytest.Item) -> bool:
 def record_screenshot(config: pytest.Config, path: Path) -> None:
     """Remember a screenshot, for the summary at the end of the run."""
     config.stash.setdefault(SCREENSHOTS, []).append(path)
+
+
+@asynccontextmanager
+async def launched_chromium() -> AsyncIterator[Browser]:
+    """The system Chromium under Playwright, closed afterwards."""
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(chromium_path()), args=LAUNCH_ARGS
+        )
+        try:
+            yield browser
+        finally:
+            await browser.close()

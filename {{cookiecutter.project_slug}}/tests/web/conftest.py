@@ -1,12 +1,14 @@
-"""Browser tests keep each phase's report, and say where their screenshots went."""
+"""Browser tests: a live server, each phase's report, and where the screenshots went."""
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 
 import pytest
 
+from app.core.config import Settings
 from tests.support.browser import PHASE_REPORTS, SCREENSHOTS
+from tests.support.live_server import running_server
 
 
 @pytest.hookimpl(wrapper=True)
@@ -26,3 +28,10 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_sep("-", "browser screenshots")
         for path in shots:
             terminalreporter.write_line(str(path))
+
+
+@pytest.fixture(scope="module")
+def base_url(settings: Settings) -> Iterator[str]:
+    """A real uvicorn server for this module's browser tests."""
+    with running_server(settings) as url:
+        yield url

@@ -6,16 +6,14 @@ hash, nothing else inline); a violation or a script error would show up here.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
-from app.core.config import Settings
-from tests.support.browser import LAUNCH_ARGS, chromium_path
-from tests.support.live_server import running_server
+from tests.support.browser import WATCH_FOR_PROBLEMS, chromium_path, launched_chromium
 
 try:
-    from playwright.async_api import Browser, Page, async_playwright, expect
+    from playwright.async_api import Browser, Page, expect
 except ImportError:  # pragma: no cover - depends on the environment
     pytest.skip("playwright is not importable", allow_module_level=True)
 
@@ -25,30 +23,12 @@ if not chromium_path().exists():  # pragma: no cover - depends on the environmen
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 TIMEOUT_MS = 15_000
-WATCH_FOR_PROBLEMS = """
-window.__problems = [];
-document.addEventListener("securitypolicyviolation", (event) =>
-  window.__problems.push(`CSP ${event.violatedDirective} blocked ${event.blockedURI}`));
-window.addEventListener("error", (event) => window.__problems.push(`error: ${event.message}`));
-"""
-
-
-@pytest.fixture(scope="module")
-def base_url(settings: Settings) -> Iterator[str]:
-    with running_server(settings) as url:
-        yield url
 
 
 @pytest.fixture(scope="module")
 async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(
-            executable_path=str(chromium_path()), args=LAUNCH_ARGS
-        )
-        try:
-            yield launched
-        finally:
-            await launched.close()
+    async with launched_chromium() as launched:
+        yield launched
 
 
 @pytest.fixture

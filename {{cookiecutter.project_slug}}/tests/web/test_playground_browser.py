@@ -8,26 +8,25 @@ so any inline script or style it relied on would show up as a violation.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from app.core.config import Settings
 from tests.support.browser import (
-    LAUNCH_ARGS,
     STRICT_CSP,
+    WATCH_FOR_PROBLEMS,
     chromium_path,
     failed,
+    launched_chromium,
     record_screenshot,
     screenshot_dir,
     screenshot_name,
 )
-from tests.support.live_server import running_server
 
 try:
-    from playwright.async_api import Browser, Page, Route, async_playwright, expect
+    from playwright.async_api import Browser, Page, Route, expect
 except ImportError:  # pragma: no cover - depends on the environment
     pytest.skip(
         "playwright is not importable: install the dev dependencies (pip install -e '.[dev]')",
@@ -44,33 +43,12 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 PASSWORD = "correct-horse-42"
 TIMEOUT_MS = 15_000
-# Runs before the page's own scripts; CSP does not apply to it.
-WATCH_FOR_PROBLEMS = """
-window.__problems = [];
-document.addEventListener("securitypolicyviolation", (event) =>
-  window.__problems.push(`CSP ${event.violatedDirective} blocked ${event.blockedURI}`));
-window.addEventListener("error", (event) => window.__problems.push(`error: ${event.message}`));
-window.addEventListener("unhandledrejection", (event) =>
-  window.__problems.push(`unhandled rejection: ${event.reason}`));
-"""
-
-
-@pytest.fixture(scope="module")
-def base_url(settings: Settings) -> Iterator[str]:
-    with running_server(settings) as url:
-        yield url
 
 
 @pytest.fixture(scope="module")
 async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(
-            executable_path=str(chromium_path()), args=LAUNCH_ARGS
-        )
-        try:
-            yield launched
-        finally:
-            await launched.close()
+    async with launched_chromium() as launched:
+        yield launched
 
 
 @pytest.fixture(scope="module")
