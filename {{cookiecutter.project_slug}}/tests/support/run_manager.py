@@ -30,19 +30,25 @@ def manager_with(
     app: FastAPI, script: Iterable[Completion | ProviderError], **overrides: object
 ) -> RunManager:
     """A run manager on the app's database, store and tools, with a scripted provider."""
-    settings: Settings = app.state.settings.model_copy(update=overrides)
     provider = ScriptedProvider(script=script)
-    registry = ProviderRegistry(
+    return manager_on(
+        app,
         [
             ProviderEntry("looping", lambda _settings: provider),
             ProviderEntry("scripted", lambda _settings: ScriptedProvider()),
-        ]
+        ],
+        **overrides,
     )
+
+
+def manager_on(app: FastAPI, providers: list[ProviderEntry], **overrides: object) -> RunManager:
+    """A run manager on the app's database, store and tools, with these providers only."""
+    settings: Settings = app.state.settings.model_copy(update=overrides)
     return RunManager(
         settings=settings,
         database=app.state.database,
         store=app.state.store,
-        providers=ProviderFactory(settings, registry),
+        providers=ProviderFactory(settings, ProviderRegistry(providers)),
         tools=app.state.tools,
         tool_manager=app.state.tool_manager,
     )

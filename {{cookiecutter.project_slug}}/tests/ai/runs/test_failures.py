@@ -10,14 +10,13 @@ from fastapi import FastAPI
 from sqlalchemy.exc import IntegrityError
 
 from app.ai.providers.base import Completion, CompletionRequest, FinishReason, ToolCall
-from app.ai.providers.factory import ProviderFactory
-from app.ai.providers.registry import ProviderEntry, ProviderRegistry
+from app.ai.providers.registry import ProviderEntry
 from app.ai.providers.scripted import ScriptedProvider
 from app.ai.runs import RunManager
 from app.db.session import Database
 from app.models import ExecutionStatus
 from tests.support.builders import Builder
-from tests.support.run_manager import manager_with, new_agent, stored_messages
+from tests.support.run_manager import manager_on, manager_with, new_agent, stored_messages
 
 LEAKED_SQL = "INSERT INTO users (email, hashed_password) VALUES ($1, $2)"
 LEAKED_HASH = "$2b$12$abcdefghijklmnopqrstuv"
@@ -31,16 +30,7 @@ class DatabaseCrashProvider(ScriptedProvider):
 
 
 def _manager(app: FastAPI) -> RunManager:
-    settings = app.state.settings
-    registry = ProviderRegistry([ProviderEntry("crashing", lambda _s: DatabaseCrashProvider())])
-    return RunManager(
-        settings=settings,
-        database=app.state.database,
-        store=app.state.store,
-        providers=ProviderFactory(settings, registry),
-        tools=app.state.tools,
-        tool_manager=app.state.tool_manager,
-    )
+    return manager_on(app, [ProviderEntry("crashing", lambda _s: DatabaseCrashProvider())])
 
 
 async def test_a_crash_stores_no_sql_and_logs_it_with_the_request_id(
