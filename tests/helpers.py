@@ -163,6 +163,21 @@ class SuiteConfig:
     # The generated suite's `slow` tests (real servers, browser, load): the provider
     # variants skip them, since the ends and the services configuration run them.
     slow: bool = True
+    # Test paths to run instead of the whole suite (every module is still collected, so a
+    # dangling import of a pruned file fails); empty runs everything.
+    paths: tuple[str, ...] = ()
+
+
+# What a provider choice changes: the provider and embedder modules, the catalogs, the
+# settings, agent validation and the app's start-up.
+PROVIDER_PATHS = (
+    "tests/ai/providers",
+    "tests/ai/knowledge/embedders",
+    "tests/api/test_agents.py",
+    "tests/api/test_openai_compat.py",
+    "tests/core/test_config.py",
+    "tests/test_main.py",
+)
 
 
 # Layer 2: rendered for the running Python; the others share this venv.
@@ -171,11 +186,11 @@ SUITES: dict[str, SuiteConfig] = {
     "minimal": SuiteConfig(MINIMAL, coverage=False, slow=False),
     "bare": SuiteConfig({**MINIMAL, **NO_PROVIDERS}),
     "postgresql_redis": SuiteConfig({"database": "postgresql", "use_redis": True}, services=True),
-    # With `default` (all three) and `bare` (none), every provider combination runs its suite.
-    # The coverage floor is checked on the ends (default, bare) and with real services;
-    # the configurations in between skip its overhead (about +80% CPU per suite).
+    # With `default` (all three) and `bare` (none), every provider combination runs the
+    # tests its choice touches. The coverage floor is checked on the ends (default, bare)
+    # and with real services; the configurations in between skip its overhead.
     **{
-        name: SuiteConfig(SUPPORTED[name], coverage=False, slow=False)
+        name: SuiteConfig(SUPPORTED[name], coverage=False, slow=False, paths=PROVIDER_PATHS)
         for name in (
             "only_openai",
             "only_anthropic",

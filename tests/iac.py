@@ -9,6 +9,7 @@ virtualenv under `.cache/`, built once from requirements-checkov.txt.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import re
@@ -22,7 +23,7 @@ from typing import Any
 import hcl2
 
 from tests.helpers import TEMPLATE_DIR
-from tests.processes import VENV_BIN, clean_env, run
+from tests.processes import VENV_BIN, clean_env, run, tool
 
 CHECKOV_REQUIREMENTS = TEMPLATE_DIR / "requirements-checkov.txt"
 CHECKOV_VENV = TEMPLATE_DIR / ".cache" / "checkov"
@@ -141,20 +142,42 @@ def _requirements_digest() -> str:
 
 
 def checkov_executable() -> Path:
-    """The checkov executable from its own cached virtualenv, rebuilt when its requirements change."""
+    """The checkov executable from its own cached virtualenv, rebuilt when its requirements change.
+
+    Test workers running side by side build it once: the first holds a lock, the rest wait.
+    """
+    CHECKOV_VENV.parent.mkdir(parents=True, exist_ok=True)
+    with open(CHECKOV_VENV.parent / "checkov.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _built_checkov()
+
+
+def _built_checkov() -> Path:
     marker = CHECKOV_VENV / "requirements.sha256"
     executable = CHECKOV_VENV / VENV_BIN / "checkov"
     digest = _requirements_digest()
     if executable.exists() and marker.exists() and marker.read_text() == digest:
         return executable
     shutil.rmtree(CHECKOV_VENV, ignore_errors=True)
-    made = run([sys.executable, "-m", "venv", str(CHECKOV_VENV)], TEMPLATE_DIR)
+    # uv installs checkov's hundred-odd packages in seconds where pip takes minutes.
+    made = run(
+        [tool("uv"), "venv", "--quiet", "--python", sys.executable, str(CHECKOV_VENV)], TEMPLATE_DIR
+    )
     assert made.ok, made.tail()
-    pip = [str(CHECKOV_VENV / VENV_BIN / "python"), "-m", "pip", "install", "--quiet"]
+    python = str(CHECKOV_VENV / VENV_BIN / "python")
     installed = run(
-        [*pip, "--disable-pip-version-check", "-r", str(CHECKOV_REQUIREMENTS)],
+        [
+            tool("uv"),
+            "pip",
+            "install",
+            "--quiet",
+            "--python",
+            python,
+            "-r",
+            str(CHECKOV_REQUIREMENTS),
+        ],
         TEMPLATE_DIR,
-        env=clean_env(PIP_NO_INPUT="1"),
+        env=clean_env(),
         timeout=900,
     )
     assert installed.ok, installed.tail()

@@ -23,7 +23,13 @@ from tests.conftest import Bake
 from tests.databases import server_with_pgvector
 from tests.processes import clean_env, free_port, run, serving, wait_until
 
-pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.slow]
+# One worker serves the project the tests share.
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.postgres,
+    pytest.mark.slow,
+    pytest.mark.xdist_group("e2e"),
+]
 
 PASSWORD = "e2e-password-42"
 SECRET = "e2e-secret-key-that-is-long-enough-for-production"

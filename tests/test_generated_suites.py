@@ -49,7 +49,9 @@ LAYER2 = SUITES
 
 
 def _marks(name: str) -> tuple[pytest.MarkDecorator, ...]:
-    return (pytest.mark.postgres,) if SUITES[name].services else ()
+    # One worker renders and installs a configuration; its tests all run there.
+    group = pytest.mark.xdist_group(f"layer2-{name}")
+    return (group, pytest.mark.postgres) if SUITES[name].services else (group,)
 
 
 def _params(names: list[str] | None = None) -> list[Any]:
@@ -142,6 +144,13 @@ def _assert_suite_passed(name: str, outcome: Outcome) -> None:
     assert counts.get("error", 0) == 0, summary
 
 
+def _assert_collected(name: str, outcome: Outcome) -> None:
+    """Every test module of the project imports: none refers to a file the hooks pruned."""
+    assert outcome.ok, f"{name}: collection failed\n{outcome.tail(40)}"
+    assert re.search(r"\d+ tests? collected", outcome.output), outcome.tail(20)
+    assert "error" not in outcome.output.splitlines()[-1].lower(), outcome.tail(20)
+
+
 # --- the suites ----------------------------------------------------------------------------
 
 
@@ -155,6 +164,10 @@ def test_generated_suite_passes(
     args = "-q -p no:cacheprovider -p no:cookies"
     if not LAYER2[name].slow:
         args += " -m 'not slow'"
+    if LAYER2[name].paths:
+        collected = project.make("test", env=env, ARGS=f"{args} --collect-only", COVERAGE="")
+        _assert_collected(name, collected)
+        args += " " + " ".join(LAYER2[name].paths)
     outcome = project.make("test", env=env, ARGS=args, **coverage)
     _assert_suite_passed(name, outcome)
     if LAYER2[name].extra.get("database") == "sqlite":

