@@ -45,6 +45,7 @@ MANIFEST: dict[str, Owned] = {
             "app/ai/providers/openai.py",
             "tests/ai/providers/test_openai.py",
             "tests/ai/providers/openai_wire.py",
+            "tests/api/test_provider_faults.py",
             "app/ai/knowledge/embedders/openai.py",
             "tests/ai/knowledge/embedders/test_openai.py",
         ),

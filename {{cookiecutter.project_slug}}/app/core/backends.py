@@ -12,11 +12,6 @@ from app.core.config import Settings
 from app.core.rate_limit import RateLimiter
 from app.core.store import KeyValueStore, MemoryStore
 from app.core.throttle import AuthThrottle, DelayPolicy
-{%- if cookiecutter.use_redis %}
-
-# Bounded waits, so an unreachable Redis fails a request instead of stalling it.
-REDIS_TIMEOUT_SECONDS = 5.0
-{%- endif %}
 
 
 def create_store(settings: Settings) -> KeyValueStore:
@@ -25,7 +20,12 @@ def create_store(settings: Settings) -> KeyValueStore:
     if settings.redis_url:
         from app.core.store_redis import RedisStore
 
-        return RedisStore.from_url(settings.redis_url, timeout_seconds=REDIS_TIMEOUT_SECONDS)
+        return RedisStore.from_url(
+            settings.redis_url,
+            socket_timeout=settings.redis_socket_timeout_seconds,
+            max_connections=settings.redis_max_connections,
+            pool_timeout=settings.redis_pool_timeout_seconds,
+        )
 {%- endif %}
     return MemoryStore()
 
@@ -37,7 +37,9 @@ def create_rate_limiter(settings: Settings) -> RateLimiter:
         from app.core.rate_limit_redis import create_redis_rate_limiter
 
         return create_redis_rate_limiter(
-            settings.redis_url, settings.auth_rate_limit, timeout_seconds=REDIS_TIMEOUT_SECONDS
+            settings.redis_url,
+            settings.auth_rate_limit,
+            timeout_seconds=settings.redis_socket_timeout_seconds,
         )
 {%- endif %}
     return RateLimiter(MemoryStorage(), settings.auth_rate_limit)

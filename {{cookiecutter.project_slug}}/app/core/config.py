@@ -51,6 +51,9 @@ class Settings(BaseSettings):
 
     # Redis: empty keeps rate limits, revocation and cancellation in-process.
     redis_url: str = ""
+    redis_socket_timeout_seconds: float = Field(default=5.0, gt=0)
+    redis_max_connections: int = Field(default=100, ge=1)
+    redis_pool_timeout_seconds: float = Field(default=2.0, gt=0)
 {%- endif %}
 
     # Security
@@ -122,6 +125,8 @@ class Settings(BaseSettings):
     max_tool_iterations: int = Field(default=8, ge=1)
     history_token_budget: int = Field(default=8_000, ge=256)
     sse_ping_seconds: float = Field(default=15.0, gt=0)
+    run_timeout_seconds: float = Field(default=600.0, gt=0)
+    llm_call_timeout_seconds: float = Field(default=180.0, gt=0)
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Self:

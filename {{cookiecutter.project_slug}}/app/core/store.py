@@ -16,10 +16,15 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Protocol
 
 
+class StoreUnavailableError(Exception):
+    """The store did not answer in time or refused the connection; callers may retry later."""
+
+
 class KeyValueStore(Protocol):
     """The operations the service needs; both backends implement exactly these.
 
-    `ttl_seconds` of None (or 0) keeps a key until it is deleted.
+    `ttl_seconds` of None (or 0) keeps a key until it is deleted. A backend that cannot
+    be reached raises `StoreUnavailableError`, never its own client's errors.
     """
 
     async def set(self, key: str, value: str, *, ttl_seconds: int | None = None) -> None:

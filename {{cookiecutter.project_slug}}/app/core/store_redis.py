@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager, suppress
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
+
+from app.core.store import StoreUnavailableError
+
+# Bounded waits, so an unreachable Redis fails a request instead of stalling it.
+SOCKET_TIMEOUT_SECONDS = 5.0
+MAX_CONNECTIONS = 100
+POOL_TIMEOUT_SECONDS = 2.0
 
 
 class RedisStore:
@@ -18,50 +25,66 @@ class RedisStore:
         self.client = client
 
     @classmethod
-    def from_url(cls, url: str, *, timeout_seconds: float) -> RedisStore:
-        """A store with its own connection pool on the given server.
+    def from_url(
+        cls,
+        url: str,
+        *,
+        socket_timeout: float = SOCKET_TIMEOUT_SECONDS,
+        max_connections: int = MAX_CONNECTIONS,
+        pool_timeout: float = POOL_TIMEOUT_SECONDS,
+    ) -> RedisStore:
+        """A store with its own bounded pool: every call waits at most the given times.
 
-        Connecting gives up after `timeout_seconds`, so an unreachable Redis fails fast.
+        A stalled server fails a call after `socket_timeout`; a full pool makes a call wait
+        up to `pool_timeout` for a free connection, then fail, instead of opening more.
         """
-        return cls(
-            Redis.from_url(
-                url,
-                decode_responses=True,
-                # No read timeout: blocking reads (e.g. pub/sub) may idle for long.
-                socket_connect_timeout=timeout_seconds,
-            )
+        pool = BlockingConnectionPool.from_url(
+            url,
+            decode_responses=True,
+            max_connections=max_connections,
+            timeout=pool_timeout,
+            socket_timeout=socket_timeout,
+            socket_connect_timeout=socket_timeout,
         )
+        return cls(Redis.from_pool(pool))
 
     async def set(self, key: str, value: str, *, ttl_seconds: int | None = None) -> None:
         """Store `value`; Redis expires it after `ttl_seconds` when one is given."""
-        await self.client.set(key, value, ex=ttl_seconds or None)
+        with _unavailable():
+            await self.client.set(key, value, ex=ttl_seconds or None)
 
     async def add(self, key: str, value: str, *, ttl_seconds: int | None = None) -> bool:
         """`SET NX`: the one atomic claim every worker can race for fairly."""
-        return bool(await self.client.set(key, value, ex=ttl_seconds or None, nx=True))
+        with _unavailable():
+            return bool(await self.client.set(key, value, ex=ttl_seconds or None, nx=True))
 
     async def get(self, key: str) -> str | None:
         """The value, or None once it is deleted or expired."""
-        value = await self.client.get(key)
+        with _unavailable():
+            value = await self.client.get(key)
         return None if value is None else str(value)
 
     async def delete(self, key: str) -> None:
         """Forget `key` for every worker at once."""
-        await self.client.delete(key)
+        with _unavailable():
+            await self.client.delete(key)
 
     async def publish(self, channel: str, message: str) -> None:
         """Fan `message` out to every subscribed worker."""
-        await self.client.publish(channel, message)
+        with _unavailable():
+            await self.client.publish(channel, message)
 
     @asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[str]]:
         """Messages on `channel` from any worker, until the block exits and unsubscribes."""
         pubsub = self.client.pubsub(ignore_subscribe_messages=True)
-        await pubsub.subscribe(channel)
         try:
+            with _unavailable():
+                await pubsub.subscribe(channel)
             yield _messages(pubsub)
         finally:
-            await pubsub.unsubscribe(channel)
+            with suppress(RedisError, OSError):
+                await pubsub.unsubscribe(channel)
             await pubsub.aclose()  # type: ignore[no-untyped-call]
 
     async def ping(self) -> bool:
@@ -78,9 +101,20 @@ class RedisStore:
         await self.client.aclose()
 
 
+@contextmanager
+def _unavailable() -> Iterator[None]:
+    """Redis's own errors (refused, timed out, pool exhausted) as the store's one error."""
+    try:
+        yield
+    except (RedisError, OSError) as exc:
+        raise StoreUnavailableError(f"Redis is unavailable ({type(exc).__name__})") from exc
+
+
 async def _messages(pubsub: PubSub) -> AsyncIterator[str]:
-    # Polling with a timeout, not `listen()`: a quiet channel must not trip the socket timeout.
+    # Polling with a timeout, not `listen()`: the poll's own timeout replaces the socket's,
+    # so a quiet channel never trips it.
     while True:
-        message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+        with _unavailable():
+            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
         if message is not None and message["type"] == "message":
             yield str(message["data"])

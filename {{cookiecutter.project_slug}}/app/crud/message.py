@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.text import clean_json, clean_text
@@ -26,6 +26,7 @@ async def append(
     input_tokens: int = 0,
     output_tokens: int = 0,
     execution_id: uuid.UUID | None = None,
+    incomplete: bool = False,
 ) -> Message:
     """Add a message at the end of the conversation and return it with its sequence.
 
@@ -56,11 +57,17 @@ async def append(
         input_tokens=input_tokens,
         output_tokens=output_tokens,
         execution_id=execution_id,
+        incomplete=incomplete,
     )
     session.add(message)
     await session.flush()
     await session.refresh(message, attribute_names=["sequence"])
     return message
+
+
+async def revise(session: AsyncSession, *, message_id: uuid.UUID, **changes: Any) -> None:
+    """Change a stored message in place: a streamed reply saved as it grows, then finished."""
+    await session.execute(update(Message).where(Message.id == message_id).values(**changes))
 
 
 async def get_page(

@@ -6,7 +6,7 @@ import uuid
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base, IdMixin, TimestampMixin
@@ -42,3 +42,6 @@ class Message(IdMixin, TimestampMixin, Base):
     execution_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("executions.id", ondelete="SET NULL"), index=True
     )
+    # An assistant reply cut short (a dropped stream, a cancel, a crash): the text the
+    # client saw so far, kept but not a finished answer.
+    incomplete: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

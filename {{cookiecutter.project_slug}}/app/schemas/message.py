@@ -24,4 +24,5 @@ class MessageRead(ReadModel):
     input_tokens: int
     output_tokens: int
     execution_id: uuid.UUID | None
+    incomplete: bool
     created_at: datetime

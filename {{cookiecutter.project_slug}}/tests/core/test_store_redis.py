@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 import uuid
 from collections.abc import AsyncIterator
 
@@ -24,8 +25,10 @@ from app.core.config import Settings
 from app.core.rate_limit_redis import RATE_LIMIT_KEY_PREFIX
 from app.core.security import revocation
 from app.core.security.tokens import TokenType, create_token, decode_token
+from app.core.store import StoreUnavailableError
 from app.core.store_redis import RedisStore
 from tests.support.factories import AppFactory, UserFactory, client_for
+from tests.support.network import silent_server
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "")
 UNREACHABLE_URL = "redis://127.0.0.1:1/0"
@@ -112,6 +115,35 @@ async def test_revocation_is_shared_between_workers(server: fakeredis.FakeServer
 def test_redis_url_selects_the_redis_store() -> None:
     store = create_store(_settings(redis_url=UNREACHABLE_URL))
     assert isinstance(store, RedisStore)
+
+
+async def test_a_stalled_redis_fails_a_call_within_the_socket_timeout() -> None:
+    async with silent_server() as address:
+        store = RedisStore.from_url(f"redis://{address}/0", socket_timeout=0.2)
+        started = time.monotonic()
+        with pytest.raises(StoreUnavailableError):
+            await store.get("key")
+        elapsed = time.monotonic() - started
+        await store.close()
+    assert elapsed < 2.0
+
+
+async def test_a_full_pool_fails_a_call_after_its_bounded_wait() -> None:
+    """One connection, held by a stalled call: the next call waits briefly, then fails."""
+    async with silent_server() as address:
+        store = RedisStore.from_url(
+            f"redis://{address}/0", socket_timeout=5.0, max_connections=1, pool_timeout=0.2
+        )
+        holder = asyncio.create_task(store.get("held"))
+        await asyncio.sleep(0.05)
+        started = time.monotonic()
+        with pytest.raises(StoreUnavailableError):
+            await store.get("waiting")
+        elapsed = time.monotonic() - started
+        holder.cancel()
+        await asyncio.gather(holder, return_exceptions=True)
+        await store.close()
+    assert 0.15 <= elapsed < 2.0
 
 
 # --- the running service on a real Redis ------------------------------------------------

@@ -1,8 +1,10 @@
 """Stopping runs, from this process or any other, and telling live runs from dead ones.
 
 A cancel request sets a flag in the key-value store; each run's watcher polls it and
-cancels its task. The watcher also renews a short lease: a run whose lease has lapsed
-belongs to a process that died, and the start-up sweep marks it failed. With Redis the
+cancels its task. A cancellation can be lost inside a client library (Python 3.11's
+`wait_for`, which redis-py uses under a socket timeout, can swallow one), so the watcher
+repeats it and also raises a flag the run checks at each event it emits. The watcher also renews a short lease: a run whose lease has lapsed
+belongs to a process that died, and the periodic sweep marks it failed. With Redis the
 flags and leases are shared by every worker and replica.
 """
 
@@ -13,6 +15,7 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator
 
+from app.core.bounded import quietly, settle
 from app.core.store import KeyValueStore
 
 CANCEL_PREFIX = "execution-cancel:"
@@ -20,6 +23,10 @@ LEASE_PREFIX = "execution-lease:"
 CANCEL_FLAG_TTL_SECONDS = 3600
 LEASE_TTL_SECONDS = 30
 POLL_INTERVAL_SECONDS = 0.2
+# Bounds on the watcher's own work, so the run it guards never waits on the store for long.
+STORE_CALL_SECONDS = 5.0
+STOP_WAIT_SECONDS = 2.0
+RECANCEL_SECONDS = 1.0
 
 
 async def request_cancel(store: KeyValueStore, execution_id: uuid.UUID) -> None:
@@ -48,29 +55,65 @@ async def release_lease(store: KeyValueStore, execution_id: uuid.UUID) -> None:
 
 
 @contextlib.asynccontextmanager
-async def watched(store: KeyValueStore, execution_id: uuid.UUID) -> AsyncIterator[None]:
-    """Run the block under a lease, cancelling it as soon as a cancel flag appears."""
+async def watched(
+    store: KeyValueStore, execution_id: uuid.UUID, seen: asyncio.Event | None = None
+) -> AsyncIterator[None]:
+    """Run the block under a lease, cancelling it as soon as a cancel flag appears.
+
+    The watcher stops on an event, not on `cancel()`, and leaving the block waits for it
+    at most `STOP_WAIT_SECONDS`: a store call that swallows a cancellation cannot keep
+    the run (or the lease) alive. `seen` is set when the flag is found, so the block can
+    also stop itself at its next step if a cancellation is lost.
+    """
     task = asyncio.current_task()
     assert task is not None
-    await renew_lease(store, execution_id)
-    watcher = asyncio.create_task(_watch(store, execution_id, task))
+    stop = asyncio.Event()
+    await quietly(renew_lease(store, execution_id), STORE_CALL_SECONDS, what="lease renewal")
+    watcher = asyncio.create_task(_watch(store, execution_id, task, stop, seen or asyncio.Event()))
     try:
         yield
     finally:
-        watcher.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await watcher
-        await release_lease(store, execution_id)
+        stop.set()
+        await settle(watcher, STOP_WAIT_SECONDS)
+        await quietly(release_lease(store, execution_id), STORE_CALL_SECONDS, what="lease release")
 
 
-async def _watch(store: KeyValueStore, execution_id: uuid.UUID, task: asyncio.Task[object]) -> None:
+async def _watch(
+    store: KeyValueStore,
+    execution_id: uuid.UUID,
+    task: asyncio.Task[object],
+    stop: asyncio.Event,
+    seen: asyncio.Event,
+) -> None:
+    """Poll the cancel flag and renew the lease until `stop` is set.
+
+    Once a cancel is seen the run is cancelled again every `RECANCEL_SECONDS` until it
+    stops, so a cancellation lost inside some library call is delivered again.
+    """
     polls_per_renewal = int(LEASE_TTL_SECONDS / 3 / POLL_INTERVAL_SECONDS)
+    polls_per_recancel = int(RECANCEL_SECONDS / POLL_INTERVAL_SECONDS)
     polls = 0
-    while True:
-        await asyncio.sleep(POLL_INTERVAL_SECONDS)
-        if await is_cancel_requested(store, execution_id):
-            task.cancel()
-            return
+    polls_since_cancel: int | None = None
+    while not await _stopped_within(stop, POLL_INTERVAL_SECONDS):
         polls += 1
+        if polls_since_cancel is not None:
+            polls_since_cancel += 1
+            if polls_since_cancel % polls_per_recancel == 0:
+                task.cancel()
+        elif await quietly(
+            is_cancel_requested(store, execution_id), STORE_CALL_SECONDS, what="cancel check"
+        ):
+            polls_since_cancel = 0
+            seen.set()
+            task.cancel()
         if polls % polls_per_renewal == 0:
-            await renew_lease(store, execution_id)
+            await quietly(
+                renew_lease(store, execution_id), STORE_CALL_SECONDS, what="lease renewal"
+            )
+
+
+async def _stopped_within(stop: asyncio.Event, seconds: float) -> bool:
+    """Whether `stop` is set within `seconds`."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+    return stop.is_set()

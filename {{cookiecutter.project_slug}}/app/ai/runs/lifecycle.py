@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any
 
 import structlog
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.ai.providers.base import ChatMessage, ProviderError
 from app.ai.providers.factory import ProviderFactory
@@ -26,12 +27,15 @@ from app.ai.tools.manager import ToolManager
 from app.ai.tools.registry import ToolRegistry
 from app.core.config import Settings
 from app.core.errors import UnprocessableError
-from app.core.store import KeyValueStore
+from app.core.store import KeyValueStore, StoreUnavailableError
 from app.db.session import Database
 from app.db.types import utc_now
 from app.models import Agent, Execution, ExecutionStatus
 
 logger = structlog.get_logger(__name__)
+
+# Waits between attempts to record a run's outcome while the database is unreachable.
+OUTCOME_RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)
 
 
 class RunManager:
@@ -153,59 +157,144 @@ class RunManager:
     async def run(
         self, prepared: PreparedRun, *, sink: EventSink = events.discard, stream: bool = False
     ) -> Execution:
-        """Run to the end and return the execution in its final state."""
+        """Run to the end and return the execution in its final state.
+
+        Whatever happens the outcome is written (retried while the database is away) and the
+        final event is sent, so no stream is left without an end and no row stays running.
+        """
         started = time.perf_counter()
         tally = RunTally()
-        sink = self._broadcasting(prepared.execution_id, sink)
-        outcome: dict[str, Any]
+        cancel_seen = asyncio.Event()
+        sink = self._broadcasting(prepared.execution_id, sink, cancel_seen)
+        outcome = await self._outcome(prepared, sink, tally, cancel_seen, stream=stream)
+        outcome |= {
+            "input_tokens": tally.usage.input_tokens,
+            "output_tokens": tally.usage.output_tokens,
+            "cost": tally.cost,
+            "finished_at": utc_now(),
+            "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+        }
+        finishing = asyncio.ensure_future(self._finish(prepared, sink, tally, outcome))
+        return await _to_the_end(finishing)
+
+    async def _outcome(
+        self,
+        prepared: PreparedRun,
+        sink: EventSink,
+        tally: RunTally,
+        cancel_seen: asyncio.Event,
+        *,
+        stream: bool,
+    ) -> dict[str, Any]:
+        """Run the agent loop under the cancel watcher and the run's deadline; how it ended."""
+        seconds = self.settings.run_timeout_seconds
+        deadline = asyncio.timeout(seconds)
         try:
             await persistence.update_execution(
                 self.database, prepared, status=ExecutionStatus.RUNNING, started_at=utc_now()
             )
             await sink(events.started_event(prepared))
-            async with cancellation.watched(self.store, prepared.execution_id):
+            watched = cancellation.watched(self.store, prepared.execution_id, cancel_seen)
+            async with watched, deadline:
                 output = await self._agent_loop.run(prepared, sink, tally, stream=stream)
-            outcome = {"status": ExecutionStatus.COMPLETED, "output": output}
+            return {"status": ExecutionStatus.COMPLETED, "output": output}
         except asyncio.CancelledError:
             _uncancel()
-            outcome = persistence.failure(
+            return persistence.failure(
                 ExecutionStatus.CANCELLED, "cancelled", "Cancelled by request"
             )
+        except TimeoutError:
+            if not deadline.expired():
+                return self._crashed(prepared, TimeoutError())
+            return persistence.failure(
+                ExecutionStatus.FAILED, "deadline", f"The run did not finish within {seconds:g}s"
+            )
         except ProviderError as exc:
-            outcome = persistence.failure(
+            return persistence.failure(
                 ExecutionStatus.FAILED, f"provider.{exc.kind.value}", str(exc)
             )
         except MaxIterationsError as exc:
-            outcome = persistence.failure(ExecutionStatus.FAILED, "max_iterations", str(exc))
-        except Exception:
-            # The exception may quote SQL and its parameters: the log keeps it, with the
-            # request id, and the stored error only points there.
-            logger.exception("execution_crashed", execution_id=str(prepared.execution_id))
-            outcome = persistence.failure(
-                ExecutionStatus.FAILED, "internal_error", persistence.internal_error_message()
+            return persistence.failure(ExecutionStatus.FAILED, "max_iterations", str(exc))
+        except (SQLAlchemyError, StoreUnavailableError, OSError) as exc:
+            # The cause goes to the log; the user is told what to do, not where it broke.
+            logger.warning(
+                "execution_dependency_failed",
+                execution_id=str(prepared.execution_id),
+                error=repr(exc),
             )
-        execution = await asyncio.shield(
-            persistence.update_execution(
-                self.database,
-                prepared,
-                **outcome,
-                input_tokens=tally.usage.input_tokens,
-                output_tokens=tally.usage.output_tokens,
-                cost=tally.cost,
-                finished_at=utc_now(),
-                duration_ms=round((time.perf_counter() - started) * 1000, 3),
+            return persistence.failure(
+                ExecutionStatus.FAILED,
+                "unavailable",
+                "A service the run depends on was unavailable; try again shortly",
             )
+        except Exception as exc:
+            return self._crashed(prepared, exc)
+
+    def _crashed(self, prepared: PreparedRun, exc: BaseException) -> dict[str, Any]:
+        """An unexpected error: the traceback is logged, the user sees where the log has it.
+
+        The exception may quote SQL and its parameters, so none of it is stored.
+        """
+        logger.error(
+            "execution_crashed", execution_id=str(prepared.execution_id), exc_info=exc
         )
+        return persistence.failure(
+            ExecutionStatus.FAILED, "internal_error", persistence.internal_error_message()
+        )
+
+    async def _finish(
+        self, prepared: PreparedRun, sink: EventSink, tally: RunTally, outcome: dict[str, Any]
+    ) -> Execution:
+        """Write the outcome, retrying while the database is away, then send the final event."""
+        execution = await self._write_outcome(prepared, tally, outcome)
         await sink(events.final_event(execution))
         return execution
 
-    def _broadcasting(self, execution_id: uuid.UUID, sink: EventSink) -> EventSink:
-        """Send each event to the caller and to the store's channel for followers elsewhere."""
+    async def _write_outcome(
+        self, prepared: PreparedRun, tally: RunTally, outcome: dict[str, Any]
+    ) -> Execution:
+        """The stored execution; after the last retry, the unstored one the sweep will fail."""
+        for delay in (*OUTCOME_RETRY_DELAYS, None):
+            try:
+                return await persistence.finish(self.database, prepared, tally.draft, outcome)
+            except (SQLAlchemyError, OSError) as exc:
+                logger.warning(
+                    "execution_outcome_write_failed",
+                    execution_id=str(prepared.execution_id),
+                    error=repr(exc),
+                    retry_in=delay,
+                )
+            if delay is not None:
+                await asyncio.sleep(delay)
+        logger.error("execution_outcome_lost", execution_id=str(prepared.execution_id))
+        return persistence.unrecorded(prepared, outcome)
+
+    def _broadcasting(
+        self, execution_id: uuid.UUID, sink: EventSink, cancel_seen: asyncio.Event
+    ) -> EventSink:
+        """Send each event to the caller and to the store's channel for followers elsewhere.
+
+        Each event before the final one is also a point where a cancelled run stops, should
+        its cancellation have been lost inside a store call.
+        """
         channel = events.channel_for(execution_id)
+        fan_out = True
 
         async def emit(event: RunEvent) -> None:
+            nonlocal fan_out
+            if cancel_seen.is_set() and event.name not in events.FINAL_EVENTS:
+                raise asyncio.CancelledError
             await sink(event)
-            await self.store.publish(channel, events.encode(event))
+            if not fan_out:
+                return
+            try:
+                await self.store.publish(channel, events.encode(event))
+            except StoreUnavailableError as exc:
+                # Followers elsewhere miss the rest; the run and its own stream carry on.
+                fan_out = False
+                logger.warning(
+                    "execution_events_unpublished", execution_id=str(execution_id), error=str(exc)
+                )
 
         return emit
 
@@ -231,6 +320,17 @@ class RunManager:
                 yield event
                 if event.name in events.FINAL_EVENTS:
                     return
+
+
+async def _to_the_end(task: asyncio.Future[Execution]) -> Execution:
+    """Await the outcome write even through a cancellation: it is bounded, and it must land."""
+    while True:
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if task.cancelled():
+                raise
+            _uncancel()
 
 
 def _uncancel() -> None:

@@ -6,6 +6,12 @@ configured number of model calls is spent. Each message is stored as it is produ
 
 from __future__ import annotations
 
+import asyncio
+import time
+
+import structlog
+from sqlalchemy.exc import SQLAlchemyError
+
 from app.ai.providers.base import (
     ChatMessage,
     Completion,
@@ -20,12 +26,17 @@ from app.ai.providers.base import (
 from app.ai.providers.factory import ProviderFactory
 from app.ai.runs import events, persistence
 from app.ai.runs.events import EventSink, RunEvent
-from app.ai.runs.types import PreparedRun, RunTally
+from app.ai.runs.types import Draft, PreparedRun, RunTally
 from app.ai.tools.base import ToolContext
 from app.ai.tools.manager import ToolManager
 from app.ai.tools.registry import ToolRegistry
 from app.core.config import Settings
 from app.db.session import Database
+
+logger = structlog.get_logger(__name__)
+
+# How often a reply being streamed is saved, so a crash loses at most this much of it.
+DRAFT_SAVE_SECONDS = 1.0
 
 
 class MaxIterationsError(Exception):
@@ -69,9 +80,11 @@ class AgentLoop:
                 temperature=agent.temperature,
                 max_tokens=agent.max_tokens,
             )
-            completion = await self._call(provider, request, sink, stream=stream)
+            completion = await self._call(provider, request, sink, prepared, tally.draft, stream)
             tally.add(agent.model, completion.usage)
-            await persistence.store_assistant_message(self.database, prepared, completion)
+            await persistence.store_assistant_message(
+                self.database, prepared, completion, tally.draft
+            )
             messages.append(
                 ChatMessage(
                     role=Role.ASSISTANT,
@@ -102,15 +115,45 @@ class AgentLoop:
         )
 
     async def _call(
-        self, provider: Provider, request: CompletionRequest, sink: EventSink, *, stream: bool
+        self,
+        provider: Provider,
+        request: CompletionRequest,
+        sink: EventSink,
+        prepared: PreparedRun,
+        draft: Draft,
+        stream: bool,
     ) -> Completion:
-        """One model call; when streaming, each text delta is sent on as it arrives."""
-        if not stream:
-            return await provider.complete(request)
+        """One model call within its deadline, however slowly the provider keeps it alive."""
+        seconds = self.settings.llm_call_timeout_seconds
+        deadline = asyncio.timeout(seconds)
+        try:
+            async with deadline:
+                if not stream:
+                    return await provider.complete(request)
+                return await self._streamed(provider, request, sink, prepared, draft)
+        except TimeoutError:
+            if not deadline.expired():
+                raise
+            raise ProviderError(
+                provider.name, ProviderErrorKind.TIMEOUT, f"no complete reply within {seconds:g}s"
+            ) from None
+
+    async def _streamed(
+        self,
+        provider: Provider,
+        request: CompletionRequest,
+        sink: EventSink,
+        prepared: PreparedRun,
+        draft: Draft,
+    ) -> Completion:
+        """Send each text delta on as it arrives, saving the growing reply as it goes."""
         completion: Completion | None = None
         async for event in provider.stream(request):
             if isinstance(event, TextDelta):
+                draft.text += event.text
                 await sink(RunEvent(events.MESSAGE_DELTA, {"text": event.text}))
+                if time.monotonic() - draft.saved_at >= DRAFT_SAVE_SECONDS:
+                    await self._save(prepared, draft)
             elif isinstance(event, StreamCompleted):
                 completion = event.completion
         if completion is None:
@@ -118,3 +161,13 @@ class AgentLoop:
                 provider.name, ProviderErrorKind.BAD_RESPONSE, "stream ended without a reply"
             )
         return completion
+
+    async def _save(self, prepared: PreparedRun, draft: Draft) -> None:
+        """Best effort: a database hiccup must not end a reply the client is reading."""
+        draft.saved_at = time.monotonic()
+        try:
+            await persistence.save_draft(self.database, prepared, draft)
+        except (SQLAlchemyError, OSError) as exc:
+            logger.warning(
+                "draft_save_failed", execution_id=str(prepared.execution_id), error=repr(exc)
+            )

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.ai.providers.base import ChatMessage, Completion
 from app.ai.runs.events import tool_call_payload
 from app.ai.runs.history import fit_to_budget, to_chat_message
-from app.ai.runs.types import AgentSpec, PreparedRun
+from app.ai.runs.types import AgentSpec, Draft, PreparedRun
 from app.ai.tools.manager import ToolResult
 from app.core.logging import current_request_id
 from app.crud import conversation as conversation_crud
@@ -102,20 +102,52 @@ async def load_history(
 
 
 async def store_assistant_message(
-    database: Database, prepared: PreparedRun, completion: Completion
+    database: Database, prepared: PreparedRun, completion: Completion, draft: Draft
 ) -> None:
-    """Keep the model's turn, its tool calls and its token counts."""
+    """Keep the model's turn, its tool calls and its token counts; the draft is finished."""
+    fields: dict[str, Any] = {
+        "content": completion.content,
+        "tool_calls": [tool_call_payload(call) for call in completion.tool_calls],
+        "input_tokens": completion.usage.input_tokens,
+        "output_tokens": completion.usage.output_tokens,
+    }
     async with database.transaction() as session:
-        await message_crud.append(
-            session,
-            conversation_id=prepared.conversation_id,
-            role=MessageRole.ASSISTANT,
-            content=completion.content,
-            tool_calls=[tool_call_payload(call) for call in completion.tool_calls],
-            input_tokens=completion.usage.input_tokens,
-            output_tokens=completion.usage.output_tokens,
-            execution_id=prepared.execution_id,
-        )
+        if draft.message_id is None:
+            await message_crud.append(
+                session,
+                conversation_id=prepared.conversation_id,
+                role=MessageRole.ASSISTANT,
+                execution_id=prepared.execution_id,
+                **fields,
+            )
+        else:
+            await message_crud.revise(
+                session, message_id=draft.message_id, incomplete=False, **fields
+            )
+    draft.text, draft.message_id, draft.saved_length = "", None, 0
+
+
+async def save_draft(database: Database, prepared: PreparedRun, draft: Draft) -> None:
+    """Store the reply streamed so far, marked incomplete, so a crash cannot lose it."""
+    async with database.transaction() as session:
+        message_id = await _write_draft(session, prepared, draft)
+    draft.message_id, draft.saved_length = message_id, len(draft.text)
+
+
+async def _write_draft(session: AsyncSession, prepared: PreparedRun, draft: Draft) -> uuid.UUID:
+    """Add the incomplete reply, or bring its stored text up to date; its id."""
+    if draft.message_id is not None:
+        await message_crud.revise(session, message_id=draft.message_id, content=draft.text)
+        return draft.message_id
+    message = await message_crud.append(
+        session,
+        conversation_id=prepared.conversation_id,
+        role=MessageRole.ASSISTANT,
+        content=draft.text,
+        execution_id=prepared.execution_id,
+        incomplete=True,
+    )
+    return message.id
 
 
 async def store_tool_result(database: Database, prepared: PreparedRun, result: ToolResult) -> None:
@@ -140,6 +172,35 @@ async def update_execution(database: Database, prepared: PreparedRun, **changes:
         )
         assert execution is not None
         return await execution_crud.update(session, execution=execution, changes=changes)
+
+
+async def finish(
+    database: Database, prepared: PreparedRun, draft: Draft, changes: dict[str, Any]
+) -> Execution:
+    """Record the outcome and any reply cut short, together, in one transaction."""
+    message_id = draft.message_id
+    async with database.transaction() as session:
+        if draft.text and (draft.unsaved or draft.message_id is None):
+            message_id = await _write_draft(session, prepared, draft)
+        execution = await execution_crud.get(
+            session, execution_id=prepared.execution_id, owner_id=prepared.user_id
+        )
+        assert execution is not None
+        execution = await execution_crud.update(session, execution=execution, changes=changes)
+    if draft.text:
+        draft.message_id, draft.saved_length = message_id, len(draft.text)
+    return execution
+
+
+def unrecorded(prepared: PreparedRun, changes: dict[str, Any]) -> Execution:
+    """The outcome as it would have been stored, for the final event when no write succeeds."""
+    return Execution(
+        id=prepared.execution_id,
+        owner_id=prepared.user_id,
+        agent_id=prepared.agent.id,
+        conversation_id=prepared.conversation_id,
+        **changes,
+    )
 
 
 async def read_execution(

@@ -48,11 +48,31 @@ class PreparedRun:
 
 
 @dataclass(slots=True)
+class Draft:
+    """The assistant reply streamed so far, kept (marked incomplete) if the run ends mid-reply.
+
+    `message_id` is the stored row once the text has been saved, so later saves and the
+    finished reply update that row instead of adding another.
+    """
+
+    text: str = ""
+    message_id: uuid.UUID | None = None
+    saved_length: int = 0
+    saved_at: float = 0.0
+
+    @property
+    def unsaved(self) -> bool:
+        """Whether text arrived since the last save."""
+        return len(self.text) > self.saved_length
+
+
+@dataclass(slots=True)
 class RunTally:
-    """Usage and cost so far, kept even when the run fails half-way."""
+    """Usage, cost and any unfinished reply so far, kept even when the run fails half-way."""
 
     usage: Usage = field(default_factory=Usage)
     cost: Decimal = Decimal("0")
+    draft: Draft = field(default_factory=Draft)
 
     def add(self, model: str, usage: Usage) -> None:
         """Count one model call's tokens and their price."""

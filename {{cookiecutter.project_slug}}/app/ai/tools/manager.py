@@ -113,6 +113,12 @@ class ToolManager:
             return f"Tool {call.name!r} is not enabled here", True
         if call.name not in self.registry:
             return f"Tool {call.name!r} does not exist", True
+        if call.arguments_error is not None:
+            return (
+                f"Invalid arguments for {call.name}: {call.arguments_error}. "
+                "Send the arguments again as one JSON object.",
+                True,
+            )
         tool = self.registry.get(call.name)
         try:
             args = tool.parse(call.arguments)

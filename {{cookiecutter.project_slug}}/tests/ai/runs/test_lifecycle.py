@@ -87,3 +87,18 @@ async def test_a_run_cancelled_before_its_first_step_is_recorded_as_cancelled(
     assert task.cancelled()
     assert execution.status is ExecutionStatus.CANCELLED
     assert execution.finished_at is not None
+
+
+async def test_a_run_past_its_deadline_fails_with_a_clear_reason(
+    app: FastAPI, build: Builder, database: Database
+) -> None:
+    runs = manager_with(app, [], run_timeout_seconds=0.3)
+    agent = await new_agent(build, database, "scripted")
+    prepared = await runs.prepare(user_id=agent.owner_id, agent=agent, message="!sleep 30")
+
+    execution = await asyncio.wait_for(runs.launch(prepared), timeout=5)
+
+    assert execution.status is ExecutionStatus.FAILED
+    assert execution.error_type == "deadline"
+    assert execution.error_message == "The run did not finish within 0.3s"
+    assert not await cancellation.has_live_lease(app.state.store, prepared.execution_id)
