@@ -27,13 +27,21 @@ OPENAI = {"provider": "openai", "model": "gpt-4o-mini", "tools": ["calculator"]}
 
 
 @pytest.fixture
-async def service(make_app: AppFactory, fake_provider: FakeProvider) -> FastAPI:
-    """The service with OpenAI pointed at the fake provider and short deadlines."""
+def call_timeout() -> float:
+    """Each model call's deadline; tests of that deadline shorten it."""
+    return 60.0
+
+
+@pytest.fixture
+async def service(
+    make_app: AppFactory, fake_provider: FakeProvider, call_timeout: float
+) -> FastAPI:
+    """The service with OpenAI pointed at the fake provider."""
     return await make_app(
         openai_api_key=SecretStr("sk-test"),
         openai_base_url=fake_provider.url,
         llm_max_retries=0,
-        llm_call_timeout_seconds=1.0,
+        llm_call_timeout_seconds=call_timeout,
     )
 
 
@@ -78,6 +86,7 @@ async def test_invalid_tool_arguments_go_back_to_the_model_to_correct(
     assert len(fake_provider.requests) == 2
 
 
+@pytest.mark.parametrize("call_timeout", [1.0])
 async def test_a_provider_that_only_keeps_alive_fails_at_the_call_deadline(
     http: httpx.AsyncClient, headers: dict[str, str], agent_id: str, fake_provider: FakeProvider
 ) -> None:
