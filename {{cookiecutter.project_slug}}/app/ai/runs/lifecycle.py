@@ -15,7 +15,6 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any
 
 import structlog
-from sqlalchemy.exc import SQLAlchemyError
 
 from app.ai.providers.base import ChatMessage, ProviderError
 from app.ai.providers.factory import ProviderFactory
@@ -27,6 +26,7 @@ from app.ai.tools.manager import ToolManager
 from app.ai.tools.registry import ToolRegistry
 from app.core.config import Settings
 from app.core.errors import UnprocessableError
+from app.core.outages import OUTAGE_ERRORS
 from app.core.store import KeyValueStore, StoreUnavailableError
 from app.db.session import Database
 from app.db.types import utc_now
@@ -215,7 +215,7 @@ class RunManager:
             )
         except MaxIterationsError as exc:
             return persistence.failure(ExecutionStatus.FAILED, "max_iterations", str(exc))
-        except (SQLAlchemyError, StoreUnavailableError, OSError) as exc:
+        except OUTAGE_ERRORS as exc:
             # The cause goes to the log; the user is told what to do, not where it broke.
             logger.warning(
                 "execution_dependency_failed",
@@ -235,9 +235,7 @@ class RunManager:
 
         The exception may quote SQL and its parameters, so none of it is stored.
         """
-        logger.error(
-            "execution_crashed", execution_id=str(prepared.execution_id), exc_info=exc
-        )
+        logger.error("execution_crashed", execution_id=str(prepared.execution_id), exc_info=exc)
         return persistence.failure(
             ExecutionStatus.FAILED, "internal_error", persistence.internal_error_message()
         )
@@ -257,7 +255,7 @@ class RunManager:
         for delay in (*OUTCOME_RETRY_DELAYS, None):
             try:
                 return await persistence.finish(self.database, prepared, tally.draft, outcome)
-            except (SQLAlchemyError, OSError) as exc:
+            except OUTAGE_ERRORS as exc:
                 logger.warning(
                     "execution_outcome_write_failed",
                     execution_id=str(prepared.execution_id),

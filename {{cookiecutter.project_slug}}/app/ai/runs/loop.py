@@ -10,7 +10,6 @@ import asyncio
 import time
 
 import structlog
-from sqlalchemy.exc import SQLAlchemyError
 
 from app.ai.providers.base import (
     ChatMessage,
@@ -31,6 +30,7 @@ from app.ai.tools.base import ToolContext
 from app.ai.tools.manager import ToolManager
 from app.ai.tools.registry import ToolRegistry
 from app.core.config import Settings
+from app.core.outages import OUTAGE_ERRORS
 from app.db.session import Database
 
 logger = structlog.get_logger(__name__)
@@ -167,7 +167,7 @@ class AgentLoop:
         draft.saved_at = time.monotonic()
         try:
             await persistence.save_draft(self.database, prepared, draft)
-        except (SQLAlchemyError, OSError) as exc:
+        except OUTAGE_ERRORS as exc:
             logger.warning(
                 "draft_save_failed", execution_id=str(prepared.execution_id), error=repr(exc)
             )
