@@ -16,13 +16,13 @@ import structlog
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
-from sqlalchemy.exc import SQLAlchemyError
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app import __doc__ as package_description
 from app import __version__
 from app.ai.providers.factory import ProviderFactory
 from app.ai.runs import RunManager
+from app.ai.runs.sweeper import Sweeper
 from app.ai.tools.catalog import build_default_registry
 from app.ai.tools.manager import ToolManager
 from app.api.error_responses import install_error_responses
@@ -77,10 +77,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             tools=tools,
             tool_manager=tool_manager,
         )
-        await _sweep_orphaned_executions(runs)
+        sweeper = Sweeper(runs, store, settings.sweep_interval_seconds)
+        sweeper.start()
         try:
             yield
         finally:
+            await sweeper.stop()
             await runs.shutdown()
             await tools.aclose()
             await providers.aclose()
@@ -128,14 +130,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         install_playground(app)
     install_error_responses(app)
     return app
-
-
-async def _sweep_orphaned_executions(runs: RunManager) -> None:
-    """Fail runs a dead process left behind; a database that is down must not stop start-up."""
-    try:
-        await runs.sweep_orphans()
-    except (SQLAlchemyError, OSError) as exc:
-        logger.warning("execution_sweep_skipped", error=str(exc))
 
 
 @cache

@@ -24,7 +24,7 @@ from app.api.streaming import EventEncoder, stream_run
 from app.api.user_limits import RunLimit
 from app.core.errors import NotFoundError, UnprocessableError
 from app.crud import agent as agent_crud
-from app.models import ExecutionStatus
+from app.models import Execution, ExecutionStatus
 from app.schemas.openai_compat import (
     AssistantMessage,
     ChatCompletion,
@@ -38,6 +38,8 @@ from app.schemas.openai_compat import (
 router = APIRouter(prefix="/v1", tags=["openai-compatible"])
 
 HISTORY_ROLES = {"user": Role.USER, "assistant": Role.ASSISTANT}
+# Seconds a client is asked to wait after a provider's rate limit or our own outage.
+RATE_LIMIT_RETRY_AFTER = 5
 
 
 @router.post("/chat/completions", response_model=ChatCompletion, responses=THROTTLED)
@@ -56,6 +58,7 @@ async def create_chat_completion(
     *earlier, last = payload.messages
     if last.role != "user" or not last.text.strip():
         raise UnprocessableError("The last message must be a non-empty user message")
+    await session.commit()  # the run uses its own sessions; free this one's connection
     prepared = await runs.prepare(
         user_id=user.id,
         agent=agent,
@@ -74,11 +77,7 @@ async def create_chat_completion(
         )
     execution = await asyncio.shield(runs.launch(prepared))
     if execution.status is not ExecutionStatus.COMPLETED:
-        message = execution.error_message or execution.status.value
-        return JSONResponse(
-            {"detail": message, "error": {"message": message, "type": execution.error_type}},
-            status_code=status.HTTP_502_BAD_GATEWAY,
-        )
+        return _failure_response(execution)
     return ChatCompletion(
         id=completion_id,
         created=created,
@@ -89,6 +88,36 @@ async def create_chat_completion(
             completion_tokens=execution.output_tokens,
             total_tokens=execution.input_tokens + execution.output_tokens,
         ),
+    )
+
+
+def _failure_status(error_type: str | None) -> tuple[int, dict[str, str]]:
+    """The HTTP status (and headers) that say why a run failed, as an OpenAI client expects.
+
+    429 for the provider's rate limit, 504 for a deadline, 502 for a bad upstream reply,
+    503 when our own dependencies were away, 409 for a cancelled run, 500 for a fault.
+    """
+    if error_type == "provider.rate_limited":
+        return status.HTTP_429_TOO_MANY_REQUESTS, {"Retry-After": str(RATE_LIMIT_RETRY_AFTER)}
+    if error_type in ("provider.timeout", "deadline"):
+        return status.HTTP_504_GATEWAY_TIMEOUT, {}
+    if error_type == "unavailable":
+        return status.HTTP_503_SERVICE_UNAVAILABLE, {"Retry-After": str(RATE_LIMIT_RETRY_AFTER)}
+    if error_type == "cancelled":
+        return status.HTTP_409_CONFLICT, {}
+    if error_type in ("internal_error", "interrupted"):
+        return status.HTTP_500_INTERNAL_SERVER_ERROR, {}
+    return status.HTTP_502_BAD_GATEWAY, {}
+
+
+def _failure_response(execution: Execution) -> JSONResponse:
+    """An OpenAI-style error body with the status that names the failure."""
+    message = execution.error_message or execution.status.value
+    code, headers = _failure_status(execution.error_type)
+    return JSONResponse(
+        {"detail": message, "error": {"message": message, "type": execution.error_type}},
+        status_code=code,
+        headers=headers,
     )
 
 

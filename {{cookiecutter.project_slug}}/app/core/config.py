@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     database_echo: bool = False
     database_pool_size: int = Field(default=5, ge=1)
     database_max_overflow: int = Field(default=10, ge=0)
+    database_pool_timeout_seconds: float = Field(default=5.0, gt=0)
     auto_migrate: bool = True
 {%- if cookiecutter.use_redis %}
 
@@ -126,6 +127,9 @@ class Settings(BaseSettings):
     history_token_budget: int = Field(default=8_000, ge=256)
     sse_ping_seconds: float = Field(default=15.0, gt=0)
     run_timeout_seconds: float = Field(default=600.0, gt=0)
+    max_concurrent_runs: int = Field(default=100, ge=1)
+    sweep_interval_seconds: float = Field(default=15.0, gt=0)
+    shutdown_timeout_seconds: float = Field(default=10.0, gt=0)
     llm_call_timeout_seconds: float = Field(default=180.0, gt=0)
 
     @model_validator(mode="after")

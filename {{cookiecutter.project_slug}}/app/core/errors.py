@@ -12,6 +12,9 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 
 from app.core.logging import REQUEST_ID_HEADER, current_request_id
+from app.core.outages import OUTAGE_ERRORS
+
+OUTAGE_RETRY_AFTER_SECONDS = 5
 
 logger = structlog.get_logger(__name__)
 
@@ -65,6 +68,15 @@ class RateLimitedError(AppError):
         )
 
 
+class ServiceUnavailableError(AppError):
+    """At capacity or missing a dependency for now; Retry-After says when to come back."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+
+    def __init__(self, detail: str, *, retry_after: int = 5) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after)})
+
+
 class UnprocessableError(AppError):
     """Well-formed, but semantically invalid."""
 
@@ -111,9 +123,21 @@ async def _unhandled_error_handler(_request: Request, exc: Exception) -> JSONRes
     )
 
 
+async def _outage_handler(_request: Request, exc: Exception) -> JSONResponse:
+    """A database or store that is away: a clean 503 to retry, the cause only in the log."""
+    logger.warning("dependency_unavailable", error=repr(exc))
+    return JSONResponse(
+        {"detail": "The service is temporarily unavailable; try again shortly"},
+        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+        headers={"Retry-After": str(OUTAGE_RETRY_AFTER_SECONDS)},
+    )
+
+
 def register_error_handlers(app: FastAPI) -> None:
     """Install the handlers on an application."""
     app.add_exception_handler(AppError, _app_error_handler)
+    for outage in OUTAGE_ERRORS:
+        app.add_exception_handler(outage, _outage_handler)
     app.add_exception_handler(RequestValidationError, _validation_error_handler)
     app.add_exception_handler(IntegrityError, _integrity_error_handler)
     app.add_exception_handler(Exception, _unhandled_error_handler)

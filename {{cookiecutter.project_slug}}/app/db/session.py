@@ -18,11 +18,13 @@ from app.core.config import Settings
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
-    """Build the engine; SQLite gets foreign keys on and no pool sizing."""
+    """Build the engine with a bounded pool; SQLite also gets its pragmas."""
     options: dict[str, Any] = {"echo": settings.database_echo, "pool_pre_ping": True}
-    if not settings.is_sqlite:
+    if ":memory:" not in settings.database_url:
         options["pool_size"] = settings.database_pool_size
         options["max_overflow"] = settings.database_max_overflow
+        # A full pool answers 503 soon rather than holding the request for 30 s.
+        options["pool_timeout"] = settings.database_pool_timeout_seconds
     engine = create_async_engine(settings.database_url, **options)
     if settings.is_sqlite:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)

@@ -19,7 +19,16 @@ from pydantic import SecretStr
 from app.db.session import Database
 from tests.support.factories import AppFactory, UserFactory, client_for
 from tests.support.fake_provider import FakeProvider
-from tests.support.fake_replies import CutStream, KeepAlive, Text, ToolCalls, chunk
+from tests.support.fake_replies import (
+    CutStream,
+    Hang,
+    KeepAlive,
+    Raw,
+    Status,
+    Text,
+    ToolCalls,
+    chunk,
+)
 from tests.support.runs import create_agent, execute, messages_of, parse_sse
 from tests.support.waiting import wait_for
 
@@ -181,3 +190,45 @@ async def test_a_cancel_stops_a_fast_stream_within_a_bound(
     messages = await messages_of(http, headers, execution["conversation_id"])
     assert messages[-1]["incomplete"]
     assert messages[-1]["content"].startswith("word word")
+
+
+async def _chat(http: httpx.AsyncClient, headers: dict[str, str], agent_id: str) -> httpx.Response:
+    body = {"model": agent_id, "messages": [{"role": "user", "content": "hi"}]}
+    return await http.post("/v1/chat/completions", json=body, headers=headers)
+
+
+async def test_chat_completions_pass_on_a_provider_rate_limit_as_429(
+    http: httpx.AsyncClient, headers: dict[str, str], agent_id: str, fake_provider: FakeProvider
+) -> None:
+    fake_provider.queue(Status(429, retry_after=7))
+
+    response = await _chat(http, headers, agent_id)
+
+    assert response.status_code == 429
+    assert int(response.headers["retry-after"]) >= 1
+    assert response.json()["error"]["type"] == "provider.rate_limited"
+    assert len(fake_provider.requests) == 1
+
+
+@pytest.mark.parametrize("call_timeout", [1.0])
+async def test_chat_completions_answer_504_when_the_provider_misses_its_deadline(
+    http: httpx.AsyncClient, headers: dict[str, str], agent_id: str, fake_provider: FakeProvider
+) -> None:
+    fake_provider.queue(Hang(seconds=30))
+
+    response = await _chat(http, headers, agent_id)
+
+    assert response.status_code == 504
+    assert response.json()["error"]["type"] == "provider.timeout"
+
+
+async def test_chat_completions_answer_502_for_a_malformed_reply(
+    http: httpx.AsyncClient, headers: dict[str, str], agent_id: str, fake_provider: FakeProvider
+) -> None:
+    fake_provider.queue(Raw())
+
+    response = await _chat(http, headers, agent_id)
+
+    assert response.status_code == 502
+    assert response.json()["error"]["type"] == "provider.bad_response"
+    assert len(fake_provider.requests) == 1

@@ -8,7 +8,6 @@ cancel, shutdown), and answers for runs of other processes through the shared st
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -24,8 +23,9 @@ from app.ai.runs.loop import AgentLoop, MaxIterationsError
 from app.ai.runs.types import PreparedRun, RunTally
 from app.ai.tools.manager import ToolManager
 from app.ai.tools.registry import ToolRegistry
+from app.core.bounded import quietly, settle
 from app.core.config import Settings
-from app.core.errors import UnprocessableError
+from app.core.errors import ServiceUnavailableError, UnprocessableError
 from app.core.outages import OUTAGE_ERRORS
 from app.core.store import KeyValueStore, StoreUnavailableError
 from app.db.session import Database
@@ -36,6 +36,14 @@ logger = structlog.get_logger(__name__)
 
 # Waits between attempts to record a run's outcome while the database is unreachable.
 OUTCOME_RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)
+# What a client at capacity is told to wait, and how long a follower waits between
+# checks that the run it follows still has a live process.
+RETRY_AFTER_SECONDS = 2
+FOLLOW_CHECK_SECONDS = 5.0
+SHUTDOWN_WRITE_SECONDS = 5.0
+STOP_PUMP_SECONDS = 2.0
+# Stands for "no such execution" where None means "still running".
+_MISSING = RunEvent("missing", {})
 
 
 class RunManager:
@@ -65,6 +73,7 @@ class RunManager:
             tool_manager=tool_manager,
         )
         self._tasks: dict[uuid.UUID, asyncio.Task[Execution]] = {}
+        self._reserved = 0
 
     def check_config(self, *, provider: str, tools: Iterable[str]) -> None:
         """Refuse a provider that is unknown or unconfigured, or a tool that does not exist."""
@@ -88,8 +97,35 @@ class RunManager:
         conversation_id: uuid.UUID | None = None,
         prior_messages: Sequence[ChatMessage] = (),
     ) -> PreparedRun:
-        """Store the user's message and a pending execution, committed before the run starts."""
+        """Store the user's message and a pending execution, committed before the run starts.
+
+        A worker already running its limit of runs refuses at once (503), before storing
+        anything; otherwise a place is held for the run until `launch` starts it.
+        """
         self.check_runnable(agent)
+        self._reserve()
+        try:
+            return await self._store_pending(
+                user_id=user_id,
+                agent=agent,
+                message=message,
+                conversation_id=conversation_id,
+                prior_messages=prior_messages,
+            )
+        except BaseException:
+            self._reserved -= 1
+            raise
+
+    async def _store_pending(
+        self,
+        *,
+        user_id: uuid.UUID,
+        agent: Agent,
+        message: str,
+        conversation_id: uuid.UUID | None,
+        prior_messages: Sequence[ChatMessage],
+    ) -> PreparedRun:
+        """The stored run, leased so that no sweep takes it for an orphan."""
         async with self.database.transaction() as session:
             prepared = await persistence.store_pending_run(
                 session,
@@ -103,10 +139,24 @@ class RunManager:
             await cancellation.renew_lease(self.store, prepared.execution_id)
         return prepared
 
+    @property
+    def in_flight(self) -> int:
+        """Runs this worker is running or about to start."""
+        return len(self._tasks) + self._reserved
+
+    def _reserve(self) -> None:
+        """Hold a place for one more run, or refuse when this worker is at its limit."""
+        if self.in_flight >= self.settings.max_concurrent_runs:
+            raise ServiceUnavailableError(
+                "Too many runs in progress; try again shortly", retry_after=RETRY_AFTER_SECONDS
+            )
+        self._reserved += 1
+
     def launch(
         self, prepared: PreparedRun, *, sink: EventSink = events.discard, stream: bool = False
     ) -> asyncio.Task[Execution]:
         """Start the run as its own task, so it survives a client that disconnects."""
+        self._reserved = max(0, self._reserved - 1)
         task = asyncio.create_task(self.run(prepared, sink=sink, stream=stream))
         self._tasks[prepared.execution_id] = task
         task.add_done_callback(lambda _: self._tasks.pop(prepared.execution_id, None))
@@ -123,25 +173,41 @@ class RunManager:
         await cancellation.request_cancel(self.store, execution_id)
         if task is not None:
             task.cancel()
-            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-                await asyncio.wait_for(asyncio.shield(task), wait_seconds)
+            await settle(asyncio.shield(task), wait_seconds)
             if task.cancelled():
                 await persistence.record_never_started(
                     self.database, execution_id, owner_id=owner_id
                 )
+        elif not await cancellation.has_live_lease(self.store, execution_id):
+            # No process runs it (its own died): nobody else would ever record the cancel.
+            await persistence.record_never_started(self.database, execution_id, owner_id=owner_id)
         execution = await persistence.read_execution(self.database, execution_id, owner_id=owner_id)
         assert execution is not None
         return execution
 
     async def shutdown(self) -> None:
-        """Cancel this process's runs and wait until each has recorded its outcome."""
+        """Cancel this process's runs and give them a bounded time to record their outcome.
+
+        Runs still going after `shutdown_timeout_seconds` are marked interrupted here, so
+        none is left running and the process exits in time.
+        """
         running = list(self._tasks.items())
         for _, task in running:
             task.cancel()
-        await asyncio.gather(*(task for _, task in running), return_exceptions=True)
+        if running:
+            await asyncio.wait(
+                [task for _, task in running], timeout=self.settings.shutdown_timeout_seconds
+            )
         for execution_id, task in running:
             if task.cancelled():
                 await persistence.record_never_started(self.database, execution_id, owner_id=None)
+            elif not task.done():
+                logger.warning("execution_abandoned_at_shutdown", execution_id=str(execution_id))
+                await quietly(
+                    persistence.fail_orphan(self.database, execution_id),
+                    SHUTDOWN_WRITE_SECONDS,
+                    what="shutdown outcome",
+                )
 
     async def sweep_orphans(self) -> int:
         """Fail executions left running by a process that died (their lease has lapsed)."""
@@ -205,7 +271,7 @@ class RunManager:
             )
         except TimeoutError:
             if not deadline.expired():
-                return self._crashed(prepared, TimeoutError())
+                return self._crashed(prepared)
             return persistence.failure(
                 ExecutionStatus.FAILED, "deadline", f"The run did not finish within {seconds:g}s"
             )
@@ -227,15 +293,16 @@ class RunManager:
                 "unavailable",
                 "A service the run depends on was unavailable; try again shortly",
             )
-        except Exception as exc:
-            return self._crashed(prepared, exc)
+        except Exception:
+            return self._crashed(prepared)
 
-    def _crashed(self, prepared: PreparedRun, exc: BaseException) -> dict[str, Any]:
+    def _crashed(self, prepared: PreparedRun) -> dict[str, Any]:
         """An unexpected error: the traceback is logged, the user sees where the log has it.
 
-        The exception may quote SQL and its parameters, so none of it is stored.
+        Called inside the `except` block, so the log carries the exception. It may quote SQL
+        and its parameters, so none of it is stored.
         """
-        logger.error("execution_crashed", execution_id=str(prepared.execution_id), exc_info=exc)
+        logger.exception("execution_crashed", execution_id=str(prepared.execution_id))
         return persistence.failure(
             ExecutionStatus.FAILED, "internal_error", persistence.internal_error_message()
         )
@@ -302,22 +369,50 @@ class RunManager:
         """The events of a run from now on, whichever process runs it; its outcome if it ended.
 
         The subscription starts before the status is read, so a run that ends in between
-        is still seen ending.
+        is still seen ending. A run no live process owns is failed as interrupted and its
+        outcome sent, so a follower never waits on a run that cannot end.
         """
         async with self.store.subscribe(events.channel_for(execution_id)) as messages:
-            execution = await persistence.read_execution(
-                self.database, execution_id, owner_id=owner_id
-            )
-            if execution is None:
-                return
-            if execution.status.is_final:
-                yield events.final_event(execution)
-                return
-            async for message in messages:
-                event = events.decode(message)
-                yield event
-                if event.name in events.FINAL_EVENTS:
-                    return
+            queue: asyncio.Queue[str] = asyncio.Queue()
+            pump = asyncio.create_task(_pump(messages, queue))
+            try:
+                ended = await self._ended(execution_id, owner_id=owner_id)
+                while ended is None:
+                    try:
+                        message = await asyncio.wait_for(queue.get(), FOLLOW_CHECK_SECONDS)
+                    except TimeoutError:
+                        ended = await self._ended(execution_id, owner_id=owner_id)
+                        continue
+                    event = events.decode(message)
+                    yield event
+                    if event.name in events.FINAL_EVENTS:
+                        return
+                if ended is not _MISSING:
+                    yield ended
+            finally:
+                await settle(pump, STOP_PUMP_SECONDS)
+
+    async def _ended(self, execution_id: uuid.UUID, *, owner_id: uuid.UUID) -> RunEvent | None:
+        """The final event of a run that has ended or has no process left; else None."""
+        execution = await persistence.read_execution(self.database, execution_id, owner_id=owner_id)
+        if execution is None:
+            return _MISSING
+        if not execution.status.is_final and not await self._is_live(execution_id):
+            execution = await persistence.fail_orphan(self.database, execution_id)
+            assert execution is not None
+        return events.final_event(execution) if execution.status.is_final else None
+
+    async def _is_live(self, execution_id: uuid.UUID) -> bool:
+        """Whether some process (this one, or one holding the lease) still runs it."""
+        if execution_id in self._tasks:
+            return True
+        return await cancellation.has_live_lease(self.store, execution_id)
+
+
+async def _pump(messages: AsyncIterator[str], queue: asyncio.Queue[str]) -> None:
+    """Move subscription messages to a queue that can be waited on with a timeout."""
+    async for message in messages:
+        queue.put_nowait(message)
 
 
 async def _to_the_end(task: asyncio.Future[Execution]) -> Execution:

@@ -229,6 +229,24 @@ async def record_never_started(
         )
 
 
+INTERRUPTED = {
+    "status": ExecutionStatus.FAILED,
+    "error_type": "interrupted",
+    "error_message": "The process running this execution stopped",
+}
+
+
+async def fail_orphan(database: Database, execution_id: uuid.UUID) -> Execution | None:
+    """Mark one unfinished execution failed as interrupted; the row as it now stands."""
+    async with database.transaction() as session:
+        execution = await execution_crud.get_any(session, execution_id=execution_id)
+        if execution is None or execution.status.is_final:
+            return execution
+        return await execution_crud.update(
+            session, execution=execution, changes=INTERRUPTED | {"finished_at": utc_now()}
+        )
+
+
 async def fail_orphans(
     database: Database, *, is_live: Callable[[uuid.UUID], Awaitable[bool]]
 ) -> int:
@@ -238,13 +256,6 @@ async def fail_orphans(
         orphans = [e for e in candidates if not await is_live(e.id)]
         for execution in orphans:
             await execution_crud.update(
-                session,
-                execution=execution,
-                changes={
-                    "status": ExecutionStatus.FAILED,
-                    "error_type": "interrupted",
-                    "error_message": "The process running this execution stopped",
-                    "finished_at": utc_now(),
-                },
+                session, execution=execution, changes=INTERRUPTED | {"finished_at": utc_now()}
             )
     return len(orphans)

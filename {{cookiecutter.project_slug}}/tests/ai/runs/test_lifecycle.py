@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
 from app.ai.runs import cancellation
+from app.ai.runs.sweeper import SWEEP_LOCK_KEY
+from app.core.errors import ServiceUnavailableError
 from app.db.session import Database
 from app.models import Execution, ExecutionStatus
 from tests.support.builders import Builder
+from tests.support.factories import AppFactory
 from tests.support.run_manager import manager_with, new_agent
 from tests.support.waiting import suspended_in, wait_for
 
@@ -102,3 +107,84 @@ async def test_a_run_past_its_deadline_fails_with_a_clear_reason(
     assert execution.error_type == "deadline"
     assert execution.error_message == "The run did not finish within 0.3s"
     assert not await cancellation.has_live_lease(app.state.store, prepared.execution_id)
+
+
+async def test_a_worker_at_its_run_limit_refuses_at_once_with_503(
+    app: FastAPI, build: Builder, database: Database
+) -> None:
+    runs = manager_with(app, [], max_concurrent_runs=1)
+    agent = await new_agent(build, database, "scripted")
+    first = await runs.prepare(user_id=agent.owner_id, agent=agent, message="!sleep 30")
+    task = runs.launch(first)
+
+    with pytest.raises(ServiceUnavailableError) as refused:
+        await runs.prepare(user_id=agent.owner_id, agent=agent, message="one more")
+
+    assert refused.value.status_code == 503
+    assert refused.value.headers == {"Retry-After": "2"}
+    await runs.cancel(first.execution_id, owner_id=agent.owner_id)
+    await asyncio.wait({task}, timeout=5)
+    assert task.done()
+    assert runs.in_flight == 0
+
+
+async def test_cancel_and_follow_end_a_run_that_no_process_owns(
+    app: FastAPI, build: Builder, database: Database
+) -> None:
+    """A run left `running` by a process that died (no lease): cancel and follow finish it."""
+    runs = manager_with(app, [])
+    agent = await new_agent(build, database, "scripted")
+    conversation = await build.conversation(agent=agent)
+    to_cancel = await build.execution(conversation=conversation, status=ExecutionStatus.RUNNING)
+    to_follow = await build.execution(conversation=conversation, status=ExecutionStatus.RUNNING)
+
+    cancelled = await runs.cancel(to_cancel.id, owner_id=agent.owner_id)
+    followed = [event async for event in runs.follow(to_follow.id, owner_id=agent.owner_id)]
+
+    assert cancelled.status is ExecutionStatus.CANCELLED
+    assert [(e.name, e.data["error_type"]) for e in followed] == [
+        ("execution.failed", "interrupted")
+    ]
+
+
+async def test_the_periodic_sweep_fails_orphans_while_the_service_runs(
+    make_app: AppFactory, build: Builder, database: Database
+) -> None:
+    service = await make_app(sweep_interval_seconds=0.1)
+    agent = await new_agent(build, database, "scripted")
+    conversation = await build.conversation(agent=agent)
+    orphan = await build.execution(conversation=conversation, status=ExecutionStatus.RUNNING)
+    await service.state.store.delete(SWEEP_LOCK_KEY)
+
+    async def swept() -> bool:
+        async with database.transaction() as session:
+            row = await session.get(Execution, orphan.id)
+            return row is not None and row.status is ExecutionStatus.FAILED
+
+    await wait_for(swept, message="the orphan is failed by the running service")
+
+
+async def test_shutdown_is_bounded_when_a_run_ignores_its_cancel(
+    app: FastAPI, build: Builder, database: Database
+) -> None:
+    runs = manager_with(app, [], shutdown_timeout_seconds=0.2)
+    agent = await new_agent(build, database, "scripted")
+    prepared = await runs.prepare(user_id=agent.owner_id, agent=agent, message="hi")
+    release = asyncio.Event()
+
+    async def stubborn() -> Execution:
+        while not release.is_set():
+            with contextlib.suppress(asyncio.CancelledError):
+                await release.wait()
+        raise asyncio.CancelledError
+
+    runs._reserved -= 1
+    runs._tasks[prepared.execution_id] = asyncio.create_task(stubborn())
+    try:
+        await asyncio.wait_for(runs.shutdown(), timeout=5)
+        async with database.transaction() as session:
+            row = await session.get(Execution, prepared.execution_id)
+        assert row is not None
+        assert (row.status, row.error_type) == (ExecutionStatus.FAILED, "interrupted")
+    finally:
+        release.set()

@@ -51,6 +51,9 @@ async def execute_agent(
         )
         if conversation is None or conversation.agent_id != agent.id:
             raise NotFoundError("Conversation not found")
+    # The run writes through its own short sessions; holding this one's connection while
+    # they wait for theirs would let a burst of runs exhaust the pool against itself.
+    await session.commit()
     prepared = await runs.prepare(
         user_id=user.id,
         agent=agent,
