@@ -168,9 +168,11 @@ async def test_a_cancel_mid_stream_keeps_the_partial_text(
 async def test_a_cancel_stops_a_fast_stream_within_a_bound(
     http: httpx.AsyncClient, headers: dict[str, str], agent_id: str, fake_provider: FakeProvider
 ) -> None:
-    """Every delta is published to the store; a cancel that lands inside a store call can be
-    lost (Python 3.11's `wait_for` under redis-py's socket timeout swallows some), and the
-    run must stop all the same. Against Redis this reproduces the lost cancel."""
+    """A cancel lost inside a store call still stops the run.
+
+    Every delta is published to the store; Python 3.11's `wait_for` under redis-py's socket
+    timeout swallows some cancels. Against Redis this reproduces the lost cancel.
+    """
     fake_provider.queue(KeepAlive(interval=0.002, frames=(chunk({"content": "word "}),)))
     stream = asyncio.create_task(execute(http, headers, agent_id, "talk", stream=True))
     await asyncio.to_thread(fake_provider.wait_for_requests, 1)
