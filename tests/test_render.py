@@ -313,6 +313,17 @@ def test_compose_services(project: Path, answers: dict[str, Any]) -> None:
     assert ("DATABASE_URL" in environment) == (answers["database"] == "postgresql")
     assert ("REDIS_URL" in environment) == _on(answers, "use_redis")
     assert set(services["app"].get("depends_on", {})) == expected - {"app"}
+    # Safe by default: no placeholder key, no development mode, stores on loopback only.
+    assert environment["SECRET_KEY"].startswith("${SECRET_KEY:?")
+    assert environment["ENVIRONMENT"] == "${ENVIRONMENT:-production}"
+    for name in expected - {"app"}:
+        for port in services[name].get("ports", []):
+            assert str(port).startswith("127.0.0.1:"), f"{name} is published on all interfaces"
+    if _on(answers, "use_redis"):
+        assert "--requirepass" in str(services["redis"]["command"])
+        assert environment["REDIS_URL"].startswith("redis://:${REDIS_PASSWORD:?")
+    if answers["database"] == "postgresql":
+        assert "${POSTGRES_PASSWORD:?" in services["postgres"]["environment"]["POSTGRES_PASSWORD"]
 
 
 def test_generated_ci_workflow(project: Path, answers: dict[str, Any]) -> None:

@@ -19,8 +19,14 @@ PASSWORD_MIN_LENGTH = 8
 class Settings(BaseSettings):
     """Every knob the service reads; `.env.example` documents each one."""
 
+    # hide_input_in_errors: a refused value (a short SECRET_KEY, a URL with a password)
+    # must not be printed back in the start-up error that refuses it.
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        hide_input_in_errors=True,
     )
 
     # Application

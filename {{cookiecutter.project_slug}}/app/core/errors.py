@@ -101,7 +101,13 @@ async def _validation_error_handler(_request: Request, exc: Exception) -> JSONRe
 
 
 async def _integrity_error_handler(_request: Request, exc: Exception) -> JSONResponse:
-    logger.info("integrity_error", error=str(getattr(exc, "orig", exc)))
+    """A 409; the log names the constraint, never the row's values (PostgreSQL quotes them)."""
+    cause = getattr(getattr(exc, "orig", None), "__cause__", None)
+    logger.info(
+        "integrity_error",
+        constraint=getattr(cause, "constraint_name", None),
+        error_type=type(cause or exc).__name__,
+    )
     return JSONResponse(
         {"detail": "The request conflicts with existing data"},
         status_code=status.HTTP_409_CONFLICT,

@@ -12,6 +12,7 @@ import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.config import Settings
+from app.core.redaction import Redactor, known_secrets
 
 REQUEST_ID_HEADER = "x-request-id"
 # Client-chosen ids are echoed into headers and logs, so only a plain token is trusted.
@@ -45,6 +46,8 @@ def configure_logging(settings: Settings) -> None:
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                 structlog.processors.format_exc_info,
+                # Last before rendering, so tracebacks and other libraries' lines are cleaned.
+                Redactor(known_secrets(dict(settings))),
                 renderer,
             ],
         )
@@ -54,6 +57,13 @@ def configure_logging(settings: Settings) -> None:
     root.setLevel(settings.log_level.upper())
     for noisy in ("uvicorn.access", "httpx", "httpx2"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # aiosqlite logs every statement with its bound values at DEBUG.
+    logging.getLogger("aiosqlite").setLevel(logging.INFO)
+    # uvicorn installs its own handlers before the app exists; its lines (tracebacks of
+    # failed responses among them) go through the redacting handler above instead.
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).handlers = []
+        logging.getLogger(name).propagate = True
 
 
 def current_request_id() -> str | None:

@@ -19,7 +19,13 @@ from app.core.config import Settings
 
 def create_engine(settings: Settings) -> AsyncEngine:
     """Build the engine with a bounded pool; SQLite also gets its pragmas."""
-    options: dict[str, Any] = {"echo": settings.database_echo, "pool_pre_ping": True}
+    # hide_parameters: values (emails, password hashes, prompts) never reach a log line or
+    # an exception's text; the statement with its placeholders is enough to debug.
+    options: dict[str, Any] = {
+        "echo": settings.database_echo,
+        "pool_pre_ping": True,
+        "hide_parameters": True,
+    }
     if ":memory:" not in settings.database_url:
         options["pool_size"] = settings.database_pool_size
         options["max_overflow"] = settings.database_max_overflow
