@@ -90,7 +90,7 @@ async def test_ping(redis_store: RedisStore) -> None:
 
 
 async def test_ping_is_false_when_redis_is_unreachable() -> None:
-    store = RedisStore.from_url(UNREACHABLE_URL, timeout_seconds=1.0)
+    store = RedisStore.from_url(UNREACHABLE_URL, socket_timeout=1.0)
     try:
         assert await store.ping() is False
     finally:
