@@ -40,7 +40,7 @@ from tests.processes import (
 
 pytestmark = pytest.mark.slow
 
-SUITE_TIMEOUT = float(os.environ.get("KICKSTART_SUITE_TIMEOUT", "600"))
+SUITE_TIMEOUT = float(os.environ.get("KICKSTART_SUITE_TIMEOUT", "1200"))
 INSTALL_TIMEOUT = float(os.environ.get("KICKSTART_INSTALL_TIMEOUT", "900"))
 SHARED_VENV = Path(sys.prefix)
 

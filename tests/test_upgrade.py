@@ -174,7 +174,8 @@ def create_project(repo: TemplateRepo, name: str, out: Path, commit: str) -> Pat
         "--output-dir",
         str(out),
         "--extra-context",
-        json.dumps(SUPPORTED[name]),
+        # The test makes the repository itself, as a user who turned git_init off would.
+        json.dumps({**SUPPORTED[name], "git_init": False}),
     )
     assert created.ok, created.tail()
     projects = [path for path in out.iterdir() if path.is_dir()]

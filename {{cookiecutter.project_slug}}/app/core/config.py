@@ -173,10 +173,10 @@ class Settings(BaseSettings):
                 ) from None
         return [entry.strip() for entry in value]
 
-    @field_validator("playground_enabled", "docs_enabled", mode="before")
+    @field_validator("playground_enabled", "docs_enabled", "first_admin_password", mode="before")
     @classmethod
     def _empty_means_unset(cls, value: object) -> object:
-        """`PLAYGROUND_ENABLED=` in a .env file leaves the choice to the environment."""
+        """`PLAYGROUND_ENABLED=` (or an empty password) in a .env file means not set."""
         return None if value == "" else value
 
     @model_validator(mode="after")
