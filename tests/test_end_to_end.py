@@ -74,6 +74,9 @@ def _serve(project: Path, admin_url: str, service_urls: dict[str, str]) -> Itera
         AUTH_RATE_LIMIT="5/minute",
         # Rare pings, so a stream that never ends fails on the client's read timeout.
         SSE_PING_SECONDS="600",
+        # One user sends the burst test's runs: the workers' limits decide it, not theirs.
+        MAX_CONCURRENT_RUNS_PER_USER="1000",
+        USER_RUN_RATE_LIMIT="10000/minute",
     )
     migrated = run([sys.executable, "-m", "alembic", "upgrade", "head"], project, env=env)
     assert migrated.ok, migrated.tail()
@@ -232,6 +235,64 @@ def test_a_user_signs_up_runs_an_agent_streams_and_cancels(
         reuse = {"refresh_token": tokens["refresh_token"]}
         for _ in range(4):
             assert http.post("/api/v1/auth/refresh", json=reuse).status_code == 401
+
+
+BURST = 40
+
+
+async def _burst(base: str, headers: dict[str, str], agent_id: str) -> list[httpx.Response]:
+    """`BURST` overlapping runs sent at once, so both workers hold many in flight."""
+    limits = httpx.Limits(max_connections=BURST, max_keepalive_connections=BURST)
+    async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as http:
+        return list(
+            await asyncio.gather(
+                *(
+                    http.post(
+                        f"/api/v1/agents/{agent_id}/execute",
+                        json={"message": f"!sleep 0.5\nburst {n}"},
+                        headers=headers,
+                    )
+                    for n in range(BURST)
+                )
+            )
+        )
+
+
+def test_a_burst_of_runs_is_answered_with_nothing_stuck_or_lost(server: dict[str, Any]) -> None:
+    """Each run completes, storing its message and the reply, or is shed before storing any."""
+    with httpx.Client(base_url=server["base"], timeout=30) as http:
+        email = f"burst-{uuid.uuid4().hex[:8]}@example.com"
+        registered = http.post("/api/v1/auth/register", json={"email": email, "password": PASSWORD})
+        assert registered.status_code == 201, registered.text
+        tokens = http.post("/api/v1/auth/login", data={"username": email, "password": PASSWORD})
+        headers = {"Authorization": f"Bearer {tokens.json()['access_token']}"}
+        agent = http.post(
+            "/api/v1/agents",
+            json={"name": "burst", "provider": "scripted", "model": "scripted"},
+            headers=headers,
+        )
+        assert agent.status_code == 201, agent.text
+
+        answers = asyncio.run(_burst(server["base"], headers, agent.json()["id"]))
+
+        codes = sorted(answer.status_code for answer in answers)
+        assert set(codes) <= {200, 429, 503}, codes
+        shed = [answer for answer in answers if answer.status_code != 200]
+        assert all(answer.headers.get("retry-after") for answer in shed)
+        completed = [answer.json() for answer in answers if answer.status_code == 200]
+        assert completed, codes
+        for body in completed:
+            assert body["status"] == "completed", body
+            messages = http.get(
+                f"/api/v1/conversations/{body['conversation_id']}/messages", headers=headers
+            ).json()["items"]
+            assert [(m["role"], m["content"]) for m in messages] == [
+                ("user", body["input"]),
+                ("assistant", body["output"]),
+            ]
+        stored = http.get("/api/v1/executions", params={"limit": 100}, headers=headers).json()
+        assert stored["total"] == len(completed)
+        assert {execution["status"] for execution in stored["items"]} == {"completed"}
 
 
 def test_rate_limits_hold_across_workers(server: dict[str, Any]) -> None:
