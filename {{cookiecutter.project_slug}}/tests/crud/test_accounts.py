@@ -53,13 +53,27 @@ async def test_ensure_account_promotes_and_resets_only_when_asked(
     database: Database, settings: Settings, users: UserFactory
 ) -> None:
     email = await users.register()
-    kwargs = {"email": email, "password": "new-password-77", "role": UserRole.ADMIN}
+    password = "new-password-77"
 
-    left = await ensure_account(database, settings, update_existing=False, **kwargs)  # type: ignore[arg-type]
+    left = await ensure_account(
+        database,
+        settings,
+        email=email,
+        password=password,
+        role=UserRole.ADMIN,
+        update_existing=False,
+    )
     assert left is Outcome.UNCHANGED
     assert await _role(database, email) is UserRole.USER
 
-    updated = await ensure_account(database, settings, update_existing=True, **kwargs)  # type: ignore[arg-type]
+    updated = await ensure_account(
+        database,
+        settings,
+        email=email,
+        password=password,
+        role=UserRole.ADMIN,
+        update_existing=True,
+    )
     assert updated is Outcome.UPDATED
     assert await _role(database, email) is UserRole.ADMIN
     assert (await users.login(email, "new-password-77")).status_code == 200
