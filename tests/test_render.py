@@ -212,6 +212,17 @@ def test_makefile_targets(project: Path, answers: dict[str, Any]) -> None:
     assert not ({"up", "down"} & targets) or _on(answers, "include_docker")
 
 
+def test_typecheck_holds_tests_and_scripts_to_strict_mypy(project: Path) -> None:
+    """`make typecheck` runs bare mypy, so pyproject's `files` decide what is checked."""
+    mypy = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["mypy"]
+    assert mypy["strict"] is True
+    assert set(mypy["files"]) == {"app", "tests", "scripts", "alembic"}
+    makefile = (project / "Makefile").read_text(encoding="utf-8")
+    recipe = re.search(r"^typecheck:.*\n\t(.*)$", makefile, re.MULTILINE)
+    assert recipe is not None
+    assert recipe.group(1) == "$(BIN)/mypy"
+
+
 def test_makefile_serves_the_app_factory(project: Path) -> None:
     makefile = (project / "Makefile").read_text(encoding="utf-8")
     main = (project / "app/main.py").read_text(encoding="utf-8")
@@ -351,8 +362,10 @@ def test_readme_and_agents_guide(project: Path, answers: dict[str, Any]) -> None
     for command in ("make install", "make dev", "make test", "/docs"):
         assert command in readme
     guide = (project / "AGENTS.md").read_text(encoding="utf-8")
-    for heading in ("agent", "tool", "provider"):
+    for heading in ("agent", "tool", "provider", "entity"):
         assert re.search(rf"^##+ .*\b{heading}", guide, re.MULTILINE | re.IGNORECASE), heading
+    second_server = "## Add a second OpenAI-compatible server" in guide
+    assert second_server == _on(answers, "use_openai")
 
 
 def test_gitignore_keeps_local_state_out(project: Path) -> None:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
 from logging.config import fileConfig
 from typing import Any, Literal
 
 import sqlalchemy as sa
 from alembic import context
 from alembic.autogenerate.api import AutogenContext
+from alembic.runtime.environment import NameFilterParentNames, NameFilterType
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -43,7 +43,9 @@ def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | 
     return False
 
 
-def include_name(name: str | None, type_: str, parent_names: Mapping[str, str | None]) -> bool:
+def include_name(
+    name: str | None, type_: NameFilterType, parent_names: NameFilterParentNames
+) -> bool:
     """Leave out what migrations build by hand for one database (models list the names)."""
     hand_built = target_metadata.info.get("database_only_names", ())
     if type_ == "column":

@@ -134,7 +134,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(
-            _env_file=None,  # type: ignore[call-arg]
+            _env_file=None,
             environment="test",
             database_url=os.environ.get(
                 "DATABASE_URL", f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"

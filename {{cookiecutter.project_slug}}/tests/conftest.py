@@ -97,17 +97,17 @@ def database_url(
 
 @pytest.fixture(scope="session")
 def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    overrides: dict[str, object] = {
-        "environment": "test",
-        "database_url": database_url,
-        "secret_key": TEST_SECRET,
-        "auth_rate_limit": "1000/minute",
-        "tools_sandbox_dir": Path(tmp_path_factory.mktemp("sandbox")),
-    }
+    return Settings(
+        _env_file=None,
+        environment="test",
+        database_url=database_url,
+        secret_key=TEST_SECRET,
+        auth_rate_limit="1000/minute",
+        tools_sandbox_dir=Path(tmp_path_factory.mktemp("sandbox")),
 {%- if cookiecutter.use_redis %}
-    overrides["redis_url"] = os.environ.get("TEST_REDIS_URL", "")
+        redis_url=os.environ.get("TEST_REDIS_URL", ""),
 {%- endif %}
-    return Settings(_env_file=None, **overrides)  # type: ignore[call-arg]
+    )
 
 
 @pytest.fixture(scope="session")

@@ -44,7 +44,7 @@ def test_unknown_attribute_is_still_an_attribute_error() -> None:
     import app.main
 
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
-        _ = app.main.nope  # type: ignore[attr-defined]
+        _ = app.main.nope
 
 
 @pytest.mark.slow

@@ -39,6 +39,11 @@ def _b64(data: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
 
 
+def _sign(claims: dict[str, Any], secret: str, algorithm: str = "HS256") -> str:
+    token: str = jwt.encode(claims, secret, algorithm=algorithm)
+    return token
+
+
 def _claims(subject: uuid.UUID, **overrides: Any) -> dict[str, Any]:
     now = datetime.now(UTC)
     claims: dict[str, Any] = {
@@ -408,17 +413,17 @@ async def signed_in_id(users: UserFactory) -> uuid.UUID:
 def _expired(subject: uuid.UUID, secret: str) -> str:
     past = datetime.now(UTC) - timedelta(minutes=1)
     claims = _claims(subject, iat=int(past.timestamp()) - 60, exp=int(past.timestamp()))
-    return jwt.encode(claims, secret, algorithm="HS256")
+    return _sign(claims, secret, algorithm="HS256")
 
 
 def _tampered(subject: uuid.UUID, secret: str) -> str:
-    header, payload, signature = jwt.encode(_claims(subject), secret, algorithm="HS256").split(".")
+    header, payload, signature = _sign(_claims(subject), secret, algorithm="HS256").split(".")
     flipped = ("A" if signature[0] != "A" else "B") + signature[1:]
     return f"{header}.{payload}.{flipped}"
 
 
 def _forged_payload(subject: uuid.UUID, secret: str) -> str:
-    header, _payload, signature = jwt.encode(_claims(subject), secret, algorithm="HS256").split(".")
+    header, _payload, signature = _sign(_claims(subject), secret, algorithm="HS256").split(".")
     return f"{header}.{_b64(_claims(uuid.uuid4()))}.{signature}"
 
 
@@ -427,21 +432,21 @@ def _alg_none(subject: uuid.UUID, _secret: str) -> str:
 
 
 def _wrong_secret(subject: uuid.UUID, _secret: str) -> str:
-    return jwt.encode(_claims(subject), "another-secret-that-is-long-enough!!", algorithm="HS256")
+    return _sign(_claims(subject), "another-secret-that-is-long-enough!!", algorithm="HS256")
 
 
 def _other_algorithm(subject: uuid.UUID, secret: str) -> str:
-    return jwt.encode(_claims(subject), secret, algorithm="HS512")
+    return _sign(_claims(subject), secret, algorithm="HS512")
 
 
 def _without_type(subject: uuid.UUID, secret: str) -> str:
     claims = _claims(subject)
     del claims["type"]
-    return jwt.encode(claims, secret, algorithm="HS256")
+    return _sign(claims, secret, algorithm="HS256")
 
 
 def _unknown_user(_subject: uuid.UUID, secret: str) -> str:
-    return jwt.encode(_claims(uuid.uuid4()), secret, algorithm="HS256")
+    return _sign(_claims(uuid.uuid4()), secret, algorithm="HS256")
 
 
 @pytest.mark.parametrize(

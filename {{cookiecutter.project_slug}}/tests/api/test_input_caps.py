@@ -64,10 +64,8 @@ async def test_tool_arguments_are_bounded_in_size_depth_and_values(
     client: httpx.AsyncClient, me: SignedInUser
 ) -> None:
     deep: dict[str, object] = {}
-    node = deep
     for _ in range(40):
-        node["x"] = {}
-        node = node["x"]  # type: ignore[assignment]
+        deep = {"x": deep}
     cases = {
         "size": {"expression": "1", "pad": "x" * 300_000},
         "depth": deep,

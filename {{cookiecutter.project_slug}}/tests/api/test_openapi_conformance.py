@@ -9,12 +9,12 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis import Case
 from schemathesis.checks import (
     content_type_conformance,
     negative_data_rejection,
@@ -28,6 +28,9 @@ from app.core.config import Settings
 from app.main import create_app
 from tests.support.factories import DEFAULT_PASSWORD
 from tests.support.live_server import running_server
+
+if TYPE_CHECKING:
+    from schemathesis.specs.openapi.schemas import OpenApiCase
 
 pytestmark = pytest.mark.slow
 
@@ -75,7 +78,7 @@ def headers(live: LiveService) -> dict[str, str]:
 
 # Built at collection: the document depends only on the routes, not on the database.
 schema = schemathesis.openapi.from_dict(
-    create_app(Settings(_env_file=None, environment="test")).openapi()  # type: ignore[call-arg]
+    create_app(Settings(_env_file=None, environment="test")).openapi()
 )
 
 
@@ -87,7 +90,7 @@ schema = schemathesis.openapi.from_dict(
     derandomize=True,
 )
 def test_every_operation_answers_as_documented(
-    case: Case, live: LiveService, headers: dict[str, str]
+    case: OpenApiCase, live: LiveService, headers: dict[str, str]
 ) -> None:
     if case.operation.path.endswith("/auth/logout"):
         headers = live.sign_in()

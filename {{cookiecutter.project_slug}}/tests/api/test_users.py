@@ -155,7 +155,7 @@ async def test_admin_filters_users_by_email(client: httpx.AsyncClient, users: Us
     "params", [{"skip": -1}, {"limit": 0}, {"limit": 101}, {"q": "x" * 101}, {"limit": "many"}]
 )
 async def test_list_users_validates_paging(
-    client: httpx.AsyncClient, users: UserFactory, params: dict[str, object]
+    client: httpx.AsyncClient, users: UserFactory, params: dict[str, str | int]
 ) -> None:
     admin = await users.signed_in(admin=True)
     response = await client.get(USERS, headers=admin.headers, params=params)

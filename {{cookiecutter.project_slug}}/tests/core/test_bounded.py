@@ -43,7 +43,7 @@ async def test_quietly_gives_the_result_or_none_and_never_raises() -> None:
 
     assert await quietly(asyncio.sleep(0, result=7), 1.0, what="answer") == 7
     assert await quietly(fail(), 1.0, what="failure") is None
-    assert await quietly(asyncio.sleep(30), 0.05, what="stall") is None
+    assert await quietly(asyncio.sleep(30, result="late"), 0.05, what="stall") is None
 
 
 async def test_a_cancelled_caller_takes_its_work_down_with_it() -> None:

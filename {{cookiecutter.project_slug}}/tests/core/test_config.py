@@ -6,13 +6,14 @@ import pytest
 from pydantic import ValidationError
 
 from app.core.config import PLACEHOLDER_SECRET, Settings, get_settings
+from tests.support.settings import settings_from
 
 STRONG_SECRET = "s" * 32
 
 
 def make(**values: object) -> Settings:
     """Settings from arguments only, never from a developer's .env file."""
-    return Settings(_env_file=None, **values)  # type: ignore[arg-type]
+    return settings_from(values)
 
 
 @pytest.mark.parametrize("environment", ["development", "test"])

@@ -59,7 +59,8 @@ async def test_generated_ids_match_between_header_and_log(
 async def test_unsafe_client_ids_are_replaced(
     client: httpx.AsyncClient, incoming: str | bytes
 ) -> None:
-    response = await client.get("/health", headers={"X-Request-ID": incoming})
+    raw = incoming if isinstance(incoming, bytes) else incoming.encode()
+    response = await client.get("/health", headers={b"X-Request-ID": raw})
     generated = response.headers["x-request-id"]
     assert generated != incoming
     assert len(generated) == 32
@@ -139,7 +140,7 @@ def _capture_root_output() -> io.StringIO:
 
 @pytest.mark.usefixtures("restore_logging")
 def test_json_logs_carry_the_bound_request_id() -> None:
-    configure_logging(Settings(_env_file=None, log_json=True, log_level="debug"))  # type: ignore[call-arg]
+    configure_logging(Settings(_env_file=None, log_json=True, log_level="debug"))
     buffer = _capture_root_output()
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(request_id="json-1")
@@ -162,7 +163,7 @@ def test_json_logs_carry_the_bound_request_id() -> None:
 
 @pytest.mark.usefixtures("restore_logging")
 def test_console_logs_are_readable_lines_and_respect_the_level() -> None:
-    configure_logging(Settings(_env_file=None, log_json=False, log_level="warning"))  # type: ignore[call-arg]
+    configure_logging(Settings(_env_file=None, log_json=False, log_level="warning"))
     buffer = _capture_root_output()
     log = structlog.get_logger("app.test")
     log.info("hidden_event")

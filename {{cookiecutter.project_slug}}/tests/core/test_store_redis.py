@@ -29,6 +29,7 @@ from app.core.store import StoreUnavailableError
 from app.core.store_redis import RedisStore
 from tests.support.factories import AppFactory, UserFactory, client_for
 from tests.support.network import silent_server
+from tests.support.settings import settings_from
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "")
 UNREACHABLE_URL = "redis://127.0.0.1:1/0"
@@ -56,7 +57,7 @@ def redis_store(fake_client: Redis) -> RedisStore:
 
 
 def _settings(**values: object) -> Settings:
-    return Settings(_env_file=None, environment="test", secret_key=SECRET, **values)  # type: ignore[arg-type]
+    return settings_from({"environment": "test", "secret_key": SECRET, **values})
 
 
 # --- RedisStore on fakeredis ------------------------------------------------------------

@@ -26,11 +26,12 @@ SECRET = "unit-test-secret-that-is-long-enough"
 
 @pytest.fixture
 def token_settings() -> Settings:
-    return Settings(_env_file=None, environment="test", secret_key=SECRET)  # type: ignore[call-arg]
+    return Settings(_env_file=None, environment="test", secret_key=SECRET)
 
 
 def _encode(claims: dict[str, Any], *, key: str = SECRET, algorithm: str = "HS256") -> str:
-    return jwt.encode(claims, key, algorithm=algorithm)
+    token: str = jwt.encode(claims, key, algorithm=algorithm)
+    return token
 
 
 def _claims(**overrides: Any) -> dict[str, Any]:

@@ -53,13 +53,27 @@ async def test_ensure_account_promotes_and_resets_only_when_asked(
     database: Database, settings: Settings, users: UserFactory
 ) -> None:
     email = await users.register()
-    kwargs = {"email": email, "password": "new-password-77", "role": UserRole.ADMIN}
+    password = "new-password-77"
 
-    left = await ensure_account(database, settings, update_existing=False, **kwargs)  # type: ignore[arg-type]
+    left = await ensure_account(
+        database,
+        settings,
+        email=email,
+        password=password,
+        role=UserRole.ADMIN,
+        update_existing=False,
+    )
     assert left is Outcome.UNCHANGED
     assert await _role(database, email) is UserRole.USER
 
-    updated = await ensure_account(database, settings, update_existing=True, **kwargs)  # type: ignore[arg-type]
+    updated = await ensure_account(
+        database,
+        settings,
+        email=email,
+        password=password,
+        role=UserRole.ADMIN,
+        update_existing=True,
+    )
     assert updated is Outcome.UPDATED
     assert await _role(database, email) is UserRole.ADMIN
     assert (await users.login(email, "new-password-77")).status_code == 200
@@ -114,9 +128,13 @@ async def test_app_start_up_creates_the_first_admin(
 
 
 @pytest.mark.parametrize(
-    "changes",
-    [{"first_admin_email": "a@example.com"}, {"first_admin_password": "secret-password-1"}],
+    ("email", "password"), [("a@example.com", None), ("", "secret-password-1")]
 )
-def test_half_of_the_first_admin_is_a_settings_error(changes: dict[str, str]) -> None:
+def test_half_of_the_first_admin_is_a_settings_error(email: str, password: str | None) -> None:
     with pytest.raises(ValueError, match="FIRST_ADMIN_EMAIL and FIRST_ADMIN_PASSWORD together"):
-        Settings(_env_file=None, environment="test", **changes)  # type: ignore[call-arg]
+        Settings(
+            _env_file=None,
+            environment="test",
+            first_admin_email=email,
+            first_admin_password=password,
+        )

@@ -38,7 +38,7 @@ needs_postgres = pytest.mark.skipif(
 
 
 def _config(url: str) -> Config:
-    return alembic_config(Settings(_env_file=None, environment="test", database_url=url))  # type: ignore[call-arg]
+    return alembic_config(Settings(_env_file=None, environment="test", database_url=url))
 
 
 def _head(config: Config) -> str:
@@ -223,7 +223,7 @@ async def test_start_up_migration_creates_the_sqlite_folder(tmp_path: Path) -> N
     path = tmp_path / "nested" / "data" / "app.db"
     settings = Settings(
         _env_file=None, environment="test", database_url=f"sqlite+aiosqlite:///{path}"
-    )  # type: ignore[call-arg]
+    )
     await upgrade_to_head(settings)
     assert path.exists()
     tables, _versions = await asyncio.to_thread(_state, settings.database_url)

@@ -103,7 +103,13 @@ class Knowledge:
         )
 
     async def search(
-        self, owner_id: uuid.UUID, base_ids: Sequence[uuid.UUID], query: str, **options: object
+        self,
+        owner_id: uuid.UUID,
+        base_ids: Sequence[uuid.UUID],
+        query: str,
+        *,
+        top_k: int = 5,
+        min_score: float | None = None,
     ) -> list[SearchResult]:
         async with self.database.transaction() as session:
             return await retrieval.search(
@@ -112,7 +118,8 @@ class Knowledge:
                 owner_id=owner_id,
                 base_ids=base_ids,
                 query=query,
-                **options,  # type: ignore[arg-type]
+                top_k=top_k,
+                min_score=min_score,
             )
 
     async def count(self, model: type[Base]) -> int:

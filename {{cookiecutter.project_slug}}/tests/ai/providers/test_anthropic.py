@@ -38,6 +38,7 @@ from tests.ai.providers.anthropic_wire import (
 )
 from tests.ai.providers.conftest import FakeServer, sse
 from tests.ai.providers.contract import TextArgumentsContract, collect
+from tests.support.settings import settings_from
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 CALCULATOR = ToolDefinition(
@@ -216,7 +217,12 @@ async def test_stream_yields_text_then_one_completion_with_usage(server: FakeSer
 
 
 async def test_stream_assembles_tool_input_from_json_deltas(server: FakeServer) -> None:
-    tool_use = {"type": "tool_use", "id": "toolu_01", "name": "calculator", "input": {}}
+    tool_use: dict[str, object] = {
+        "type": "tool_use",
+        "id": "toolu_01",
+        "name": "calculator",
+        "input": {},
+    }
     server.reply_stream(
         sse(
             MESSAGE_START,
@@ -277,7 +283,7 @@ async def test_embeddings_are_not_offered(server: FakeServer) -> None:
 def settings(**values: object) -> Settings:
     """Settings from these values alone, whatever the environment holds."""
     fields: dict[str, object] = {"anthropic_api_key": None, **values}
-    return Settings(_env_file=None, environment="test", **fields)  # type: ignore[call-arg]
+    return settings_from({"environment": "test", **fields})
 
 
 def test_factory_offers_anthropic_only_with_a_key() -> None:

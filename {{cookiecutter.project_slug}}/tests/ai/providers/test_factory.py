@@ -21,6 +21,7 @@ from app.ai.providers.catalog import PROVIDERS, secret_text
 from app.ai.providers.factory import ProviderFactory
 from app.ai.providers.registry import (
     ProviderEntry,
+    ProviderLoader,
     ProviderNotConfiguredError,
     ProviderRegistry,
     UnknownProviderError,
@@ -34,7 +35,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[3]
 
 @pytest.fixture
 def settings() -> Settings:
-    return Settings(_env_file=None, environment="test")  # type: ignore[call-arg]
+    return Settings(_env_file=None, environment="test")
 
 
 class ClosingProvider(ScriptedProvider):
@@ -164,9 +165,12 @@ def test_users_can_add_their_own_provider(settings: Settings) -> None:
 
 async def test_aclose_closes_every_built_provider_even_if_one_fails(settings: Settings) -> None:
     built = {"good": ClosingProvider(), "bad": ClosingProvider(fail=True)}
+
+    def loader(provider: Provider) -> ProviderLoader:
+        return lambda _settings: provider
+
     providers = ProviderRegistry(
-        ProviderEntry(name, lambda _settings, provider=provider: provider)
-        for name, provider in built.items()
+        ProviderEntry(name, loader(provider)) for name, provider in built.items()
     )
     factory = ProviderFactory(settings, providers)
     factory.get("bad")

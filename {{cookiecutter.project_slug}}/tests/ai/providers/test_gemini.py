@@ -30,6 +30,7 @@ from app.core.config import Settings
 from tests.ai.providers.conftest import FakeServer, sse
 from tests.ai.providers.contract import ProviderContract, collect
 from tests.ai.providers.gemini_wire import USAGE, GeminiWire, error, reply
+from tests.support.settings import settings_from
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 API = "https://generativelanguage.googleapis.com"
@@ -88,7 +89,7 @@ async def test_thinking_tokens_count_as_output_and_thoughts_are_not_text(
     server: FakeServer,
 ) -> None:
     usage = {**USAGE, "thoughtsTokenCount": 30}
-    parts = [{"text": "Let me think...", "thought": True}, {"text": "42"}]
+    parts: list[dict[str, object]] = [{"text": "Let me think...", "thought": True}, {"text": "42"}]
     server.reply(json_body=reply(parts, usage=usage))
 
     completion = await provider(server).complete(QUESTION)
@@ -319,7 +320,7 @@ async def test_embed_with_missing_vectors_is_a_bad_response(server: FakeServer) 
 def settings(**values: object) -> Settings:
     """Settings from these values alone, whatever the environment holds."""
     fields: dict[str, object] = {"gemini_api_key": None, **values}
-    return Settings(_env_file=None, environment="test", **fields)  # type: ignore[call-arg]
+    return settings_from({"environment": "test", **fields})
 
 
 def test_factory_offers_gemini_only_with_a_key() -> None:

@@ -47,6 +47,7 @@ from tests.support.fake_replies import (
     Text,
     usage_chunk,
 )
+from tests.support.settings import settings_from
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 CALCULATOR = ToolDefinition(
@@ -268,7 +269,7 @@ async def test_embed_returns_vectors_in_input_order(server: FakeServer) -> None:
 def settings(**values: object) -> Settings:
     """Settings from these values alone, whatever the environment holds."""
     fields: dict[str, object] = {"openai_api_key": None, "openai_base_url": None, **values}
-    return Settings(_env_file=None, environment="test", **fields)  # type: ignore[call-arg]
+    return settings_from({"environment": "test", **fields})
 
 
 def test_factory_offers_openai_with_a_key_or_a_base_url() -> None:

@@ -52,8 +52,10 @@ async def test_a_crash_stores_no_sql_and_logs_it_with_the_request_id(
         "The run failed because of an internal error (request id req-crash-1)"
     )
     [record] = [r for r in caplog.records if isinstance(r.msg, dict)]
-    assert record.msg["event"] == "execution_crashed"
-    assert record.msg["request_id"] == "req-crash-1"
+    event = record.msg
+    assert isinstance(event, dict)
+    assert event["event"] == "execution_crashed"
+    assert event["request_id"] == "req-crash-1"
     assert record.exc_info is not None
     assert LEAKED_SQL in str(record.exc_info[1])
 

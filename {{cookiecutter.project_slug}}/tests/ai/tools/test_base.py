@@ -80,6 +80,7 @@ def test_a_tool_without_run_cannot_be_built() -> None:
         arguments = GreetArgs
 
     with pytest.raises(TypeError):
+        # The point: Python refuses at run time what mypy refuses here.
         Incomplete()  # type: ignore[abstract]
 
 

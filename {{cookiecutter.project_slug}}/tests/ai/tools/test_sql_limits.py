@@ -16,6 +16,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import make_url, text
+from sqlalchemy.pool import QueuePool
 
 from app.ai.tools.base import ToolContext, ToolError
 from app.ai.tools.builtin.sql import MAX_CELL_CHARS, MAX_COLUMNS, SqlQueryArgs, SqlQueryTool
@@ -133,8 +134,9 @@ async def test_a_heavy_query_holds_only_the_tools_pool(
     me: SignedInUser,
 ) -> None:
     heavy = asyncio.create_task(_run(own_pool_tool, tool_context, RUNAWAY))
-    engine = own_pool_tool._engine_for(tool_context)
-    await wait_for(lambda: engine.pool.checkedout() == 1)  # type: ignore[attr-defined]
+    pool = own_pool_tool._engine_for(tool_context).pool
+    assert isinstance(pool, QueuePool)
+    await wait_for(lambda: pool.checkedout() == 1)
 
     with pytest.raises(ToolError, match="busy"):
         await _run(own_pool_tool, tool_context, "SELECT 1")
@@ -203,4 +205,5 @@ async def test_the_service_runs_the_tool_on_its_own_pool_and_bounded(
     assert isinstance(tool, SqlQueryTool)
     assert tool._engine is not None
     assert tool._engine is not database.engine
-    assert tool._engine.pool.size() == app.state.settings.sql_tool_pool_size  # type: ignore[attr-defined]
+    assert isinstance(tool._engine.pool, QueuePool)
+    assert tool._engine.pool.size() == app.state.settings.sql_tool_pool_size
