@@ -25,9 +25,10 @@ async def get(session: AsyncSession, *, owner_id: uuid.UUID, agent_id: uuid.UUID
 async def get_by_id_or_name(
     session: AsyncSession, *, owner_id: uuid.UUID, key: str
 ) -> Agent | None:
-    """The owner's agent whose id, or else exact name, is `key`; the newest wins a name tie.
+    """The owner's agent whose id, or else exact name, is `key`.
 
-    Lets OpenAI-style clients address an agent by a readable name in `model`.
+    Lets OpenAI-style clients address an agent by a readable name in `model`; names are
+    unique per owner, so the answer is never a guess.
     """
     try:
         agent_id = uuid.UUID(key)
@@ -37,12 +38,12 @@ async def get_by_id_or_name(
         found = await get(session, owner_id=owner_id, agent_id=agent_id)
         if found is not None:
             return found
-    return await session.scalar(
-        select(Agent)
-        .where(Agent.owner_id == owner_id, Agent.name == key)
-        .order_by(Agent.created_at.desc(), Agent.id.desc())
-        .limit(1)
-    )
+    return await get_by_name(session, owner_id=owner_id, name=key)
+
+
+async def get_by_name(session: AsyncSession, *, owner_id: uuid.UUID, name: str) -> Agent | None:
+    """The owner's agent called exactly `name`, if any."""
+    return await session.scalar(select(Agent).where(Agent.owner_id == owner_id, Agent.name == name))
 
 
 async def get_page(
