@@ -92,34 +92,37 @@ class UnprocessableError(AppError):
 
 
 def error_response(
-    request: Request,
+    path: str,
     detail: Any,
     status_code: int,
     *,
     headers: Mapping[str, str] | None = None,
-    param: str | None = None,
 ) -> JSONResponse:
-    """One error body for every handler, in the shape the caller's client reads."""
-    if is_openai_path(request.url.path):
-        message = detail if isinstance(detail, str) else _first_message(detail)
+    """One error body for every handler and middleware, in the shape the caller's client reads.
+
+    `detail` is a message, or a list of validation problems (`loc`, `msg`, `type`).
+    """
+    if is_openai_path(path):
+        message, param = _summary(detail)
         body = openai_error(message, status_code, param=param)
     else:
         body = {"detail": detail}
     return JSONResponse(body, status_code=status_code, headers=headers)
 
 
-def _first_message(errors: Any) -> str:
-    """A validation error list as one readable line, for clients that show only one."""
-    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
-        first = errors[0]
-        where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
-        return f"{where}: {first.get('msg', 'invalid')}" if where else str(first.get("msg"))
-    return str(errors)
+def _summary(detail: Any) -> tuple[str, str | None]:
+    """A validation problem list as one readable line and the field it names."""
+    if not isinstance(detail, list):
+        return str(detail), None
+    first = detail[0] if detail and isinstance(detail[0], dict) else {}
+    where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
+    message = str(first.get("msg", "Invalid request"))
+    return (f"{where}: {message}" if where else message), where or None
 
 
 async def _app_error_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
-    return error_response(request, exc.detail, exc.status_code, headers=exc.headers)
+    return error_response(request.url.path, exc.detail, exc.status_code, headers=exc.headers)
 
 
 async def _http_error_handler(request: Request, exc: Exception) -> Response:
@@ -127,7 +130,7 @@ async def _http_error_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     if not is_body_allowed_for_status_code(exc.status_code):
         return Response(status_code=exc.status_code, headers=exc.headers)
-    return error_response(request, exc.detail, exc.status_code, headers=exc.headers)
+    return error_response(request.url.path, exc.detail, exc.status_code, headers=exc.headers)
 
 
 async def _validation_error_handler(request: Request, exc: Exception) -> JSONResponse:
@@ -136,12 +139,8 @@ async def _validation_error_handler(request: Request, exc: Exception) -> JSONRes
     errors: list[dict[str, Any]] = [
         {key: value for key, value in error.items() if key != "input"} for error in exc.errors()
     ]
-    location = [str(part) for part in errors[0].get("loc", ()) if part != "body"] if errors else []
     return error_response(
-        request,
-        jsonable_encoder(errors),
-        status.HTTP_422_UNPROCESSABLE_CONTENT,
-        param=".".join(location) or None,
+        request.url.path, jsonable_encoder(errors), status.HTTP_422_UNPROCESSABLE_CONTENT
     )
 
 
@@ -154,7 +153,7 @@ async def _integrity_error_handler(request: Request, exc: Exception) -> JSONResp
         error_type=type(cause or exc).__name__,
     )
     return error_response(
-        request, "The request conflicts with existing data", status.HTTP_409_CONFLICT
+        request.url.path, "The request conflicts with existing data", status.HTTP_409_CONFLICT
     )
 
 
@@ -167,7 +166,7 @@ async def _unhandled_error_handler(request: Request, exc: Exception) -> JSONResp
     logger.exception("unhandled_error", exc_info=exc)
     request_id = current_request_id()
     return error_response(
-        request,
+        request.url.path,
         "Internal server error",
         status.HTTP_500_INTERNAL_SERVER_ERROR,
         headers={REQUEST_ID_HEADER: request_id} if request_id else None,
@@ -178,7 +177,7 @@ async def _outage_handler(request: Request, exc: Exception) -> JSONResponse:
     """A database or store that is away: a clean 503 to retry, the cause only in the log."""
     logger.warning("dependency_unavailable", error=repr(exc))
     return error_response(
-        request,
+        request.url.path,
         "The service is temporarily unavailable; try again shortly",
         status.HTTP_503_SERVICE_UNAVAILABLE,
         headers={"Retry-After": str(OUTAGE_RETRY_AFTER_SECONDS)},

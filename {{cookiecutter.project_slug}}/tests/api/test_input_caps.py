@@ -57,7 +57,7 @@ async def test_an_oversized_model_name_is_refused(
     )
 
     assert response.status_code == 422
-    assert response.json()["detail"][0]["loc"] == ["body", "model"]
+    assert response.json()["error"]["param"] == "model"
 
 
 async def test_tool_arguments_are_bounded_in_size_depth_and_values(

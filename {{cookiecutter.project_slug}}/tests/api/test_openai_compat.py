@@ -140,6 +140,18 @@ def test_errors_reach_the_sdk_with_their_message(live: dict[str, Any]) -> None:
     assert invalid.value.param == "messages"
 
 
+def test_an_api_key_works_as_the_sdk_key(live: dict[str, Any]) -> None:
+    created = httpx.post(
+        f"{live['url']}/api/v1/api-keys", json={"name": "sdk"}, headers=live["headers"]
+    ).json()
+
+    completion = _client(live, token=created["key"]).chat.completions.create(
+        model="calc-bot", messages=[{"role": "user", "content": "by key"}]
+    )
+
+    assert completion.choices[0].message.content == "[scripted] by key"
+
+
 def test_provider_failure_surfaces_as_an_api_error(live: dict[str, Any]) -> None:
     with pytest.raises(openai.APIStatusError) as caught:
         _client(live).chat.completions.create(
