@@ -140,6 +140,12 @@ def test_chosen_options_are_wired(project: Path, answers: dict[str, Any]) -> Non
     }
     for option, name in dependencies.items():
         assert (name in names) == _on(answers, option), option
+    # Every project tests its OpenAI-compatible endpoint with the official SDK.
+    dev = {
+        re.split(r"[\[<>=!~; ]", dep, maxsplit=1)[0].lower()
+        for dep in pyproject["project"]["optional-dependencies"]["dev"]
+    }
+    assert "openai" in names | dev
     assert ("asyncpg" in names) == (answers["database"] == "postgresql")
     config = (project / "app/core/config.py").read_text(encoding="utf-8")
     settings = {

@@ -31,6 +31,7 @@ from app.api.middleware.body_limit import BodyLimitMiddleware
 from app.api.middleware.security_headers import SecurityHeadersMiddleware
 from app.api.middleware.text_guard import TextGuardMiddleware
 from app.api.openai_compat import router as openai_router
+from app.api.openai_models import router as openai_models_router
 from app.api.user_limits import UserLimits
 from app.api.v1.router import api_router
 from app.core.backends import create_auth_throttle, create_rate_limiter, create_store
@@ -124,6 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health_router)
     app.include_router(api_router, prefix=settings.api_v1_prefix)
     app.include_router(openai_router)
+    app.include_router(openai_models_router)
     install_api_docs(app, docs_url="/docs", redoc_url="/redoc")
     app.include_router(home_router)
     if settings.playground_enabled:

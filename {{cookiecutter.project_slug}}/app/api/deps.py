@@ -18,9 +18,11 @@ from app.ai.tools.registry import ToolRegistry
 from app.core.config import Settings
 from app.core.errors import AuthenticationError, PermissionDeniedError
 from app.core.security import revocation
+from app.core.security.api_keys import looks_like_api_key
 from app.core.security.passwords import too_short_message
 from app.core.security.tokens import TokenClaims, TokenType, decode_token
 from app.core.store import KeyValueStore
+from app.crud import api_key as api_key_crud
 from app.crud import user as user_crud
 from app.db.session import Database
 from app.models import User
@@ -30,6 +32,8 @@ MAX_SKIP = 1_000_000_000
 
 # A password, role or active-flag change since the token was issued.
 SESSION_ENDED = "Session has ended; sign in again"
+# Credentials and sessions are managed signed in, so a leaked key cannot entrench itself.
+API_KEY_NOT_ENOUGH = "Sign in with your password for this; an API key cannot do it"
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/login", auto_error=False)
 
@@ -104,6 +108,8 @@ async def get_access_claims(
     """A valid, unrevoked access token; refresh tokens never authorize a call."""
     if not token:
         raise AuthenticationError("Not authenticated")
+    if looks_like_api_key(token):
+        raise PermissionDeniedError(API_KEY_NOT_ENOUGH)
     claims = decode_token(settings, token, TokenType.ACCESS)
     if await revocation.is_revoked(store, claims.jti) or await revocation.is_family_revoked(
         store, claims.family
@@ -115,8 +121,8 @@ async def get_access_claims(
 AccessClaims = Annotated[TokenClaims, Depends(get_access_claims)]
 
 
-async def get_current_user(claims: AccessClaims, session: SessionDep) -> User:
-    """The active user the access token names, if nothing ended its session since.
+async def get_signed_in_user(claims: AccessClaims, session: SessionDep) -> User:
+    """The active user an access token names, if nothing ended its session since.
 
     The user's row is read anyway, so comparing the token version costs nothing more.
     """
@@ -126,6 +132,27 @@ async def get_current_user(claims: AccessClaims, session: SessionDep) -> User:
     if claims.version != user.token_version:
         raise AuthenticationError(SESSION_ENDED)
     return user
+
+
+# Signed in with a password: what managing credentials (API keys) requires.
+SignedInUser = Annotated[User, Depends(get_signed_in_user)]
+
+
+async def get_current_user(
+    settings: SettingsDep,
+    store: StoreDep,
+    session: SessionDep,
+    token: Annotated[str | None, Depends(oauth2_scheme)],
+) -> User:
+    """The caller, by access token or by API key; either is sent as a bearer credential."""
+    if token and looks_like_api_key(token):
+        key = await api_key_crud.find_usable(session, key=token)
+        user = None if key is None else await user_crud.get(session, user_id=key.owner_id)
+        if user is None or not user.is_active:
+            raise AuthenticationError("Invalid or expired API key")
+        return user
+    claims = await get_access_claims(settings, store, token)
+    return await get_signed_in_user(claims, session)
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]

@@ -14,7 +14,8 @@ from typing import Any
 
 from fastapi import FastAPI, status
 
-from app.schemas.common import ErrorBody, ValidationErrorBody
+from app.core.openai_errors import is_openai_path
+from app.schemas.common import ErrorBody, OpenAIErrorBody, ValidationErrorBody
 
 WRITE_METHODS = frozenset({"post", "put", "patch", "delete"})
 REF = "#/components/schemas/{model}"
@@ -51,9 +52,17 @@ def expected_errors(method: str, operation: dict[str, Any]) -> dict[str, dict[st
     return errors
 
 
+def _in_openai_shape(responses: dict[str, Any]) -> None:
+    """Point every error response of an OpenAI-compatible operation at OpenAI's body."""
+    for code, response in responses.items():
+        if code.isdigit() and int(code) >= status.HTTP_400_BAD_REQUEST:
+            schema = {"$ref": REF.format(model=OpenAIErrorBody.__name__)}
+            response["content"] = {"application/json": {"schema": schema}}
+
+
 def _add_schemas(document: dict[str, Any]) -> None:
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
-    for model in (ErrorBody, ValidationErrorBody):
+    for model in (ErrorBody, ValidationErrorBody, OpenAIErrorBody):
         schema = model.model_json_schema(ref_template=REF)
         schemas.update(schema.pop("$defs", {}))
         schemas[model.__name__] = schema
@@ -68,12 +77,14 @@ def install_error_responses(app: FastAPI) -> None:
             return app.openapi_schema
         document = generate()
         _add_schemas(document)
-        for item in document.get("paths", {}).values():
+        for path, item in document.get("paths", {}).items():
             for method, operation in item.items():
                 responses = operation.setdefault("responses", {})
                 for code, response in expected_errors(method, operation).items():
                     if code == "422" or code not in responses:
                         responses[code] = response
+                if is_openai_path(path):
+                    _in_openai_shape(responses)
         app.openapi_schema = document
         return document
 

@@ -23,6 +23,7 @@ from app.api.error_responses import THROTTLED
 from app.api.streaming import EventEncoder, stream_run
 from app.api.user_limits import RunLimit
 from app.core.errors import NotFoundError, UnprocessableError
+from app.core.openai_errors import OPENAI_PATH_PREFIX, openai_error
 from app.crud import agent as agent_crud
 from app.models import Execution, ExecutionStatus
 from app.schemas.openai_compat import (
@@ -35,7 +36,7 @@ from app.schemas.openai_compat import (
     completion_chunk,
 )
 
-router = APIRouter(prefix="/v1", tags=["openai-compatible"])
+router = APIRouter(prefix=OPENAI_PATH_PREFIX, tags=["openai-compatible"])
 
 HISTORY_ROLES = {"user": Role.USER, "assistant": Role.ASSISTANT}
 # Seconds a client is asked to wait after a provider's rate limit or our own outage.
@@ -115,7 +116,7 @@ def _failure_response(execution: Execution) -> JSONResponse:
     message = execution.error_message or execution.status.value
     code, headers = _failure_status(execution.error_type)
     return JSONResponse(
-        {"detail": message, "error": {"message": message, "type": execution.error_type}},
+        openai_error(message, code, code=execution.error_type),
         status_code=code,
         headers=headers,
     )

@@ -1,17 +1,25 @@
-"""Domain errors and the handlers that turn them into consistent `{"detail": ...}` bodies."""
+"""Domain errors and the handlers that turn them into consistent bodies.
+
+`{"detail": ...}` everywhere, except under `/v1`, where OpenAI clients expect OpenAI's
+`{"error": {...}}` (see `app.core.openai_errors`).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request, status
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from fastapi.utils import is_body_allowed_for_status_code
 from sqlalchemy.exc import IntegrityError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.core.logging import REQUEST_ID_HEADER, current_request_id
+from app.core.openai_errors import is_openai_path, openai_error
 from app.core.outages import OUTAGE_ERRORS
 
 OUTAGE_RETRY_AFTER_SECONDS = 5
@@ -83,24 +91,60 @@ class UnprocessableError(AppError):
     status_code = status.HTTP_422_UNPROCESSABLE_CONTENT
 
 
-async def _app_error_handler(_request: Request, exc: Exception) -> JSONResponse:
+def error_response(
+    path: str,
+    detail: Any,
+    status_code: int,
+    *,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    """One error body for every handler and middleware, in the shape the caller's client reads.
+
+    `detail` is a message, or a list of validation problems (`loc`, `msg`, `type`).
+    """
+    if is_openai_path(path):
+        message, param = _summary(detail)
+        body = openai_error(message, status_code, param=param)
+    else:
+        body = {"detail": detail}
+    return JSONResponse(body, status_code=status_code, headers=headers)
+
+
+def _summary(detail: Any) -> tuple[str, str | None]:
+    """A validation problem list as one readable line and the field it names."""
+    if not isinstance(detail, list):
+        return str(detail), None
+    first = detail[0] if detail and isinstance(detail[0], dict) else {}
+    where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
+    message = str(first.get("msg", "Invalid request"))
+    return (f"{where}: {message}" if where else message), where or None
+
+
+async def _app_error_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
-    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+    return error_response(request.url.path, exc.detail, exc.status_code, headers=exc.headers)
 
 
-async def _validation_error_handler(_request: Request, exc: Exception) -> JSONResponse:
+async def _http_error_handler(request: Request, exc: Exception) -> Response:
+    """Starlette's own errors (an unknown path, a wrong method) in the same shapes."""
+    assert isinstance(exc, StarletteHTTPException)
+    if not is_body_allowed_for_status_code(exc.status_code):
+        return Response(status_code=exc.status_code, headers=exc.headers)
+    return error_response(request.url.path, exc.detail, exc.status_code, headers=exc.headers)
+
+
+async def _validation_error_handler(request: Request, exc: Exception) -> JSONResponse:
     """FastAPI's 422 body without each error's `input`, which would echo passwords back."""
     assert isinstance(exc, RequestValidationError)
     errors: list[dict[str, Any]] = [
         {key: value for key, value in error.items() if key != "input"} for error in exc.errors()
     ]
-    return JSONResponse(
-        {"detail": jsonable_encoder(errors)},
-        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+    return error_response(
+        request.url.path, jsonable_encoder(errors), status.HTTP_422_UNPROCESSABLE_CONTENT
     )
 
 
-async def _integrity_error_handler(_request: Request, exc: Exception) -> JSONResponse:
+async def _integrity_error_handler(request: Request, exc: Exception) -> JSONResponse:
     """A 409; the log names the constraint, never the row's values (PostgreSQL quotes them)."""
     cause = getattr(getattr(exc, "orig", None), "__cause__", None)
     logger.info(
@@ -108,13 +152,12 @@ async def _integrity_error_handler(_request: Request, exc: Exception) -> JSONRes
         constraint=getattr(cause, "constraint_name", None),
         error_type=type(cause or exc).__name__,
     )
-    return JSONResponse(
-        {"detail": "The request conflicts with existing data"},
-        status_code=status.HTTP_409_CONFLICT,
+    return error_response(
+        request.url.path, "The request conflicts with existing data", status.HTTP_409_CONFLICT
     )
 
 
-async def _unhandled_error_handler(_request: Request, exc: Exception) -> JSONResponse:
+async def _unhandled_error_handler(request: Request, exc: Exception) -> JSONResponse:
     """A generic 500: the traceback goes to the log, never to the client.
 
     Starlette answers from outside every middleware here, so the request id header is
@@ -122,19 +165,21 @@ async def _unhandled_error_handler(_request: Request, exc: Exception) -> JSONRes
     """
     logger.exception("unhandled_error", exc_info=exc)
     request_id = current_request_id()
-    return JSONResponse(
-        {"detail": "Internal server error"},
-        status_code=status.HTTP_500_INTERNAL_SERVER_ERROR,
+    return error_response(
+        request.url.path,
+        "Internal server error",
+        status.HTTP_500_INTERNAL_SERVER_ERROR,
         headers={REQUEST_ID_HEADER: request_id} if request_id else None,
     )
 
 
-async def _outage_handler(_request: Request, exc: Exception) -> JSONResponse:
+async def _outage_handler(request: Request, exc: Exception) -> JSONResponse:
     """A database or store that is away: a clean 503 to retry, the cause only in the log."""
     logger.warning("dependency_unavailable", error=repr(exc))
-    return JSONResponse(
-        {"detail": "The service is temporarily unavailable; try again shortly"},
-        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+    return error_response(
+        request.url.path,
+        "The service is temporarily unavailable; try again shortly",
+        status.HTTP_503_SERVICE_UNAVAILABLE,
         headers={"Retry-After": str(OUTAGE_RETRY_AFTER_SECONDS)},
     )
 
@@ -142,6 +187,7 @@ async def _outage_handler(_request: Request, exc: Exception) -> JSONResponse:
 def register_error_handlers(app: FastAPI) -> None:
     """Install the handlers on an application."""
     app.add_exception_handler(AppError, _app_error_handler)
+    app.add_exception_handler(StarletteHTTPException, _http_error_handler)
     for outage in OUTAGE_ERRORS:
         app.add_exception_handler(outage, _outage_handler)
     app.add_exception_handler(RequestValidationError, _validation_error_handler)

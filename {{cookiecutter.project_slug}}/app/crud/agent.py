@@ -14,6 +14,9 @@ from app.models import Agent
 from app.models.agent import BEHAVIOUR_FIELDS
 from app.schemas.agent import AgentCreate
 
+# A bound on lists that are not paged, such as OpenAI's model list.
+MAX_LISTED = 1000
+
 
 async def get(session: AsyncSession, *, owner_id: uuid.UUID, agent_id: uuid.UUID) -> Agent | None:
     """The owner's agent, or None for a missing id and for another user's alike."""
@@ -25,9 +28,10 @@ async def get(session: AsyncSession, *, owner_id: uuid.UUID, agent_id: uuid.UUID
 async def get_by_id_or_name(
     session: AsyncSession, *, owner_id: uuid.UUID, key: str
 ) -> Agent | None:
-    """The owner's agent whose id, or else exact name, is `key`; the newest wins a name tie.
+    """The owner's agent whose id, or else exact name, is `key`.
 
-    Lets OpenAI-style clients address an agent by a readable name in `model`.
+    Lets OpenAI-style clients address an agent by a readable name in `model`; names are
+    unique per owner, so the answer is never a guess.
     """
     try:
         agent_id = uuid.UUID(key)
@@ -37,12 +41,25 @@ async def get_by_id_or_name(
         found = await get(session, owner_id=owner_id, agent_id=agent_id)
         if found is not None:
             return found
-    return await session.scalar(
+    return await get_by_name(session, owner_id=owner_id, name=key)
+
+
+async def get_by_name(session: AsyncSession, *, owner_id: uuid.UUID, name: str) -> Agent | None:
+    """The owner's agent called exactly `name`, if any."""
+    return await session.scalar(select(Agent).where(Agent.owner_id == owner_id, Agent.name == name))
+
+
+async def list_active(
+    session: AsyncSession, *, owner_id: uuid.UUID, limit: int = MAX_LISTED
+) -> Sequence[Agent]:
+    """The owner's enabled agents by name, for clients that list them all at once."""
+    rows = await session.scalars(
         select(Agent)
-        .where(Agent.owner_id == owner_id, Agent.name == key)
-        .order_by(Agent.created_at.desc(), Agent.id.desc())
-        .limit(1)
+        .where(Agent.owner_id == owner_id, Agent.is_active.is_(True))
+        .order_by(Agent.name)
+        .limit(limit)
     )
+    return rows.all()
 
 
 async def get_page(

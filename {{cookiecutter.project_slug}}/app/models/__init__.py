@@ -1,6 +1,7 @@
 """Every model, imported here so metadata (and Alembic) sees them all."""
 
 from app.models.agent import Agent
+from app.models.api_key import ApiKey
 from app.models.conversation import Conversation
 from app.models.execution import Execution, ExecutionStatus
 from app.models.knowledge import DocumentStatus, KnowledgeBase, KnowledgeChunk, KnowledgeDocument
@@ -9,6 +10,7 @@ from app.models.user import User, UserRole
 
 __all__ = [
     "Agent",
+    "ApiKey",
     "Conversation",
     "DocumentStatus",
     "Execution",

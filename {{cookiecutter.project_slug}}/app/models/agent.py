@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import Float, ForeignKey, Integer, String, Text
+from sqlalchemy import Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base, IdMixin, TimestampMixin
@@ -20,6 +20,8 @@ class Agent(IdMixin, TimestampMixin, Base):
     """A user's configured assistant: what the run loop reads to call a model and tools."""
 
     __tablename__ = "agents"
+    # A name picks one agent (`model` in /v1/chat/completions), so it is unique per owner.
+    __table_args__ = (UniqueConstraint("owner_id", "name", name="uq_agents_owner_id_name"),)
 
     owner_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), index=True

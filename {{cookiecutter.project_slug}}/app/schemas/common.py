@@ -127,6 +127,21 @@ class ErrorBody(BaseModel):
     detail: str
 
 
+class OpenAIError(BaseModel):
+    """OpenAI's error object, which its SDKs read to show a useful message."""
+
+    message: str
+    type: str
+    param: str | None
+    code: str | None
+
+
+class OpenAIErrorBody(BaseModel):
+    """What every error under `/v1` carries, as OpenAI's API answers."""
+
+    error: OpenAIError
+
+
 class ValidationProblem(BaseModel):
     """One field a 422 refused: where it is, what is wrong, and a machine-readable kind."""
 

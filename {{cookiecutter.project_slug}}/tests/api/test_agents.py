@@ -37,6 +37,36 @@ async def test_create_agent_applies_defaults(client: httpx.AsyncClient, me: Sign
     assert "owner_id" not in body
 
 
+async def test_agent_names_are_unique_per_owner(
+    client: httpx.AsyncClient, me: SignedInUser, users: UserFactory
+) -> None:
+    first = await client.post(AGENTS, json=VALID, headers=me.headers)
+    taken = await client.post(AGENTS, json=VALID | {"name": " Helper "}, headers=me.headers)
+    other = await users.signed_in()
+    theirs = await client.post(AGENTS, json=VALID, headers=other.headers)
+
+    assert first.status_code == 201
+    assert taken.status_code == 409
+    assert taken.json() == {"detail": "You already have an agent named 'Helper'"}
+    assert theirs.status_code == 201
+
+
+async def test_renaming_to_a_taken_name_is_refused(
+    client: httpx.AsyncClient, me: SignedInUser
+) -> None:
+    await client.post(AGENTS, json=VALID, headers=me.headers)
+    second = (await client.post(AGENTS, json=VALID | {"name": "Writer"}, headers=me.headers)).json()
+
+    url = f"{AGENTS}/{second['id']}"
+
+    clash = await client.patch(url, json={"name": "Helper"}, headers=me.headers)
+    same = await client.patch(url, json={"name": "Writer"}, headers=me.headers)
+
+    assert clash.status_code == 409
+    assert same.status_code == 200
+    assert (await client.get(url, headers=me.headers)).json()["name"] == "Writer"
+
+
 async def test_create_agent_stores_every_field(client: httpx.AsyncClient, me: SignedInUser) -> None:
     payload = VALID | {
         "name": "  Researcher  ",

@@ -118,6 +118,40 @@ def test_unknown_agent_and_bad_token_are_client_errors(live: dict[str, Any]) -> 
         )
 
 
+def test_models_list_and_retrieve_the_agents(live: dict[str, Any]) -> None:
+    client = _client(live)
+
+    listed = [model.id for model in client.models.list()]
+    retrieved = client.models.retrieve("calc-bot")
+
+    assert "calc-bot" in listed
+    assert retrieved.id == "calc-bot"
+    assert retrieved.owned_by == "scripted"
+
+
+def test_errors_reach_the_sdk_with_their_message(live: dict[str, Any]) -> None:
+    with pytest.raises(openai.NotFoundError) as missing:
+        _client(live).models.retrieve("no-such-agent")
+    with pytest.raises(openai.UnprocessableEntityError) as invalid:
+        _client(live).chat.completions.create(model="calc-bot", messages=[])
+
+    assert missing.value.type == "not_found_error"
+    assert "No agent with id or name 'no-such-agent'" in missing.value.message
+    assert invalid.value.param == "messages"
+
+
+def test_an_api_key_works_as_the_sdk_key(live: dict[str, Any]) -> None:
+    created = httpx.post(
+        f"{live['url']}/api/v1/api-keys", json={"name": "sdk"}, headers=live["headers"]
+    ).json()
+
+    completion = _client(live, token=created["key"]).chat.completions.create(
+        model="calc-bot", messages=[{"role": "user", "content": "by key"}]
+    )
+
+    assert completion.choices[0].message.content == "[scripted] by key"
+
+
 def test_provider_failure_surfaces_as_an_api_error(live: dict[str, Any]) -> None:
     with pytest.raises(openai.APIStatusError) as caught:
         _client(live).chat.completions.create(

@@ -208,7 +208,8 @@ async def test_chat_completions_pass_on_a_provider_rate_limit_as_429(
 
     assert response.status_code == 429
     assert int(response.headers["retry-after"]) >= 1
-    assert response.json()["error"]["type"] == "provider.rate_limited"
+    assert response.json()["error"]["type"] == "rate_limit_error"
+    assert response.json()["error"]["code"] == "provider.rate_limited"
     assert len(fake_provider.requests) == 1
 
 
@@ -221,7 +222,7 @@ async def test_chat_completions_answer_504_when_the_provider_misses_its_deadline
     response = await _chat(http, headers, agent_id)
 
     assert response.status_code == 504
-    assert response.json()["error"]["type"] == "provider.timeout"
+    assert response.json()["error"]["code"] == "provider.timeout"
 
 
 async def test_chat_completions_answer_502_for_a_malformed_reply(
@@ -232,5 +233,5 @@ async def test_chat_completions_answer_502_for_a_malformed_reply(
     response = await _chat(http, headers, agent_id)
 
     assert response.status_code == 502
-    assert response.json()["error"]["type"] == "provider.bad_response"
+    assert response.json()["error"]["code"] == "provider.bad_response"
     assert len(fake_provider.requests) == 1

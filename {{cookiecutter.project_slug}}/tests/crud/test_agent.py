@@ -45,25 +45,34 @@ async def test_get_is_scoped_to_the_owner(session: AsyncSession) -> None:
     assert await agent_crud.get(session, owner_id=owner.id, agent_id=uuid.uuid4()) is None
 
 
-async def test_get_by_id_or_name_prefers_the_id_then_the_newest_name(
-    session: AsyncSession,
-) -> None:
+async def test_get_by_id_or_name_prefers_the_id_then_the_name(session: AsyncSession) -> None:
     owner = await add_user(session)
     stranger = await add_user(session)
-    older = await add_agent(session, owner_id=owner.id, name="Helper", created_at=minutes_ago(2))
-    newer = await add_agent(session, owner_id=owner.id, name="Helper", created_at=minutes_ago(1))
+    helper = await add_agent(session, owner_id=owner.id, name="Helper")
     named_like_an_id = await add_agent(session, owner_id=owner.id, name=str(uuid.uuid4()))
     await add_agent(session, owner_id=stranger.id, name="Theirs")
 
     async def find(key: str) -> Agent | None:
         return await agent_crud.get_by_id_or_name(session, owner_id=owner.id, key=key)
 
-    assert await find(str(older.id)) is older
-    assert await find("Helper") is newer
+    assert await find(str(helper.id)) is helper
+    assert await find("Helper") is helper
     assert await find(named_like_an_id.name) is named_like_an_id
     assert await find("helper") is None
     assert await find("Theirs") is None
     assert await find(str(uuid.uuid4())) is None
+
+
+async def test_list_active_is_by_name_and_skips_disabled_agents(session: AsyncSession) -> None:
+    owner = await add_user(session)
+    for name in ("zeta", "alpha"):
+        await add_agent(session, owner_id=owner.id, name=name)
+    await add_agent(session, owner_id=owner.id, name="off", is_active=False)
+    await add_agent(session, owner_id=(await add_user(session)).id, name="beta")
+
+    listed = await agent_crud.list_active(session, owner_id=owner.id)
+
+    assert [agent.name for agent in listed] == ["alpha", "zeta"]
 
 
 async def test_get_page_orders_newest_first_and_counts_all(session: AsyncSession) -> None:

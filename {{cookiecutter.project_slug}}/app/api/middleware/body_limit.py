@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.api.middleware.replay import BodyTooLargeError, ClientGoneError, read_body, replaying
+from app.core.errors import error_response
 
 
 def _declared_length(scope: Scope) -> int | None:
@@ -70,5 +70,5 @@ async def _too_large(limit: int, scope: Scope, receive: Receive, send: Send) -> 
 
 async def _refuse(status: int, detail: str, scope: Scope, receive: Receive, send: Send) -> None:
     # The rest of the body stays unread, so the connection cannot carry another request.
-    response = JSONResponse({"detail": detail}, status_code=status, headers={"Connection": "close"})
+    response = error_response(scope["path"], detail, status, headers={"Connection": "close"})
     await response(scope, receive, send)

@@ -13,10 +13,10 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qsl
 
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.api.middleware.replay import ClientGoneError, read_body, replaying
+from app.core.errors import error_response
 from app.core.text import clean_text, unstorable_reason
 
 Location = tuple[str | int, ...]
@@ -123,7 +123,7 @@ class TextGuardMiddleware:
             errors += _errors(_form_strings(body)) if form else _json_errors(body)
             receive = replaying(body, receive)
         if errors:
-            response = JSONResponse({"detail": errors}, status_code=422)
+            response = error_response(scope["path"], errors, 422)
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.deps import CurrentUser, PaginationDep, RunManagerDep, SessionDep, SettingsDep
 from app.api.v1.resources import AgentDep
+from app.core.errors import ConflictError
 from app.crud import agent as agent_crud
 from app.models import Agent
 from app.schemas.agent import AgentConfig, AgentCreate, AgentRead, AgentUpdate
@@ -60,6 +63,7 @@ async def create_agent(
     """Create an agent at version 1; a missing provider or model gets the configured default."""
     provider = payload.provider or settings.default_provider
     runs.check_config(provider=provider, tools=payload.tools)
+    await _check_name_is_free(session, owner_id=user.id, name=payload.name)
     resolved = payload.with_defaults(provider=provider, model=runs.providers.default_model)
     return await agent_crud.create(session, owner_id=user.id, data=resolved)
 
@@ -79,6 +83,8 @@ async def update_agent(
     if CONFIG_FIELDS & changes.keys():
         config = resulting_config(agent, changes)
         runs.check_config(provider=config.provider, tools=config.tools)
+    if "name" in changes and changes["name"] != agent.name:
+        await _check_name_is_free(session, owner_id=agent.owner_id, name=changes["name"])
     return await agent_crud.update(session, agent=agent, changes=changes)
 
 
@@ -86,3 +92,9 @@ async def update_agent(
 async def delete_agent(agent: AgentDep, session: SessionDep) -> None:
     """Delete the agent with its conversations, messages and executions."""
     await agent_crud.delete(session, agent=agent)
+
+
+async def _check_name_is_free(session: AsyncSession, *, owner_id: uuid.UUID, name: str) -> None:
+    """A clear 409 for a taken name; the unique constraint still catches a race."""
+    if await agent_crud.get_by_name(session, owner_id=owner_id, name=name) is not None:
+        raise ConflictError(f"You already have an agent named '{name}'")

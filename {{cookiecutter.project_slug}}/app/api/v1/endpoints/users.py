@@ -13,6 +13,7 @@ from app.api.deps import (
     PaginationDep,
     SessionDep,
     SettingsDep,
+    SignedInUser,
     check_password_length,
 )
 from app.api.error_responses import ADMIN_ONLY
@@ -52,9 +53,9 @@ async def read_me(user: CurrentUser) -> User:
 
 @router.patch("/me", response_model=UserRead)
 async def update_me(
-    payload: UserUpdate, user: CurrentUser, session: SessionDep, settings: SettingsDep
+    payload: UserUpdate, user: SignedInUser, session: SessionDep, settings: SettingsDep
 ) -> User:
-    """Change one's own name or password."""
+    """Change one's own name or password (signed in with a password, not an API key)."""
     return await user_crud.update(session, user=user, changes=await _changes(settings, payload))
 
 
