@@ -16,6 +16,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
+from app.crud import api_key as api_key_crud
 from app.db.base import Base
 from app.db.session import Database
 from tests.support.builders import Builder
@@ -30,7 +31,10 @@ async def _owned_ids(build: Builder, owner: SignedInUser) -> dict[str, uuid.UUID
     conversation = await build.conversation(agent=agent)
     await build.message(conversation=conversation)
     execution = await build.execution(conversation=conversation)
+    async with build.database.transaction() as session:
+        key, _ = await api_key_crud.create(session, owner_id=owner.id, name="ci", expires_at=None)
     return {
+        "key_id": key.id,
         "agent_id": agent.id,
         "conversation_id": conversation.id,
         "execution_id": execution.id,
