@@ -423,9 +423,10 @@ def test_agents_guide_commands_work(
     The server is started and the curl walkthrough run, then every recipe (a tool, a
     provider, a second OpenAI-compatible server, an entity with its migration) is applied
     and tested. Last, the whole `make check` must pass on the extended project, as it would
-    before a push. It runs without coverage (`COVERAGE=`) and without the `slow` tests:
-    the floor is for the template's own code, the guide's examples are tested by their own
-    files, and the slow layer (servers, browser, load) runs in the `default` suite already.
+    before a push. It runs without coverage (`COVERAGE=`) and without the `slow` layer
+    (servers, browser, load), which the `default` suite runs; the floor is for the
+    template's own code, and the guide's examples are tested by their own files. Of the
+    slow layer, the OpenAPI conformance test runs too, since it fuzzes the new routes.
     """
     if shutil.which("curl") is None:
         pytest.skip("curl is not installed")
@@ -482,6 +483,19 @@ def test_agents_guide_commands_work(
         timeout=SUITE_TIMEOUT + 300,  # the suite, plus lint and mypy over the project
     )
     assert check.ok, check.tail(80)
+    conformance = run(
+        [
+            "make",
+            "--no-print-directory",
+            "test",
+            "COVERAGE=",
+            "ARGS=-q tests/api/test_openapi_conformance.py",
+        ],
+        path,
+        env=env,
+        timeout=SUITE_TIMEOUT,
+    )
+    assert conformance.ok, conformance.tail(80)
 
 
 # --- the README's quick start, literally --------------------------------------------------
