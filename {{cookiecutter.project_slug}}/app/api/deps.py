@@ -17,8 +17,8 @@ from app.ai.tools.manager import ToolManager
 from app.ai.tools.registry import ToolRegistry
 from app.core.config import Settings
 from app.core.errors import AuthenticationError, PermissionDeniedError
-from app.core.security.revocation import Revocations
 from app.core.security.passwords import too_short_message
+from app.core.security.revocation import Revocations
 from app.core.security.tokens import TokenClaims, TokenType, decode_token
 from app.core.store import KeyValueStore
 from app.crud import user as user_crud

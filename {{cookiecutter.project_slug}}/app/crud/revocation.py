@@ -28,9 +28,7 @@ async def add(session: AsyncSession, *, key: str, expires_at: datetime) -> None:
 
 async def contains_any(session: AsyncSession, *, keys: Sequence[str], now: datetime) -> bool:
     """Whether one of `keys` is kept and unexpired."""
-    query = select(
-        exists().where(TokenRevocation.key.in_(keys), TokenRevocation.expires_at > now)
-    )
+    query = select(exists().where(TokenRevocation.key.in_(keys), TokenRevocation.expires_at > now))
     return bool(await session.scalar(query))
 
 

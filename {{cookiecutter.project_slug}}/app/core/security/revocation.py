@@ -28,7 +28,7 @@ from app.core.store import KeyValueStore, StoreUnavailableError
 
 logger = structlog.get_logger(__name__)
 
-TOKEN_PREFIX = "revoked-jti:"
+JTI_PREFIX = "revoked-jti:"
 FAMILY_PREFIX = "revoked-family:"
 # Present while the store holds every unexpired revocation of the ledger.
 LOADED_KEY = "revocations-loaded"
@@ -70,7 +70,7 @@ class Revocations:
 
     async def revoke(self, claims: TokenClaims) -> None:
         """Refuse this token from now on."""
-        await self._remember(TOKEN_PREFIX + claims.jti, claims.expires_at)
+        await self._remember(JTI_PREFIX + claims.jti, claims.expires_at)
 
     async def revoke_family(self, family: str, *, ttl_seconds: int) -> None:
         """Refuse every token of a sign-in, the ones rotated from it included.
@@ -88,7 +88,7 @@ class Revocations:
         same token cannot both win, whatever the store lost. The store is asked first, so
         a store outage fails the call before the token is spent.
         """
-        key = TOKEN_PREFIX + claims.jti
+        key = JTI_PREFIX + claims.jti
         if await self._store_is_loaded() and await self.store.get(key) is not None:
             return False
         if not await self.ledger.record(key, claims.expires_at):
@@ -98,7 +98,7 @@ class Revocations:
 
     async def is_refused(self, claims: TokenClaims) -> bool:
         """True once the token was logged out or spent, or its whole sign-in was ended."""
-        return await self._any_kept([TOKEN_PREFIX + claims.jti, FAMILY_PREFIX + claims.family])
+        return await self._any_kept([JTI_PREFIX + claims.jti, FAMILY_PREFIX + claims.family])
 
     async def is_family_revoked(self, family: str) -> bool:
         """True once a reuse or a logout ended the sign-in this family belongs to."""
