@@ -39,7 +39,7 @@ async def unexpired(session: AsyncSession, *, now: datetime) -> Sequence[tuple[s
             TokenRevocation.expires_at > now
         )
     )
-    return [(key, expires_at) for key, expires_at in rows.tuples()]
+    return [(row.key, row.expires_at) for row in rows]
 
 
 class DatabaseRevocationLedger:

@@ -96,6 +96,7 @@ async def test_the_store_forgets_a_revocation_when_its_token_expires(
     clock = FakeClock()
     revocations = Revocations(MemoryStore(clock=clock), ledger)
     claims = _claims(seconds=30)
+    assert not await revocations.is_refused(claims)
     await revocations.revoke(claims)
     clock.now += 29
     assert await revocations.is_refused(claims)
