@@ -11,11 +11,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import make_url
 
 from tests.outages.support import Client, StreamedRun, bearer, scripted_agent
 from tests.support.app_process import app_process
-from tests.support.tcp_proxy import TcpProxy, tcp_proxy
+from tests.support.tcp_proxy import TcpProxy, proxied_database
 from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -24,17 +23,20 @@ ME = "/api/v1/users/me"
 
 
 @pytest.fixture
-def proxy(database_url: str) -> Iterator[TcpProxy]:
-    url = make_url(database_url)
-    with tcp_proxy(url.host or "127.0.0.1", url.port or 5432) as running:
-        yield running
+def proxied(database_url: str) -> Iterator[tuple[TcpProxy, str]]:
+    with proxied_database(database_url) as proxy_and_url:
+        yield proxy_and_url
 
 
 @pytest.fixture
-def base_url(database_url: str, proxy: TcpProxy, tmp_path: Path) -> Iterator[str]:
-    proxied = make_url(database_url).set(host="127.0.0.1", port=proxy.port)
+def proxy(proxied: tuple[TcpProxy, str]) -> TcpProxy:
+    return proxied[0]
+
+
+@pytest.fixture
+def base_url(proxied: tuple[TcpProxy, str], tmp_path: Path) -> Iterator[str]:
     settings = {
-        "DATABASE_URL": proxied.render_as_string(hide_password=False),
+        "DATABASE_URL": proxied[1],
         "DATABASE_POOL_TIMEOUT_SECONDS": "2",
         "SWEEP_INTERVAL_SECONDS": "1",
     }

@@ -90,10 +90,14 @@ def test_requests_degrade_cleanly_while_redis_is_down_and_recover_when_it_return
             "GET", f"/api/v1/conversations/{conversation_id}/messages", headers=headers
         ).json()["items"]
         assert [message["role"] for message in messages] == ["user", "assistant"]
-        # Counting is back in Redis.
+        # Counting goes back to Redis once it answers a rate-limit call again.
         with Redis.from_url(redis.url) as direct:
-            client.log_in(email)
-            assert direct.keys("ratelimit:*")
+
+            def counted_in_redis() -> bool:
+                client.log_in(email)
+                return bool(direct.keys("ratelimit:*"))
+
+            wait_until(counted_in_redis, timeout=10, message="rate limits never went back")
         # A refresh token spent before the restart is still spent: replaying it ends the sign-in.
         assert client.request("POST", REFRESH, json={"refresh_token": spent}).status_code == 401
         assert client.request("GET", ME, headers=headers).status_code == 401

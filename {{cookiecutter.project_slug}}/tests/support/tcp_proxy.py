@@ -2,23 +2,26 @@
 
 `cut()` closes every live connection and stops listening, so new connections are
 refused as by a server that went down; `restore()` listens on the same port again.
+The proxy listens on loopback TCP and forwards to a TCP address or a Unix socket.
 """
 
 from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+
+from sqlalchemy import URL, make_url
 
 BUFFER_BYTES = 65536
 
 
 class TcpProxy:
-    """Forwards 127.0.0.1:`port` to `target`, one pair of threads per connection."""
+    """Forwards 127.0.0.1:`port` to what `connect` opens, one pair of threads per connection."""
 
-    def __init__(self, target_host: str, target_port: int) -> None:
-        self.target = (target_host, target_port)
+    def __init__(self, connect: Callable[[], socket.socket]) -> None:
+        self._connect = connect
         self.port = 0
         self._listener: socket.socket | None = None
         self._live: set[socket.socket] = set()
@@ -56,7 +59,7 @@ class TcpProxy:
             except OSError:
                 return
             try:
-                upstream = socket.create_connection(self.target, timeout=5)
+                upstream = self._connect()
             except OSError:
                 _close(client)
                 continue
@@ -83,12 +86,42 @@ def _close(sock: socket.socket) -> None:
         sock.close()
 
 
+def to_tcp(host: str, port: int) -> Callable[[], socket.socket]:
+    """Connections to `host:port`."""
+    return lambda: socket.create_connection((host, port), timeout=5)
+
+
+def to_unix_socket(path: str) -> Callable[[], socket.socket]:
+    """Connections to the Unix socket at `path`."""
+
+    def connect() -> socket.socket:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.connect(path)
+        return sock
+
+    return connect
+
+
 @contextmanager
-def tcp_proxy(target_host: str, target_port: int) -> Iterator[TcpProxy]:
-    """A started proxy to `target_host:target_port`, closed afterwards."""
-    proxy = TcpProxy(target_host, target_port)
+def tcp_proxy(connect: Callable[[], socket.socket]) -> Iterator[TcpProxy]:
+    """A started proxy to what `connect` opens, cut afterwards."""
+    proxy = TcpProxy(connect)
     proxy.start()
     try:
         yield proxy
     finally:
         proxy.cut()
+
+
+@contextmanager
+def proxied_database(database_url: str) -> Iterator[tuple[TcpProxy, str]]:
+    """A proxy to PostgreSQL at `database_url` (TCP or Unix socket), and the URL through it."""
+    url = make_url(database_url)
+    socket_folder = url.query.get("host")
+    if isinstance(socket_folder, str) and socket_folder.startswith("/"):
+        connect = to_unix_socket(f"{socket_folder}/.s.PGSQL.{url.port or 5432}")
+    else:
+        connect = to_tcp(url.host or "127.0.0.1", url.port or 5432)
+    with tcp_proxy(connect) as proxy:
+        through: URL = url.difference_update_query(["host"]).set(host="127.0.0.1", port=proxy.port)
+        yield proxy, through.render_as_string(hide_password=False)
