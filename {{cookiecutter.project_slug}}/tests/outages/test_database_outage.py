@@ -20,6 +20,8 @@ from tests.support.waiting import wait_until
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 ME = "/api/v1/users/me"
+LOGIN = "/api/v1/auth/login"
+RUN_MESSAGE = "!sleep 2\nstill here"
 
 
 @pytest.fixture
@@ -52,14 +54,14 @@ def test_requests_answer_503_while_the_database_is_away_and_recover_after(
         email, tokens = client.sign_up()
         headers = bearer(tokens)
         agent_id = scripted_agent(client, headers)
-        run = StreamedRun(base_url, headers, agent_id, "!sleep 2\nstill here")
+        run = StreamedRun(base_url, headers, agent_id, RUN_MESSAGE)
         execution_id = run.execution_id()
 
         proxy.cut()
 
-        for method, path in (("GET", ME), ("GET", "/api/v1/agents"), ("POST", "/api/v1/auth/login")):
-            options = {"data": {"username": email, "password": "wrong"}} if method == "POST" else {}
-            during = client.request(method, path, headers=headers, **options)
+        for method, path in (("GET", ME), ("GET", "/api/v1/agents"), ("POST", LOGIN)):
+            form = {"data": {"username": email, "password": "wrong"}} if path == LOGIN else {}
+            during = client.request(method, path, headers=headers, **form)
             assert during.status_code == 503, (path, during.text)
             assert int(during.headers["retry-after"]) >= 1
         assert client.request("GET", "/health/ready").status_code == 503
@@ -71,13 +73,21 @@ def test_requests_answer_503_while_the_database_is_away_and_recover_after(
             return client.request("GET", ME, headers=headers).status_code == 200
 
         wait_until(recovered, timeout=20, message="the service never recovered")
-        run.finish()
-
-        def settled() -> bool:
-            answer = client.request("GET", f"/api/v1/executions/{execution_id}", headers=headers)
-            return answer.json()["status"] != "running"
-
-        wait_until(settled, timeout=30, message="the run was left running")
+        # The run met the outage: it ends failed as unavailable, whatever the sweep saw
+        # while its outcome was being written again.
+        final = run.finish()[-1]
+        assert final[0] == "execution.failed", final
         execution = client.request("GET", f"/api/v1/executions/{execution_id}", headers=headers)
-        assert execution.json()["status"] == "completed", execution.json()
+        assert execution.json()["status"] == "failed"
+        assert execution.json()["error_type"] == "unavailable", execution.json()
+        assert execution.json()["error_message"] == (
+            "A service the run depends on was unavailable; try again shortly"
+        )
+        conversation_id = execution.json()["conversation_id"]
+        messages = client.request(
+            "GET", f"/api/v1/conversations/{conversation_id}/messages", headers=headers
+        ).json()["items"]
+        assert [message["content"] for message in messages][:1] == [RUN_MESSAGE]
+        running = client.request("GET", "/api/v1/executions", headers=headers).json()["items"]
+        assert [item["status"] for item in running if item["status"] == "running"] == []
         assert client.server_errors() == []
