@@ -36,18 +36,24 @@ def proxy(proxied: tuple[TcpProxy, str]) -> TcpProxy:
 
 
 @pytest.fixture
-def base_url(proxied: tuple[TcpProxy, str], tmp_path: Path) -> Iterator[str]:
+def log_path(tmp_path: Path) -> Path:
+    """Where the server's output goes, read to know when the run met the outage."""
+    return tmp_path / "uvicorn.log"
+
+
+@pytest.fixture
+def base_url(proxied: tuple[TcpProxy, str], log_path: Path) -> Iterator[str]:
     settings = {
         "DATABASE_URL": proxied[1],
         "DATABASE_POOL_TIMEOUT_SECONDS": "2",
         "SWEEP_INTERVAL_SECONDS": "1",
     }
-    with app_process(settings, tmp_path / "uvicorn.log") as url:
+    with app_process(settings, log_path) as url:
         yield url
 
 
 def test_requests_answer_503_while_the_database_is_away_and_recover_after(
-    base_url: str, proxy: TcpProxy
+    base_url: str, proxy: TcpProxy, log_path: Path
 ) -> None:
     with httpx.Client(base_url=base_url, timeout=30) as http:
         client = Client(http)
@@ -66,6 +72,11 @@ def test_requests_answer_503_while_the_database_is_away_and_recover_after(
             assert int(during.headers["retry-after"]) >= 1
         assert client.request("GET", "/health/ready").status_code == 503
         assert client.request("GET", "/health").status_code == 200
+        wait_until(
+            lambda: "execution_dependency_failed" in log_path.read_text(),
+            timeout=20,
+            message="the run never met the outage",
+        )
 
         proxy.restore()
 
