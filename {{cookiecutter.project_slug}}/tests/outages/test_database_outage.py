@@ -6,6 +6,7 @@ the test controls: `cut()` drops every connection and refuses new ones.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +18,13 @@ from tests.support.app_process import app_process
 from tests.support.tcp_proxy import TcpProxy, proxied_database
 from tests.support.waiting import wait_until
 
-pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.postgres,
+    pytest.mark.skipif(
+        not os.environ.get("TEST_DATABASE_URL"), reason="set TEST_DATABASE_URL to run"
+    ),
+]
 
 ME = "/api/v1/users/me"
 LOGIN = "/api/v1/auth/login"

@@ -1,7 +1,8 @@
 """Redis killed under a running service, then started again empty on the same port.
 
-The service runs under a real uvicorn process on PostgreSQL and a private redis-server
-without persistence, so the restart loses every key, as a crashed cache node would.
+The service runs under a real uvicorn process on the tests' database (PostgreSQL with
+TEST_DATABASE_URL) and a private redis-server without persistence, so the restart loses
+every key, as a crashed cache node would.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from tests.support.app_process import app_process
 from tests.support.redis_server import RedisServer, redis_server
 from tests.support.waiting import wait_until
 
-pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+pytestmark = pytest.mark.slow
 
 LOGIN_LIMIT = 5
 ME = "/api/v1/users/me"

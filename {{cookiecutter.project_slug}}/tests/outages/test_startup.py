@@ -75,9 +75,9 @@ def test_several_workers_stop_the_supervisor_instead_of_restarting_forever(
 ) -> None:
     """Each worker prints the line and exits with uvicorn's start-up failure status.
 
-    uvicorn's supervisor then stops, rather than restarting the workers forever; its own
-    exit status stays 0 (uvicorn exits non-zero on a failed start-up only with one
-    worker), which is why the README's deployments run one worker per container.
+    uvicorn's supervisor then stops, rather than restarting the workers forever. Its own
+    exit status is uvicorn's choice: non-zero on a failed start-up only with one worker,
+    as the README says.
     """
     completed, location, elapsed = _serve(tmp_path, "--workers", "2")
     output = completed.stdout + completed.stderr
