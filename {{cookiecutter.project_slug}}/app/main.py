@@ -8,10 +8,13 @@ settings and builds nothing.
 
 from __future__ import annotations
 
-import asyncio
+import multiprocessing
+import os
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import cache
+from typing import NoReturn
 
 import structlog
 from fastapi import FastAPI
@@ -149,7 +152,7 @@ class StartupFailureMiddleware:
     Starlette reports any start-up exception to the server with its full traceback, and
     a uvicorn worker whose start-up failed exits 0, so `--workers N` would restart it
     forever. For `DatabaseUnreachableError` this reports the error's one line instead,
-    then ends the process with uvicorn's start-up failure status.
+    and a worker process then exits with uvicorn's start-up failure status.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -172,8 +175,8 @@ class StartupFailureMiddleware:
             await self.app(scope, receive, hold_startup_failure)
         except DatabaseUnreachableError as exc:
             await send({"type": "lifespan.startup.failed", "message": str(exc)})
-            # Raised from a callback, SystemExit leaves the event loop and the process.
-            asyncio.get_running_loop().call_soon(_exit_after_failed_startup)
+            if multiprocessing.parent_process() is not None:
+                _exit_worker_after_failed_startup()
             return
         except BaseException:
             await _send_all(send, held)
@@ -186,8 +189,15 @@ async def _send_all(send: Send, messages: list[Message]) -> None:
         await send(message)
 
 
-def _exit_after_failed_startup() -> None:
-    raise SystemExit(STARTUP_FAILURE_EXIT_STATUS)
+def _exit_worker_after_failed_startup() -> NoReturn:
+    """End a worker process with the status its supervisor stops on; nothing is open yet.
+
+    A single-process uvicorn exits with this status by itself; one of several workers
+    would otherwise exit 0 and be started again, forever.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(STARTUP_FAILURE_EXIT_STATUS)
 
 
 @cache
