@@ -20,12 +20,12 @@ from app.core.config import Settings
 from app.core.errors import RateLimitedError
 from app.core.rate_limit import RateLimiter
 from app.core.rate_limit_fallback import FailOpenStorage
-from app.core.throttle import AuthThrottle, DelayPolicy
 from app.core.rate_limit_redis import (
     RATE_LIMIT_KEY_PREFIX,
     create_redis_rate_limiter,
     redis_rate_limit_storage,
 )
+from app.core.throttle import AuthThrottle, DelayPolicy
 
 UNREACHABLE_URL = "redis://127.0.0.1:1/0"
 

@@ -22,8 +22,8 @@ from redis.asyncio import Redis
 
 from app.core.backends import create_store
 from app.core.config import Settings
-from app.core.rate_limit_redis import RATE_LIMIT_KEY_PREFIX
 from app.core.rate_limit_fallback import FailOpenStorage
+from app.core.rate_limit_redis import RATE_LIMIT_KEY_PREFIX
 from app.core.security.revocation import LOADED_KEY, Revocations
 from app.core.security.tokens import TokenType, create_token, decode_token
 from app.core.store import StoreUnavailableError
@@ -207,9 +207,7 @@ async def test_revocations_lost_by_redis_are_reloaded_from_the_database(
     assert (await client.post("/api/v1/auth/logout", headers=other.headers)).status_code == 204
     spent_jti = jwt.get_unverified_claims(user.refresh_token)["jti"]
     logged_out_jti = jwt.get_unverified_claims(other.access_token)["jti"]
-    await real_redis.delete(
-        LOADED_KEY, f"revoked-jti:{spent_jti}", f"revoked-jti:{logged_out_jti}"
-    )
+    await real_redis.delete(LOADED_KEY, f"revoked-jti:{spent_jti}", f"revoked-jti:{logged_out_jti}")
 
     assert (await client.get(ME, headers=other.headers)).status_code == 401
     assert await real_redis.exists(LOADED_KEY, f"revoked-jti:{logged_out_jti}") == 2
