@@ -8,14 +8,19 @@ settings and builds nothing.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import cache
+from typing import NoReturn
 
 import structlog
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app import __doc__ as package_description
@@ -38,14 +43,20 @@ from app.core.backends import create_auth_throttle, create_rate_limiter, create_
 from app.core.config import Settings, get_settings
 from app.core.errors import register_error_handlers
 from app.core.logging import RequestContextMiddleware, configure_logging
+from app.core.security.revocation import Revocations
 from app.crud.accounts import apply_first_admin
+from app.crud.revocation import DatabaseRevocationLedger
 from app.db.migrate import upgrade_to_head
-from app.db.session import Database
+from app.db.session import Database, DatabaseUnreachableError, wait_for_database
 from app.web.docs import install_api_docs
 from app.web.home import router as home_router
 from app.web.playground import install_playground
 
 logger = structlog.get_logger(__name__)
+
+# uvicorn's exit status for "failed before serving"; its worker supervisor stops on it
+# instead of restarting the worker forever.
+STARTUP_FAILURE_EXIT_STATUS = 3
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -55,11 +66,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await wait_for_database(settings)
         if settings.auto_migrate:
             await upgrade_to_head(settings)
         app.state.database = database = Database(settings)
         await apply_first_admin(database, settings)
         app.state.store = store = create_store(settings)
+        app.state.revocations = Revocations(store, DatabaseRevocationLedger(database))
         app.state.rate_limiter = rate_limiter = create_rate_limiter(settings)
         app.state.auth_throttle = create_auth_throttle(settings, rate_limiter)
         app.state.user_limits = UserLimits(rate_limiter, settings)
@@ -119,6 +132,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(StartupFailureMiddleware)
     if settings.trusted_proxies:
         # Outermost, so logs, rate limits and redirects all see the client, not the proxy.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
@@ -132,6 +146,60 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         install_playground(app)
     install_error_responses(app)
     return app
+
+
+class StartupFailureMiddleware:
+    """An unreachable database at start-up: one log line and exit status 3, no traceback.
+
+    Starlette reports any start-up exception to the server with its full traceback, and
+    a uvicorn worker whose start-up failed exits 0, so `--workers N` would restart it
+    forever. For `DatabaseUnreachableError` this reports the error's one line instead,
+    and a worker process then exits with uvicorn's start-up failure status.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass everything through; rewrite only a start-up failure this class knows."""
+        if scope["type"] != "lifespan":
+            await self.app(scope, receive, send)
+            return
+        held: list[Message] = []
+
+        async def hold_startup_failure(message: Message) -> None:
+            if message["type"] == "lifespan.startup.failed":
+                held.append(message)
+            else:
+                await send(message)
+
+        try:
+            await self.app(scope, receive, hold_startup_failure)
+        except DatabaseUnreachableError as exc:
+            await send({"type": "lifespan.startup.failed", "message": str(exc)})
+            if multiprocessing.parent_process() is not None:
+                _exit_worker_after_failed_startup()
+            return
+        except BaseException:
+            await _send_all(send, held)
+            raise
+        await _send_all(send, held)
+
+
+async def _send_all(send: Send, messages: list[Message]) -> None:
+    for message in messages:
+        await send(message)
+
+
+def _exit_worker_after_failed_startup() -> NoReturn:
+    """End a worker process with the status its supervisor stops on; nothing is open yet.
+
+    A single-process uvicorn exits with this status by itself; one of several workers
+    would otherwise exit 0 and be started again, forever.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(STARTUP_FAILURE_EXIT_STATUS)
 
 
 @cache

@@ -17,9 +17,9 @@ from app.ai.tools.manager import ToolManager
 from app.ai.tools.registry import ToolRegistry
 from app.core.config import Settings
 from app.core.errors import AuthenticationError, PermissionDeniedError
-from app.core.security import revocation
 from app.core.security.api_keys import looks_like_api_key
 from app.core.security.passwords import too_short_message
+from app.core.security.revocation import Revocations
 from app.core.security.tokens import TokenClaims, TokenType, decode_token
 from app.core.store import KeyValueStore
 from app.crud import api_key as api_key_crud
@@ -56,6 +56,12 @@ def get_store(request: Request) -> KeyValueStore:
     return store
 
 
+def get_revocations(request: Request) -> Revocations:
+    """Revoked tokens and sign-ins: checked in the store, kept in the database too."""
+    revocations: Revocations = request.app.state.revocations
+    return revocations
+
+
 def get_run_manager(request: Request) -> RunManager:
     """The run manager the lifespan started: it prepares, launches and cancels runs."""
     runs: RunManager = request.app.state.runs
@@ -83,6 +89,7 @@ def get_tool_manager(request: Request) -> ToolManager:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 StoreDep = Annotated[KeyValueStore, Depends(get_store)]
+RevocationsDep = Annotated[Revocations, Depends(get_revocations)]
 RunManagerDep = Annotated[RunManager, Depends(get_run_manager)]
 ProvidersDep = Annotated[ProviderFactory, Depends(get_providers)]
 ToolRegistryDep = Annotated[ToolRegistry, Depends(get_tool_registry)]
@@ -102,18 +109,20 @@ SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 async def get_access_claims(
     settings: SettingsDep,
-    store: StoreDep,
+    revocations: RevocationsDep,
     token: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> TokenClaims:
-    """A valid, unrevoked access token; refresh tokens never authorize a call."""
+    """A valid, unrevoked access token; refresh tokens never authorize a call.
+
+    The revocation check fails closed: with the store or the database away it raises,
+    and the request is a 503 with Retry-After, never let through unchecked.
+    """
     if not token:
         raise AuthenticationError("Not authenticated")
     if looks_like_api_key(token):
         raise PermissionDeniedError(API_KEY_NOT_ENOUGH)
     claims = decode_token(settings, token, TokenType.ACCESS)
-    if await revocation.is_revoked(store, claims.jti) or await revocation.is_family_revoked(
-        store, claims.family
-    ):
+    if await revocations.is_refused(claims):
         raise AuthenticationError("Token has been revoked")
     return claims
 
@@ -140,7 +149,7 @@ SignedInUser = Annotated[User, Depends(get_signed_in_user)]
 
 async def get_current_user(
     settings: SettingsDep,
-    store: StoreDep,
+    revocations: RevocationsDep,
     session: SessionDep,
     token: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> User:
@@ -151,7 +160,7 @@ async def get_current_user(
         if user is None or not user.is_active:
             raise AuthenticationError("Invalid or expired API key")
         return user
-    claims = await get_access_claims(settings, store, token)
+    claims = await get_access_claims(settings, revocations, token)
     return await get_signed_in_user(claims, session)
 
 
@@ -212,6 +221,7 @@ __all__ = [
     "DatabaseDep",
     "PaginationDep",
     "ProvidersDep",
+    "RevocationsDep",
     "RunManagerDep",
     "SessionDep",
     "SettingsDep",

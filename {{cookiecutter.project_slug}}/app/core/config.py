@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     database_pool_size: int = Field(default=5, ge=1)
     database_max_overflow: int = Field(default=10, ge=0)
     database_pool_timeout_seconds: float = Field(default=5.0, gt=0)
+    # Start-up tries the database this many times, waiting BACKOFF seconds (doubling)
+    # between tries, then exits non-zero with one line naming DATABASE_URL.
+    database_connect_attempts: int = Field(default=5, ge=1)
+    database_connect_backoff_seconds: float = Field(default=0.5, ge=0)
     auto_migrate: bool = True
 {%- if cookiecutter.use_redis %}
 

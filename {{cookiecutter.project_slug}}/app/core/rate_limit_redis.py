@@ -8,6 +8,7 @@ from limits.aio.storage import RedisStorage, Storage
 from redis.asyncio import ConnectionPool
 
 from app.core.rate_limit import RateLimiter
+from app.core.rate_limit_fallback import FailOpenStorage
 
 RATE_LIMIT_KEY_PREFIX = "ratelimit"
 
@@ -27,10 +28,11 @@ def redis_rate_limit_storage(pool: ConnectionPool) -> Storage:
 def create_redis_rate_limiter(url: str, limit: str, *, timeout_seconds: float) -> RateLimiter:
     """Counters every worker and replica share, so N processes enforce one limit.
 
-    Every Redis call gives up after `timeout_seconds`, so an unreachable Redis fails a
-    request instead of stalling it.
+    Every Redis call gives up after `timeout_seconds`; while Redis fails, each process
+    counts on its own with the same limits (fail open, see `rate_limit_fallback`).
     """
     pool = ConnectionPool.from_url(
         url, socket_timeout=timeout_seconds, socket_connect_timeout=timeout_seconds
     )
-    return RateLimiter(redis_rate_limit_storage(pool), limit, on_close=pool.aclose)
+    storage = FailOpenStorage(redis_rate_limit_storage(pool))
+    return RateLimiter(storage, limit, on_close=pool.aclose)

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, make_url, text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import NullPool
 
 from app.core.config import Settings
+from app.core.outages import OUTAGE_ERRORS
+
+# One start-up attempt gives up after this long, e.g. on a host that drops packets.
+CONNECT_ATTEMPT_TIMEOUT_SECONDS = 5.0
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
@@ -69,3 +75,48 @@ class Database:
     async def dispose(self) -> None:
         """Close every pooled connection at shutdown."""
         await self.engine.dispose()
+
+
+class DatabaseUnreachableError(Exception):
+    """Start-up could not connect to DATABASE_URL; the message is the one line to print."""
+
+
+def database_location(url: str) -> str:
+    """Where DATABASE_URL points, without user or password: `host:port`, or the file."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return f"SQLite file {parsed.database or ':memory:'}"
+    default_ports = {"postgresql": 5432, "mysql": 3306}
+    port = parsed.port or default_ports.get(parsed.get_backend_name())
+    return f"{parsed.host or 'localhost'}:{port}" if port else parsed.host or "localhost"
+
+
+async def wait_for_database(settings: Settings) -> None:
+    """Connect once, retrying outages with a doubling backoff; raise when every try failed.
+
+    A database that comes up a moment after the service (compose, a restarting node) is
+    waited for; one that never does ends start-up with `DatabaseUnreachableError`.
+    """
+    engine = create_async_engine(settings.database_url, poolclass=NullPool, hide_parameters=True)
+    delay = settings.database_connect_backoff_seconds
+    failure: Exception | None = None
+    try:
+        for attempt in range(settings.database_connect_attempts):
+            if attempt:
+                await asyncio.sleep(delay)
+                delay *= 2
+            try:
+                async with asyncio.timeout(CONNECT_ATTEMPT_TIMEOUT_SECONDS):
+                    async with engine.connect() as connection:
+                        await connection.execute(text("SELECT 1"))
+                return
+            except OUTAGE_ERRORS as exc:
+                failure = exc
+    finally:
+        await engine.dispose()
+    reason = type(failure.__cause__ or failure).__name__ if failure else "no answer"
+    raise DatabaseUnreachableError(
+        f"DATABASE_URL: the database at {database_location(settings.database_url)} is "
+        f"unreachable after {settings.database_connect_attempts} attempts ({reason}); "
+        f"start it or correct DATABASE_URL"
+    )

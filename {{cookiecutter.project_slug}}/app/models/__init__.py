@@ -6,6 +6,7 @@ from app.models.conversation import Conversation
 from app.models.execution import Execution, ExecutionStatus
 from app.models.knowledge import DocumentStatus, KnowledgeBase, KnowledgeChunk, KnowledgeDocument
 from app.models.message import Message, MessageRole
+from app.models.revocation import TokenRevocation
 from app.models.user import User, UserRole
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "KnowledgeDocument",
     "Message",
     "MessageRole",
+    "TokenRevocation",
     "User",
     "UserRole",
 ]

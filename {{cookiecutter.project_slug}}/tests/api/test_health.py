@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 from pathlib import Path
 
 import httpx
@@ -43,8 +44,11 @@ async def test_probes_need_no_credentials(client: httpx.AsyncClient) -> None:
 async def test_readiness_is_503_when_the_database_is_unreachable(
     make_app: AppFactory, tmp_path: Path
 ) -> None:
-    missing = tmp_path / "no-such-folder" / "app.db"
-    broken = await make_app(database_url=f"sqlite+aiosqlite:///{missing}")
+    """A database that went away after start-up (start-up itself refuses to begin without one)."""
+    folder = tmp_path / "goes-away"
+    folder.mkdir()
+    broken = await make_app(database_url=f"sqlite+aiosqlite:///{folder / 'app.db'}")
+    shutil.rmtree(folder)
     async with client_for(broken) as http:
         response = await http.get("/health/ready")
         liveness = await http.get("/health")

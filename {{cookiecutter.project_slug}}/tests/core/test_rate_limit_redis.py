@@ -1,6 +1,8 @@
 """Rate-limit counters in Redis, on fakeredis: shared between workers, under their prefix.
 
-The running service's limits on a real Redis are proven in `test_store_redis.py`.
+While Redis fails, counting falls back to each process with the same limits and goes
+back to Redis once it answers. The running service's limits on a real Redis are proven
+in `test_store_redis.py`, and through a Redis restart in `tests/outages`.
 """
 
 from __future__ import annotations
@@ -11,17 +13,19 @@ import fakeredis
 import pytest
 from limits.aio.storage import RedisStorage
 from redis.asyncio import Redis
-from redis.exceptions import ConnectionError as RedisConnectionError
+from structlog.testing import capture_logs
 
 from app.core.backends import create_rate_limiter
 from app.core.config import Settings
 from app.core.errors import RateLimitedError
 from app.core.rate_limit import RateLimiter
+from app.core.rate_limit_fallback import FailOpenStorage
 from app.core.rate_limit_redis import (
     RATE_LIMIT_KEY_PREFIX,
     create_redis_rate_limiter,
     redis_rate_limit_storage,
 )
+from app.core.throttle import AuthThrottle, DelayPolicy
 
 UNREACHABLE_URL = "redis://127.0.0.1:1/0"
 
@@ -84,7 +88,8 @@ async def test_redis_url_selects_redis_counters() -> None:
     )
     limiter = create_rate_limiter(settings)
     try:
-        assert isinstance(limiter.storage, RedisStorage)
+        assert isinstance(limiter.storage, FailOpenStorage)
+        assert isinstance(limiter.storage.shared, RedisStorage)
         assert limiter.item.amount == 7
     finally:
         await limiter.close()
@@ -99,10 +104,85 @@ async def test_common_redis_url_forms_are_accepted(url: str) -> None:
     await limiter.close()
 
 
-async def test_an_unreachable_redis_is_an_error_not_a_silent_pass() -> None:
+async def test_an_unreachable_redis_fails_open_to_local_counters_with_the_same_limit() -> None:
     limiter = create_redis_rate_limiter(UNREACHABLE_URL, "3/minute", timeout_seconds=1.0)
     try:
-        with pytest.raises(RedisConnectionError):
-            await limiter.hit("k")
+        with capture_logs() as logs:
+            for _ in range(3):
+                await limiter.hit("login:198.51.100.1")
+            with pytest.raises(RateLimitedError) as caught:
+                await limiter.hit("login:198.51.100.1")
+        await limiter.hit("login:198.51.100.2")
     finally:
         await limiter.close()
+    assert caught.value.headers is not None
+    assert 1 <= int(caught.value.headers["Retry-After"]) <= 61
+    warnings = [log for log in logs if log["event"] == "rate_limit_storage_unavailable"]
+    assert len(warnings) == 1
+
+
+def _fail_open_on(server: fakeredis.FakeServer, clock: list[float]) -> FailOpenStorage:
+    pool = fakeredis.FakeAsyncRedis(server=server).connection_pool
+    return FailOpenStorage(
+        redis_rate_limit_storage(pool), retry_seconds=1.0, clock=lambda: clock[0]
+    )
+
+
+async def test_counting_goes_back_to_redis_once_it_answers(
+    server: fakeredis.FakeServer, fake_client: Redis
+) -> None:
+    clock = [100.0]
+    storage = _fail_open_on(server, clock)
+    limiter = RateLimiter(storage, "2/minute")
+    server.connected = False
+    await limiter.hit("k")
+    await limiter.hit("k")
+    with pytest.raises(RateLimitedError):
+        await limiter.hit("k")
+    assert storage.on_local_counters
+
+    server.connected = True
+    clock[0] += 0.5
+    with pytest.raises(RateLimitedError):
+        await limiter.hit("k")
+    assert await fake_client.keys(f"{RATE_LIMIT_KEY_PREFIX}:*") == []
+
+    clock[0] += 1.0
+    with capture_logs() as logs:
+        await limiter.hit("k")
+    assert not storage.on_local_counters
+    assert len(await fake_client.keys(f"{RATE_LIMIT_KEY_PREFIX}:*")) == 1
+    assert [log["event"] for log in logs] == ["rate_limit_storage_recovered"]
+
+
+async def test_one_warning_per_interval_while_redis_stays_away(
+    server: fakeredis.FakeServer,
+) -> None:
+    clock = [100.0]
+    storage = _fail_open_on(server, clock)
+    limiter = RateLimiter(storage, "1000/minute")
+    server.connected = False
+    with capture_logs() as logs:
+        for _ in range(5):
+            clock[0] += 2.0
+            await limiter.hit("k")
+        clock[0] += 60.0
+        await limiter.hit("k")
+    warnings = [log for log in logs if log["event"] == "rate_limit_storage_unavailable"]
+    assert len(warnings) == 2
+
+
+async def test_the_sign_in_throttle_shares_the_fallback(server: fakeredis.FakeServer) -> None:
+    """Failed sign-ins counted while Redis is away still make the account wait."""
+    storage = _fail_open_on(server, [100.0])
+    throttle = AuthThrottle(
+        storage,
+        per_account=DelayPolicy(free_failures=1, max_delay_seconds=60),
+        per_address=DelayPolicy(free_failures=100, max_delay_seconds=60),
+    )
+    server.connected = False
+    await throttle.failed(account="a", address="198.51.100.1")
+    await throttle.failed(account="a", address="198.51.100.1")
+    with pytest.raises(RateLimitedError):
+        await throttle.check(account="a")
+    await throttle.check(account="b")

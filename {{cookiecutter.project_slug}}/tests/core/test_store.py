@@ -1,14 +1,9 @@
-"""The in-process key-value store and the token revocation built on it."""
+"""The in-process key-value store: expiry, atomic claims and publish/subscribe."""
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime, timedelta
-
 import pytest
 
-from app.core.security import revocation
-from app.core.security.tokens import TokenClaims, TokenType
 from app.core.store import MemoryStore
 
 
@@ -106,62 +101,6 @@ async def test_ping_and_close(store: MemoryStore) -> None:
     await store.close()
     assert await store.get("k") is None
     assert len(store) == 0
-
-
-# --- revocation -------------------------------------------------------------------------
-
-
-def _claims(seconds: int = 60) -> TokenClaims:
-    return TokenClaims(
-        subject=uuid.uuid4(),
-        token_type=TokenType.REFRESH,
-        jti=uuid.uuid4().hex,
-        expires_at=datetime.now(UTC) + timedelta(seconds=seconds),
-    )
-
-
-async def test_revoked_tokens_are_remembered(store: MemoryStore) -> None:
-    claims = _claims()
-    assert not await revocation.is_revoked(store, claims.jti)
-    await revocation.revoke(store, claims)
-    assert await revocation.is_revoked(store, claims.jti)
-    assert not await revocation.is_revoked(store, _claims().jti)
-
-
-async def test_a_single_use_token_can_be_consumed_once(store: MemoryStore) -> None:
-    claims = _claims()
-    assert await revocation.consume(store, claims) is True
-    assert await revocation.consume(store, claims) is False
-    assert await revocation.is_revoked(store, claims.jti)
-
-
-async def test_a_revoked_token_cannot_be_consumed(store: MemoryStore) -> None:
-    claims = _claims()
-    await revocation.revoke(store, claims)
-    assert await revocation.consume(store, claims) is False
-
-
-async def test_revocations_are_forgotten_only_after_the_token_expires(
-    store: MemoryStore, clock: FakeClock
-) -> None:
-    claims = _claims(seconds=30)
-    await revocation.revoke(store, claims)
-    clock.now += 29
-    assert await revocation.is_revoked(store, claims.jti)
-    clock.now += 3
-    assert not await revocation.is_revoked(store, claims.jti)
-
-
-async def test_a_revoked_family_is_remembered_for_its_lifetime(
-    store: MemoryStore, clock: FakeClock
-) -> None:
-    await revocation.revoke_family(store, "family-1", ttl_seconds=30)
-    assert await revocation.is_family_revoked(store, "family-1")
-    assert not await revocation.is_family_revoked(store, "family-2")
-    clock.now += 29
-    assert await revocation.is_family_revoked(store, "family-1")
-    clock.now += 2
-    assert not await revocation.is_family_revoked(store, "family-1")
 
 
 async def test_subscribers_receive_what_is_published_after_they_join(store: MemoryStore) -> None:

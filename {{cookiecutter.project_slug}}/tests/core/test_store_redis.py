@@ -22,11 +22,14 @@ from redis.asyncio import Redis
 
 from app.core.backends import create_store
 from app.core.config import Settings
+from app.core.rate_limit_fallback import FailOpenStorage
 from app.core.rate_limit_redis import RATE_LIMIT_KEY_PREFIX
-from app.core.security import revocation
+from app.core.security.revocation import LOADED_KEY, Revocations
 from app.core.security.tokens import TokenType, create_token, decode_token
 from app.core.store import StoreUnavailableError
 from app.core.store_redis import RedisStore
+from app.crud.revocation import DatabaseRevocationLedger
+from app.db.session import Database
 from tests.support.factories import AppFactory, UserFactory, client_for
 from tests.support.network import silent_server
 from tests.support.settings import settings_from
@@ -98,16 +101,19 @@ async def test_ping_is_false_when_redis_is_unreachable() -> None:
         await store.close()
 
 
-async def test_revocation_is_shared_between_workers(server: fakeredis.FakeServer) -> None:
+async def test_revocation_is_shared_between_workers(
+    server: fakeredis.FakeServer, database: Database
+) -> None:
     worker_a = RedisStore(fakeredis.FakeAsyncRedis(server=server, decode_responses=True))
     worker_b = RedisStore(fakeredis.FakeAsyncRedis(server=server, decode_responses=True))
+    ledger = DatabaseRevocationLedger(database)
     settings = _settings()
     token = create_token(settings, uuid.uuid4(), TokenType.REFRESH)
     claims = decode_token(settings, token, TokenType.REFRESH)
     try:
-        assert await revocation.consume(worker_a, claims) is True
-        assert await revocation.consume(worker_b, claims) is False
-        assert await revocation.is_revoked(worker_b, claims.jti)
+        assert await Revocations(worker_a, ledger).consume(claims) is True
+        assert await Revocations(worker_b, ledger).consume(claims) is False
+        assert await Revocations(worker_b, ledger).is_refused(claims)
     finally:
         await worker_a.close()
         await worker_b.close()
@@ -163,7 +169,8 @@ async def real_redis() -> AsyncIterator[Redis]:
 @needs_redis
 async def test_the_service_uses_redis_when_configured(app: FastAPI) -> None:
     assert isinstance(app.state.store, RedisStore)
-    assert isinstance(app.state.rate_limiter.storage, RedisStorage)
+    assert isinstance(app.state.rate_limiter.storage, FailOpenStorage)
+    assert isinstance(app.state.rate_limiter.storage.shared, RedisStorage)
 
 
 @pytest.mark.redis
@@ -185,6 +192,30 @@ async def test_logout_and_refresh_revocations_are_stored_in_redis(
     access_jti = jwt.get_unverified_claims(user.access_token)["jti"]
     assert await real_redis.exists(f"revoked-jti:{access_jti}") == 1
     assert 0 < await real_redis.ttl(f"revoked-jti:{access_jti}") <= 30 * 60 + 1
+
+
+@pytest.mark.redis
+@needs_redis
+async def test_revocations_lost_by_redis_are_reloaded_from_the_database(
+    client: httpx.AsyncClient, users: UserFactory, real_redis: Redis
+) -> None:
+    """A flush or a restart without persistence drops the keys; the refusals stay."""
+    user = await users.signed_in()
+    refreshed = await client.post(REFRESH, json={"refresh_token": user.refresh_token})
+    assert refreshed.status_code == 200
+    rotated = refreshed.json()
+    other = await users.signed_in()
+    assert (await client.post("/api/v1/auth/logout", headers=other.headers)).status_code == 204
+    spent_jti = jwt.get_unverified_claims(user.refresh_token)["jti"]
+    logged_out_jti = jwt.get_unverified_claims(other.access_token)["jti"]
+    await real_redis.delete(LOADED_KEY, f"revoked-jti:{spent_jti}", f"revoked-jti:{logged_out_jti}")
+
+    assert (await client.get(ME, headers=other.headers)).status_code == 401
+    assert await real_redis.exists(LOADED_KEY, f"revoked-jti:{logged_out_jti}") == 2
+    replay = await client.post(REFRESH, json={"refresh_token": user.refresh_token})
+    assert replay.status_code == 401
+    rotated_headers = {"Authorization": f"Bearer {rotated['access_token']}"}
+    assert (await client.get(ME, headers=rotated_headers)).status_code == 401
 
 
 @pytest.mark.redis

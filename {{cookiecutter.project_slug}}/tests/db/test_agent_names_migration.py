@@ -61,7 +61,7 @@ async def _names(url: str) -> list[tuple[str, str]]:
 async def test_duplicate_names_are_numbered_oldest_first(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'names.db'}"
     config = alembic_config(Settings(_env_file=None, environment="test", database_url=url))
-    await asyncio.to_thread(command.upgrade, config, "0004")
+    await asyncio.to_thread(command.upgrade, config, "0005")
     await _add_agents(
         url,
         [

@@ -310,8 +310,20 @@ class RunManager:
     async def _finish(
         self, prepared: PreparedRun, sink: EventSink, tally: RunTally, outcome: dict[str, Any]
     ) -> Execution:
-        """Write the outcome, retrying while the database is away, then send the final event."""
-        execution = await self._write_outcome(prepared, tally, outcome)
+        """Write the outcome, retrying while the database is away, then send the final event.
+
+        The run's lease is held again while the outcome is written: without it, a sweep
+        during the retries would take the run for an orphan of a dead process and record
+        it as interrupted, in place of the outcome being written.
+        """
+        execution_id = prepared.execution_id
+        renewal = cancellation.renew_lease(self.store, execution_id)
+        await quietly(renewal, cancellation.STORE_CALL_SECONDS, what="lease renewal")
+        try:
+            execution = await self._write_outcome(prepared, tally, outcome)
+        finally:
+            release = cancellation.release_lease(self.store, execution_id)
+            await quietly(release, cancellation.STORE_CALL_SECONDS, what="lease release")
         await sink(events.final_event(execution))
         return execution
 

@@ -12,15 +12,14 @@ from app.api.auth_attempts import AuthAttemptDep
 from app.api.deps import (
     SESSION_ENDED,
     AccessClaims,
+    RevocationsDep,
     SessionDep,
     SettingsDep,
-    StoreDep,
     check_password_length,
 )
 from app.api.error_responses import THROTTLED
 from app.core.config import Settings
 from app.core.errors import AuthenticationError, ConflictError
-from app.core.security import revocation
 from app.core.security.passwords import hash_password, verify_password
 from app.core.security.tokens import TokenType, create_token, decode_token, new_family
 from app.crud import user as user_crud
@@ -130,7 +129,7 @@ async def refresh(
     payload: RefreshRequest,
     session: SessionDep,
     settings: SettingsDep,
-    store: StoreDep,
+    revocations: RevocationsDep,
     response: Response,
 ) -> TokenPair:
     """Rotate a refresh token: the one presented is spent, and reusing it ends the sign-in.
@@ -140,11 +139,11 @@ async def refresh(
     """
     no_store(response)
     claims = decode_token(settings, payload.refresh_token, TokenType.REFRESH)
-    if await revocation.is_family_revoked(store, claims.family):
+    if await revocations.is_family_revoked(claims.family):
         raise AuthenticationError(REFRESH_REFUSED)
-    if not await revocation.consume(store, claims):
-        await revocation.revoke_family(
-            store, claims.family, ttl_seconds=family_lifetime_seconds(settings)
+    if not await revocations.consume(claims):
+        await revocations.revoke_family(
+            claims.family, ttl_seconds=family_lifetime_seconds(settings)
         )
         logger.warning("refresh_token_reused", user_id=str(claims.subject))
         raise AuthenticationError(REFRESH_REFUSED)
@@ -160,7 +159,7 @@ async def refresh(
 async def logout(
     claims: AccessClaims,
     settings: SettingsDep,
-    store: StoreDep,
+    revocations: RevocationsDep,
     payload: LogoutRequest | None = None,
 ) -> Response:
     """End the sign-in: the access token in use and every token of its family.
@@ -169,15 +168,15 @@ async def logout(
     one that is invalid, expired or someone else's is left alone: it cannot be used
     anyway, and logging out should not fail half-way.
     """
-    await revocation.revoke(store, claims)
+    await revocations.revoke(claims)
     ttl_seconds = family_lifetime_seconds(settings)
-    await revocation.revoke_family(store, claims.family, ttl_seconds=ttl_seconds)
+    await revocations.revoke_family(claims.family, ttl_seconds=ttl_seconds)
     if payload and payload.refresh_token:
         try:
             refresh_claims = decode_token(settings, payload.refresh_token, TokenType.REFRESH)
         except AuthenticationError:
             refresh_claims = None
         if refresh_claims is not None and refresh_claims.subject == claims.subject:
-            await revocation.revoke(store, refresh_claims)
-            await revocation.revoke_family(store, refresh_claims.family, ttl_seconds=ttl_seconds)
+            await revocations.revoke(refresh_claims)
+            await revocations.revoke_family(refresh_claims.family, ttl_seconds=ttl_seconds)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,111 @@
+"""PostgreSQL cut off from a running service by a proxy, then reachable again.
+
+The service runs under a real uvicorn process whose DATABASE_URL points at a TCP proxy
+the test controls: `cut()` drops every connection and refuses new ones.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.outages.support import Client, StreamedRun, bearer, scripted_agent
+from tests.support.app_process import app_process
+from tests.support.tcp_proxy import TcpProxy, proxied_database
+from tests.support.waiting import wait_until
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.postgres,
+    pytest.mark.skipif(
+        not os.environ.get("TEST_DATABASE_URL"), reason="set TEST_DATABASE_URL to run"
+    ),
+]
+
+ME = "/api/v1/users/me"
+LOGIN = "/api/v1/auth/login"
+RUN_MESSAGE = "!sleep 2\nstill here"
+
+
+@pytest.fixture
+def proxied(database_url: str) -> Iterator[tuple[TcpProxy, str]]:
+    with proxied_database(database_url) as proxy_and_url:
+        yield proxy_and_url
+
+
+@pytest.fixture
+def proxy(proxied: tuple[TcpProxy, str]) -> TcpProxy:
+    return proxied[0]
+
+
+@pytest.fixture
+def log_path(tmp_path: Path) -> Path:
+    """Where the server's output goes, read to know when the run met the outage."""
+    return tmp_path / "uvicorn.log"
+
+
+@pytest.fixture
+def base_url(proxied: tuple[TcpProxy, str], log_path: Path) -> Iterator[str]:
+    settings = {
+        "DATABASE_URL": proxied[1],
+        "DATABASE_POOL_TIMEOUT_SECONDS": "2",
+        "SWEEP_INTERVAL_SECONDS": "1",
+    }
+    with app_process(settings, log_path) as url:
+        yield url
+
+
+def test_requests_answer_503_while_the_database_is_away_and_recover_after(
+    base_url: str, proxy: TcpProxy, log_path: Path
+) -> None:
+    with httpx.Client(base_url=base_url, timeout=30) as http:
+        client = Client(http)
+        email, tokens = client.sign_up()
+        headers = bearer(tokens)
+        agent_id = scripted_agent(client, headers)
+        run = StreamedRun(base_url, headers, agent_id, RUN_MESSAGE)
+        execution_id = run.execution_id()
+
+        proxy.cut()
+
+        for method, path in (("GET", ME), ("GET", "/api/v1/agents"), ("POST", LOGIN)):
+            form = {"data": {"username": email, "password": "wrong"}} if path == LOGIN else {}
+            during = client.request(method, path, headers=headers, **form)
+            assert during.status_code == 503, (path, during.text)
+            assert int(during.headers["retry-after"]) >= 1
+        assert client.request("GET", "/health/ready").status_code == 503
+        assert client.request("GET", "/health").status_code == 200
+        wait_until(
+            lambda: "execution_dependency_failed" in log_path.read_text(),
+            timeout=20,
+            message="the run never met the outage",
+        )
+
+        proxy.restore()
+
+        def recovered() -> bool:
+            return client.request("GET", ME, headers=headers).status_code == 200
+
+        wait_until(recovered, timeout=20, message="the service never recovered")
+        # The run met the outage: it ends failed as unavailable, whatever the sweep saw
+        # while its outcome was being written again.
+        final = run.finish()[-1]
+        assert final[0] == "execution.failed", final
+        execution = client.request("GET", f"/api/v1/executions/{execution_id}", headers=headers)
+        assert execution.json()["status"] == "failed"
+        assert execution.json()["error_type"] == "unavailable", execution.json()
+        assert execution.json()["error_message"] == (
+            "A service the run depends on was unavailable; try again shortly"
+        )
+        conversation_id = execution.json()["conversation_id"]
+        messages = client.request(
+            "GET", f"/api/v1/conversations/{conversation_id}/messages", headers=headers
+        ).json()["items"]
+        assert [message["content"] for message in messages][:1] == [RUN_MESSAGE]
+        running = client.request("GET", "/api/v1/executions", headers=headers).json()["items"]
+        assert [item["status"] for item in running if item["status"] == "running"] == []
+        assert client.server_errors() == []
