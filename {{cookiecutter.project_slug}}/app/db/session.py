@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import event, make_url, text
@@ -54,23 +55,51 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def background_slots(settings: Settings) -> int:
+    """Connections background work may hold at once: a third of the pool stays for requests.
+
+    SQLite writes one transaction at a time whatever the pool, so there it is one.
+    """
+    if settings.is_sqlite:
+        return 1
+    capacity = settings.database_pool_size + settings.database_max_overflow
+    return max(1, capacity - max(1, capacity // 3))
+
+
 class Database:
     """One engine and its session factory; the API and agent runs both draw from it."""
 
     def __init__(self, settings: Settings) -> None:
         self.engine = create_engine(settings)
         self.session_factory = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.background_slots = background_slots(settings)
+        self._turns: asyncio.Semaphore | None = None
+
+    def for_background(self) -> Database:
+        """The same engine for work that can wait its turn, such as agent runs.
+
+        Its transactions queue here, `background_slots` at a time, rather than in the pool,
+        whose short timeout would fail them in a burst; the connections left over stay free
+        for requests, which fail fast rather than wait behind the burst.
+        """
+        view = copy.copy(self)
+        view._turns = asyncio.Semaphore(self.background_slots)
+        return view
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session that commits when the block succeeds and rolls back when it raises."""
-        async with self.session_factory() as session:
+        async with self._turn(), self.session_factory() as session:
             try:
                 yield session
                 await session.commit()
             except BaseException:
                 await session.rollback()
                 raise
+
+    def _turn(self) -> AbstractAsyncContextManager[Any]:
+        """A background slot, or nothing to wait for on the request path."""
+        return self._turns if self._turns is not None else nullcontext()
 
     async def dispose(self) -> None:
         """Close every pooled connection at shutdown."""

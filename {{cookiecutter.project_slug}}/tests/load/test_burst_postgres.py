@@ -35,9 +35,6 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL", "")
 SERVED_REDIS_INDEX = 14
 OPENAI = {"provider": "openai", "model": "gpt-4o-mini"}
 REPLY = "Done under load."
-# Sized to the worker's database pool (5 + 10 connections): at the default of 100, a burst
-# admits runs that then wait on the pool past its timeout and fail as "unavailable".
-RUNS_PER_WORKER = "30"
 
 pytestmark = [
     pytest.mark.slow,
@@ -75,7 +72,6 @@ def server(
             OPENAI_API_KEY="sk-test",
             OPENAI_BASE_URL=fake_provider.url,
             LLM_MAX_RETRIES="0",
-            MAX_CONCURRENT_RUNS=RUNS_PER_WORKER,
             **UNLIMITED_USERS,
         )
         # Both workers migrate on start; PostgreSQL's advisory lock makes them take turns.

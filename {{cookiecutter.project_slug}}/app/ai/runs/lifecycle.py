@@ -19,6 +19,7 @@ from app.ai.providers.base import ChatMessage, ProviderError
 from app.ai.providers.factory import ProviderFactory
 from app.ai.runs import cancellation, events, persistence
 from app.ai.runs.events import EventSink, RunEvent
+from app.ai.runs.following import RunFollower
 from app.ai.runs.loop import AgentLoop, MaxIterationsError
 from app.ai.runs.types import PreparedRun, RunTally
 from app.ai.tools.manager import ToolManager
@@ -36,14 +37,9 @@ logger = structlog.get_logger(__name__)
 
 # Waits between attempts to record a run's outcome while the database is unreachable.
 OUTCOME_RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)
-# What a client at capacity is told to wait, and how long a follower waits between
-# checks that the run it follows still has a live process.
+# What a client at capacity is told to wait.
 RETRY_AFTER_SECONDS = 2
-FOLLOW_CHECK_SECONDS = 5.0
 SHUTDOWN_WRITE_SECONDS = 5.0
-STOP_PUMP_SECONDS = 2.0
-# Stands for "no such execution" where None means "still running".
-_MISSING = RunEvent("missing", {})
 
 
 class RunManager:
@@ -60,19 +56,21 @@ class RunManager:
         tool_manager: ToolManager,
     ) -> None:
         self.settings = settings
-        self.database = database
+        # Runs queue for the database rather than fail in a burst (see `for_background`).
+        self.database = database.for_background()
         self.store = store
         self.providers = providers
         self.tools = tools
         self.tool_manager = tool_manager
         self._agent_loop = AgentLoop(
             settings=settings,
-            database=database,
+            database=self.database,
             providers=providers,
             tools=tools,
             tool_manager=tool_manager,
         )
         self._tasks: dict[uuid.UUID, asyncio.Task[Execution]] = {}
+        self._follower = RunFollower(database=self.database, store=store, is_live=self._is_live)
         self._reserved = 0
 
     def check_config(self, *, provider: str, tools: Iterable[str]) -> None:
@@ -297,11 +295,7 @@ class RunManager:
             return self._crashed(prepared)
 
     def _crashed(self, prepared: PreparedRun) -> dict[str, Any]:
-        """An unexpected error: the traceback is logged, the user sees where the log has it.
-
-        Called inside the `except` block, so the log carries the exception. It may quote SQL
-        and its parameters, so none of it is stored.
-        """
+        """An unexpected error, logged with its traceback (never stored: it may quote SQL)."""
         logger.exception("execution_crashed", execution_id=str(prepared.execution_id))
         return persistence.failure(
             ExecutionStatus.FAILED, "internal_error", persistence.internal_error_message()
@@ -375,56 +369,15 @@ class RunManager:
 
         return emit
 
-    async def follow(
-        self, execution_id: uuid.UUID, *, owner_id: uuid.UUID
-    ) -> AsyncIterator[RunEvent]:
-        """The events of a run from now on, whichever process runs it; its outcome if it ended.
-
-        The subscription starts before the status is read, so a run that ends in between
-        is still seen ending. A run no live process owns is failed as interrupted and its
-        outcome sent, so a follower never waits on a run that cannot end.
-        """
-        async with self.store.subscribe(events.channel_for(execution_id)) as messages:
-            queue: asyncio.Queue[str] = asyncio.Queue()
-            pump = asyncio.create_task(_pump(messages, queue))
-            try:
-                ended = await self._ended(execution_id, owner_id=owner_id)
-                while ended is None:
-                    try:
-                        message = await asyncio.wait_for(queue.get(), FOLLOW_CHECK_SECONDS)
-                    except TimeoutError:
-                        ended = await self._ended(execution_id, owner_id=owner_id)
-                        continue
-                    event = events.decode(message)
-                    yield event
-                    if event.name in events.FINAL_EVENTS:
-                        return
-                if ended is not _MISSING:
-                    yield ended
-            finally:
-                await settle(pump, STOP_PUMP_SECONDS)
-
-    async def _ended(self, execution_id: uuid.UUID, *, owner_id: uuid.UUID) -> RunEvent | None:
-        """The final event of a run that has ended or has no process left; else None."""
-        execution = await persistence.read_execution(self.database, execution_id, owner_id=owner_id)
-        if execution is None:
-            return _MISSING
-        if not execution.status.is_final and not await self._is_live(execution_id):
-            execution = await persistence.fail_orphan(self.database, execution_id)
-            assert execution is not None
-        return events.final_event(execution) if execution.status.is_final else None
+    def follow(self, execution_id: uuid.UUID, *, owner_id: uuid.UUID) -> AsyncIterator[RunEvent]:
+        """The events of a run from now on, whichever process runs it; its outcome if it ended."""
+        return self._follower.follow(execution_id, owner_id=owner_id)
 
     async def _is_live(self, execution_id: uuid.UUID) -> bool:
         """Whether some process (this one, or one holding the lease) still runs it."""
         if execution_id in self._tasks:
             return True
         return await cancellation.has_live_lease(self.store, execution_id)
-
-
-async def _pump(messages: AsyncIterator[str], queue: asyncio.Queue[str]) -> None:
-    """Move subscription messages to a queue that can be waited on with a timeout."""
-    async for message in messages:
-        queue.put_nowait(message)
 
 
 async def _to_the_end(task: asyncio.Future[Execution]) -> Execution:
