@@ -27,9 +27,11 @@ def test_a_third_of_the_pool_stays_free_for_requests() -> None:
     assert background_slots(_postgres_settings(30, 0)) == 20
 
 
-def test_sqlite_takes_background_writes_one_at_a_time(settings: Settings) -> None:
-    assert settings.is_sqlite
-    assert background_slots(settings) == 1
+def test_sqlite_takes_background_writes_one_at_a_time() -> None:
+    sqlite = Settings(
+        _env_file=None, environment="test", database_url="sqlite+aiosqlite:///data/app.db"
+    )
+    assert background_slots(sqlite) == 1
 
 
 async def test_background_transactions_wait_their_turn_and_all_complete(
