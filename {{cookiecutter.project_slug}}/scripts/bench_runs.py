@@ -1,7 +1,7 @@
 """Measure what one worker does with many runs: where it sheds, how fast, how slow, and leaks.
 
 Starts the service in its own uvicorn process (one worker) on a temporary SQLite file, or
-on DATABASE_URL / REDIS_URL when they are set, with the offline scripted provider, and
+on DATABASE_URL{% if cookiecutter.use_redis %} (and REDIS_URL){% endif %} when set, with the offline scripted provider, and
 prints:
 
 - the most runs one worker holds at once before it sheds (answers 503), and the
@@ -213,14 +213,20 @@ def main() -> None:
             **os.environ,
             "DATABASE_URL": os.environ.get("DATABASE_URL")
             or f"sqlite+aiosqlite:///{folder}/bench.db",
+{%- if cookiecutter.use_redis %}
             "REDIS_URL": os.environ.get("REDIS_URL", ""),
+{%- endif %}
             "LOG_LEVEL": "ERROR",
             "AUTH_RATE_LIMIT": "100000/minute",
             # Per-user limits out of the way: this measures the worker, not one user's share.
             "MAX_CONCURRENT_RUNS_PER_USER": "100000",
             "USER_RUN_RATE_LIMIT": "100000000/minute",
         }
+{%- if cookiecutter.use_redis %}
         print(f"Database: {env['DATABASE_URL'].split('://')[0]}   Redis: {bool(env['REDIS_URL'])}")
+{%- else %}
+        print(f"Database: {env['DATABASE_URL'].split('://')[0]}")
+{%- endif %}
         server = subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
             [
                 sys.executable,

@@ -28,7 +28,16 @@ TEST_SECRET = "load-test-secret-key-that-is-long-enough-for-hs256"
 START_SECONDS = 45.0
 STOP_SECONDS = 20.0
 # Settings a developer's shell or .env may hold that must not reach the served process.
-_LEAKY = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "ENVIRONMENT", "OPENAI_", "AUTO_MIGRATE")
+_LEAKY = (
+    "DATABASE_URL",
+{%- if cookiecutter.use_redis %}
+    "REDIS_URL",
+{%- endif %}
+    "SECRET_KEY",
+    "ENVIRONMENT",
+    "OPENAI_",
+    "AUTO_MIGRATE",
+)
 
 
 def service_env(**settings: str) -> dict[str, str]:
