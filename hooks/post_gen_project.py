@@ -165,6 +165,12 @@ def identity_options(root: Path, answers: Mapping[str, Any]) -> list[str]:
     return options
 
 
+CRUFT_MANAGED = (
+    "Rendered by cruft: no git repository was made, since cruft renders the template again "
+    "on each update. Run `git init && git add -A && git commit -m 'Generate the service'`."
+)
+
+
 def git_init(root: Path, answers: Mapping[str, Any]) -> str:
     """Make the project a git repository with every rendered file in a first commit.
 
@@ -217,7 +223,9 @@ def main(answers: Mapping[str, Any], root: Path) -> int:
     """Prune, commit, then print the next steps; the hook runs inside the new project folder."""
     prune(root, paths_to_prune(answers, MANIFEST))
     if normalize(answers.get("git_init", True)) is True:
-        print(git_init(root, answers))
+        # cruft renders the template again, into a scratch folder, on every update; a
+        # repository there would put git's binary objects into the diff it applies.
+        print(CRUFT_MANAGED if answers.get("_commit") else git_init(root, answers))
     print(next_steps(answers, root))
     return 0
 

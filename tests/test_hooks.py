@@ -542,6 +542,21 @@ def test_git_init_keeps_the_users_own_identity(
     assert _git_out(tmp_path / "p", "log", "--format=%an <%ae>") == "Real Me <me@example.org>\n"
 
 
+def test_a_cruft_render_makes_no_repository(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """cruft renders again on each update; a .git there would break the diff it applies."""
+    _git_env(monkeypatch, tmp_path)
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p/a.txt").write_text("a")
+    answers = {"git_init": True, "_commit": "0" * 40, "project_slug": "p"}
+
+    assert post.main(answers, tmp_path / "p") == 0
+
+    assert not (tmp_path / "p/.git").exists()
+    assert post.CRUFT_MANAGED in capsys.readouterr().out
+
+
 def test_git_init_failure_is_reported_not_raised(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
