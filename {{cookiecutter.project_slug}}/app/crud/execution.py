@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy import update as update_rows
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.text import clean_text
@@ -85,6 +86,24 @@ async def update(
         for key, value in changes.items()
     }
     return await apply_changes(session, execution, cleaned)
+
+
+async def finish_if_unfinished(
+    session: AsyncSession, *, execution_id: uuid.UUID, changes: Mapping[str, Any]
+) -> bool:
+    """Apply `changes` only while the execution is pending or running; whether it was.
+
+    One conditional UPDATE: a run that ended, or a row deleted, since it was read is left
+    as it is, instead of being overwritten or failing the whole sweep.
+    """
+    statement = (
+        update_rows(Execution)
+        .where(Execution.id == execution_id, Execution.status.in_(UNFINISHED))
+        .values(**changes)
+        .execution_options(synchronize_session=False)
+    )
+    result = await session.execute(statement)
+    return bool(getattr(result, "rowcount", 0))
 
 
 async def list_unfinished(session: AsyncSession) -> Sequence[Execution]:

@@ -253,9 +253,11 @@ async def fail_orphans(
     """Mark failed every unfinished execution that no live process is running; count them."""
     async with database.transaction() as session:
         candidates = await execution_crud.list_unfinished(session)
-        orphans = [e for e in candidates if not await is_live(e.id)]
-        for execution in orphans:
-            await execution_crud.update(
-                session, execution=execution, changes=INTERRUPTED | {"finished_at": utc_now()}
+        orphans = [e.id for e in candidates if not await is_live(e.id)]
+        failed = 0
+        for execution_id in orphans:
+            changes = INTERRUPTED | {"finished_at": utc_now()}
+            failed += await execution_crud.finish_if_unfinished(
+                session, execution_id=execution_id, changes=changes
             )
-    return len(orphans)
+    return failed

@@ -58,6 +58,9 @@ class Sweeper:
                 await sweep_once(self.runs, self.store, self.interval)
             except OUTAGE_ERRORS as exc:
                 logger.warning("execution_sweep_skipped", error=repr(exc))
+            except Exception:
+                # One bad sweep must not end sweeping for the life of the process.
+                logger.exception("execution_sweep_failed")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), self.interval)
             if self._stop.is_set():

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from app.ai.runs import cancellation
+from app.ai.runs import cancellation, persistence
 from app.ai.runs.sweeper import SWEEP_LOCK_KEY
 from app.core.errors import ServiceUnavailableError
 from app.db.session import Database
@@ -61,6 +62,35 @@ async def test_sweep_fails_runs_whose_process_died_and_spares_live_ones(
     assert statuses[live.id] == (ExecutionStatus.RUNNING, None)
     assert statuses[done.id] == (ExecutionStatus.COMPLETED, None)
     await cancellation.release_lease(app.state.store, live.id)
+
+
+async def test_sweep_leaves_runs_that_ended_or_vanished_while_it_looked(
+    build: Builder, database: Database
+) -> None:
+    """Between the listing and the update, one run completes and another row is deleted."""
+    agent = await new_agent(build, database, "scripted")
+    conversation = await build.conversation(agent=agent)
+    finishing = await build.execution(conversation=conversation, status=ExecutionStatus.RUNNING)
+    vanishing = await build.execution(conversation=conversation, status=ExecutionStatus.RUNNING)
+
+    async def is_live(execution_id: uuid.UUID) -> bool:
+        async with database.transaction() as session:
+            row = await session.get(Execution, execution_id)
+            assert row is not None
+            if execution_id == finishing.id:
+                row.status = ExecutionStatus.COMPLETED
+            else:
+                await session.delete(row)
+        return False
+
+    swept = await persistence.fail_orphans(database, is_live=is_live)
+
+    assert swept == 0
+    async with database.transaction() as session:
+        finished = await session.get(Execution, finishing.id)
+        assert finished is not None
+        assert finished.status is ExecutionStatus.COMPLETED
+        assert await session.get(Execution, vanishing.id) is None
 
 
 async def test_shutdown_records_the_outcome_of_runs_in_flight(
