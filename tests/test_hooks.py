@@ -545,7 +545,7 @@ def test_git_init_keeps_the_users_own_identity(
 def test_a_cruft_render_makes_no_repository(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """cruft renders again on each update; a .git there would break the diff it applies."""
+    """Cruft renders again on each update; a .git there would break the diff it applies."""
     _git_env(monkeypatch, tmp_path)
     (tmp_path / "p").mkdir()
     (tmp_path / "p/a.txt").write_text("a")
