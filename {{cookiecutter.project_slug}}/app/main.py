@@ -46,7 +46,7 @@ from app.core.logging import RequestContextMiddleware, configure_logging
 from app.core.security.revocation import Revocations
 from app.crud.accounts import apply_first_admin
 from app.crud.revocation import DatabaseRevocationLedger
-from app.db.migrate import upgrade_to_head
+from app.db.migrate import ensure_sqlite_directory, upgrade_to_head
 from app.db.session import Database, DatabaseUnreachableError, wait_for_database
 from app.web.docs import install_api_docs
 from app.web.home import router as home_router
@@ -66,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        ensure_sqlite_directory(settings)  # SQLite makes its file, not the file's folder
         await wait_for_database(settings)
         if settings.auto_migrate:
             await upgrade_to_head(settings)

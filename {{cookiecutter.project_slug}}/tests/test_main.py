@@ -51,13 +51,14 @@ def test_unknown_attribute_is_still_an_attribute_error() -> None:
 def test_uvicorn_serves_the_module_level_app_with_the_first_admin(tmp_path: Path) -> None:
     """`uvicorn app.main:app` serves as the README's production command runs it.
 
-    On a fresh SQLite file it migrates, creates FIRST_ADMIN_EMAIL once, and serves requests.
+    On a fresh SQLite file, in a folder not made yet (as `data/` on a first `make dev`), it
+    migrates, creates FIRST_ADMIN_EMAIL once, and serves requests.
     """
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = _child_env(
         ENVIRONMENT="test",
-        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'served.db'}",
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'data' / 'served.db'}",
         FIRST_ADMIN_EMAIL="root@example.com",
         FIRST_ADMIN_PASSWORD=ADMIN_PASSWORD,
     )
