@@ -77,6 +77,9 @@ def _serve(project: Path, admin_url: str, service_urls: dict[str, str]) -> Itera
         # One user sends the burst test's runs: the workers' limits decide it, not theirs.
         MAX_CONCURRENT_RUNS_PER_USER="1000",
         USER_RUN_RATE_LIMIT="10000/minute",
+        # Small pools: the generated suites share the server's 100 connections meanwhile.
+        DATABASE_POOL_SIZE="5",
+        DATABASE_MAX_OVERFLOW="5",
     )
     migrated = run([sys.executable, "-m", "alembic", "upgrade", "head"], project, env=env)
     assert migrated.ok, migrated.tail()

@@ -191,7 +191,8 @@ async def test_a_cancel_stops_a_fast_stream_within_a_bound(
     assert execution["status"] == "cancelled"
     messages = await messages_of(http, headers, execution["conversation_id"])
     assert messages[-1]["incomplete"]
-    assert messages[-1]["content"].startswith("word word")
+    # What streamed before the cancel is kept (at least the first delta, however busy).
+    assert messages[-1]["content"].startswith("word")
 
 
 async def _chat(http: httpx.AsyncClient, headers: dict[str, str], agent_id: str) -> httpx.Response:

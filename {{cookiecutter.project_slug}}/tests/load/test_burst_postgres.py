@@ -72,6 +72,9 @@ def server(
             OPENAI_API_KEY="sk-test",
             OPENAI_BASE_URL=fake_provider.url,
             LLM_MAX_RETRIES="0",
+            # Small pools: other suites share the server's 100 connections; runs queue.
+            DATABASE_POOL_SIZE="4",
+            DATABASE_MAX_OVERFLOW="4",
             **UNLIMITED_USERS,
         )
         # Both workers migrate on start; PostgreSQL's advisory lock makes them take turns.
