@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from pathlib import Path
 
 from alembic import command
@@ -21,12 +22,17 @@ def alembic_config(settings: Settings) -> Config:
 
 
 def ensure_sqlite_directory(settings: Settings) -> None:
-    """SQLite creates the file but not its folder."""
+    """SQLite creates the file but not its folder.
+
+    A folder that cannot be made is left to the connection, whose failure start-up reports
+    in one line.
+    """
     prefix = "sqlite+aiosqlite:///"
     if settings.database_url.startswith(prefix):
         path = settings.database_url.removeprefix(prefix).split("?", 1)[0]
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(OSError):
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
 
 
 async def upgrade_to_head(settings: Settings) -> None:

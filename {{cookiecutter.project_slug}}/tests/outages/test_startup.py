@@ -25,7 +25,9 @@ def _unreachable_url(tmp_path: Path) -> tuple[str, str]:
     port = free_port()
     return f"postgresql+asyncpg://app:{PASSWORD}@127.0.0.1:{port}/app", f"127.0.0.1:{port}"
 {%- else %}
-    path = tmp_path / "missing" / "folder" / "app.db"
+    # Its folder cannot be made: a file already has that name.
+    (tmp_path / "not-a-folder").write_text("")
+    path = tmp_path / "not-a-folder" / "app.db"
     return f"sqlite+aiosqlite:///{path}", str(path)
 {%- endif %}
 
