@@ -104,6 +104,9 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         secret_key=TEST_SECRET,
         auth_rate_limit="1000/minute",
         tools_sandbox_dir=Path(tmp_path_factory.mktemp("sandbox")),
+        # The session's app must not sweep the runs tests build by hand; the periodic
+        # sweep's own tests start an app with a short interval.
+        sweep_interval_seconds=3600,
 {%- if cookiecutter.use_redis %}
         redis_url=os.environ.get("TEST_REDIS_URL", ""),
 {%- endif %}
