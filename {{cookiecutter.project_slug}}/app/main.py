@@ -32,7 +32,9 @@ from app.ai.tools.catalog import build_default_registry
 from app.ai.tools.manager import ToolManager
 from app.api.error_responses import install_error_responses
 from app.api.health import router as health_router
+from app.api.metrics import router as metrics_router
 from app.api.middleware.body_limit import BodyLimitMiddleware
+from app.api.middleware.metrics import MetricsMiddleware
 from app.api.middleware.security_headers import SecurityHeadersMiddleware
 from app.api.middleware.text_guard import TextGuardMiddleware
 from app.api.openai_compat import router as openai_router
@@ -132,12 +134,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["*"],
         )
     app.add_middleware(SecurityHeadersMiddleware)
+    if settings.metrics_enabled:
+        app.add_middleware(MetricsMiddleware)
     app.add_middleware(RequestContextMiddleware)
     app.add_middleware(StartupFailureMiddleware)
     if settings.trusted_proxies:
         # Outermost, so logs, rate limits and redirects all see the client, not the proxy.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     app.include_router(health_router)
+    if settings.metrics_enabled:
+        app.include_router(metrics_router)
     app.include_router(api_router, prefix=settings.api_v1_prefix)
     app.include_router(openai_router)
     app.include_router(openai_models_router)

@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     playground_enabled: bool | None = None
     # /docs, /redoc and the OpenAPI document; unset (None) means off in production only.
     docs_enabled: bool | None = None
+    # GET /metrics in Prometheus's format; with a token set, scrapers must send it as Bearer.
+    metrics_enabled: bool = True
+    metrics_token: SecretStr | None = None
 
     # Request limits: a larger body is a 413 before anything parses it.
     max_request_body_bytes: int = Field(default=1_000_000, ge=1024)
@@ -177,7 +180,9 @@ class Settings(BaseSettings):
                 ) from None
         return [entry.strip() for entry in value]
 
-    @field_validator("playground_enabled", "docs_enabled", "first_admin_password", mode="before")
+    @field_validator(
+        "playground_enabled", "docs_enabled", "first_admin_password", "metrics_token", mode="before"
+    )
     @classmethod
     def _empty_means_unset(cls, value: object) -> object:
         """`PLAYGROUND_ENABLED=` (or an empty password) in a .env file means not set."""

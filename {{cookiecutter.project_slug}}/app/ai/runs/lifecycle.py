@@ -17,7 +17,7 @@ import structlog
 
 from app.ai.providers.base import ChatMessage, ProviderError
 from app.ai.providers.factory import ProviderFactory
-from app.ai.runs import cancellation, events, persistence
+from app.ai.runs import cancellation, events, metering, persistence
 from app.ai.runs.events import EventSink, RunEvent
 from app.ai.runs.following import RunFollower
 from app.ai.runs.loop import AgentLoop, MaxIterationsError
@@ -27,6 +27,7 @@ from app.ai.tools.registry import ToolRegistry
 from app.core.bounded import quietly, settle
 from app.core.config import Settings
 from app.core.errors import ServiceUnavailableError, UnprocessableError
+from app.core.metrics import RUNS_IN_FLIGHT
 from app.core.outages import OUTAGE_ERRORS
 from app.core.store import KeyValueStore, StoreUnavailableError
 from app.db.session import Database
@@ -230,7 +231,9 @@ class RunManager:
         tally = RunTally()
         cancel_seen = asyncio.Event()
         sink = self._broadcasting(prepared.execution_id, sink, cancel_seen)
-        outcome = await self._outcome(prepared, sink, tally, cancel_seen, stream=stream)
+        with RUNS_IN_FLIGHT.track_inprogress():
+            outcome = await self._outcome(prepared, sink, tally, cancel_seen, stream=stream)
+        metering.record_run(prepared, tally, outcome["status"], time.perf_counter() - started)
         outcome |= {
             "input_tokens": tally.usage.input_tokens,
             "output_tokens": tally.usage.output_tokens,
@@ -306,9 +309,8 @@ class RunManager:
     ) -> Execution:
         """Write the outcome, retrying while the database is away, then send the final event.
 
-        The run's lease is held again while the outcome is written: without it, a sweep
-        during the retries would take the run for an orphan of a dead process and record
-        it as interrupted, in place of the outcome being written.
+        The lease is held meanwhile, or a sweep during the retries would take the run for an
+        orphan and record it as interrupted in place of its outcome.
         """
         execution_id = prepared.execution_id
         renewal = cancellation.renew_lease(self.store, execution_id)

@@ -23,7 +23,7 @@ from app.ai.providers.base import (
     TextDelta,
 )
 from app.ai.providers.factory import ProviderFactory
-from app.ai.runs import events, persistence
+from app.ai.runs import events, metering, persistence
 from app.ai.runs.events import EventSink, RunEvent
 from app.ai.runs.types import Draft, PreparedRun, RunTally
 from app.ai.tools.base import ToolContext
@@ -126,17 +126,28 @@ class AgentLoop:
         """One model call within its deadline, however slowly the provider keeps it alive."""
         seconds = self.settings.llm_call_timeout_seconds
         deadline = asyncio.timeout(seconds)
+        started, outcome = time.perf_counter(), "error"
         try:
             async with deadline:
                 if not stream:
-                    return await provider.complete(request)
-                return await self._streamed(provider, request, sink, prepared, draft)
+                    completion = await provider.complete(request)
+                else:
+                    completion = await self._streamed(provider, request, sink, prepared, draft)
+            outcome = "ok"
+            return completion
+        except ProviderError as exc:
+            outcome = exc.kind.value
+            raise
         except TimeoutError:
             if not deadline.expired():
                 raise
+            outcome = ProviderErrorKind.TIMEOUT.value
             raise ProviderError(
                 provider.name, ProviderErrorKind.TIMEOUT, f"no complete reply within {seconds:g}s"
             ) from None
+        finally:
+            elapsed = time.perf_counter() - started
+            metering.record_call(provider.name, request.model, outcome, elapsed)
 
     async def _streamed(
         self,

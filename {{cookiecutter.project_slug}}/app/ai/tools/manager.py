@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from app.ai.providers.base import ToolCall
 from app.ai.tools.base import Tool, ToolContext, ToolError
 from app.ai.tools.registry import ToolRegistry
+from app.core.metrics import TOOL_CALLS
 from app.core.text import clean_text, truncate_text
 
 DEFAULT_MAX_OUTPUT_BYTES = 100_000
@@ -90,7 +91,11 @@ class ToolManager:
         started = time.perf_counter()
         content, is_error = await self._outcome(call, allowed=allowed, context=context)
         content = truncate_text(clean_text(content), self.max_output_bytes)
-        duration_ms = round((time.perf_counter() - started) * 1000, 3)
+        seconds = time.perf_counter() - started
+        duration_ms = round(seconds * 1000, 3)
+        TOOL_CALLS.labels(
+            call.name if call.name in self.registry else "unknown", "error" if is_error else "ok"
+        ).observe(seconds)
         logger.info(
             "tool_call",
             tool=call.name,

@@ -1,0 +1,64 @@
+"""Count and time every HTTP request by its route template, not its concrete path.
+
+`/api/v1/agents/{agent_id}` is one series however many agents there are; a path that
+matched no route is counted as `unmatched`, so scanners cannot grow the label set.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.core.metrics import HTTP_DURATION, HTTP_REQUESTS
+
+UNMATCHED = "unmatched"
+PARAMETER = re.compile(r"{(\w+)(?::\w+)?}")
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route's full path template, its router prefixes included.
+
+    A route inside an included router knows only its own part (`/agents/{agent_id}`); the
+    prefix is the rest of the requested path, which is fixed text.
+    """
+    route = scope.get("route")
+    path: str | None = getattr(route, "path", None)
+    if path is None:
+        return UNMATCHED
+    values = scope.get("path_params", {})
+    rendered = PARAMETER.sub(lambda match: str(values.get(match[1], match[0])), path)
+    requested: str = scope["path"]
+    if requested.endswith(rendered):
+        return requested[: len(requested) - len(rendered)] + path
+    return path
+
+
+class MetricsMiddleware:
+    """Record each request's method, route, status and duration once it has been answered."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on, noting the status it was answered with."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            route = route_template(scope)
+            method = scope["method"]
+            HTTP_REQUESTS.labels(method, route, str(status)).inc()
+            HTTP_DURATION.labels(method, route).observe(time.perf_counter() - started)
