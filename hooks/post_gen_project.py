@@ -80,6 +80,9 @@ MANIFEST: dict[str, Owned] = {
             "tests/support/tcp_proxy.py",
         ),
     ),
+    "use_opentelemetry": Owned(
+        True, ("app/core/tracing.py", "tests/core/test_tracing.py", "tests/support/tracing.py")
+    ),
     "include_docker": Owned(True, ("Dockerfile", "docker-compose.yml", ".dockerignore")),
     "include_github_actions": Owned(True, (".github",)),
     "include_terraform": Owned(True, ("deploy/terraform",)),

@@ -51,6 +51,7 @@ MINIMAL: dict[str, Any] = {
     "use_redis": False,
     "include_docker": False,
     "include_github_actions": False,
+    "use_opentelemetry": False,
 }
 NO_PROVIDERS: dict[str, Any] = {
     "use_openai": False,
@@ -246,6 +247,7 @@ LEFTOVER_PATTERNS: dict[str, list[str]] = {
         r"^\s*import google\.genai\b",
         r"(?i)\bgemini_(api_key|default_model)\b",
     ],
+    "use_opentelemetry": [r"(?i)opentelemetry", r"\bOTEL_", r"(?i)\botel_", r"core\.tracing"],
     "include_docker": [r"Dockerfile", r"docker-compose", r"(?i)docker compose"],
     "include_github_actions": [r"\.github/workflows", r"(?i)github actions"],
     "include_terraform": [r"deploy/terraform", r"(?i)\bterraform\b"],

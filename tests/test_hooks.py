@@ -357,6 +357,7 @@ def test_manifest_names_real_options() -> None:
         "use_openai",
         "use_anthropic",
         "use_gemini",
+        "use_opentelemetry",
         "include_docker",
         "include_github_actions",
         "include_terraform",

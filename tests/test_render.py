@@ -137,6 +137,7 @@ def test_chosen_options_are_wired(project: Path, answers: dict[str, Any]) -> Non
         "use_openai": "openai",
         "use_anthropic": "anthropic",
         "use_gemini": "google-genai",
+        "use_opentelemetry": "opentelemetry-sdk",
     }
     for option, name in dependencies.items():
         assert (name in names) == _on(answers, option), option
@@ -153,6 +154,7 @@ def test_chosen_options_are_wired(project: Path, answers: dict[str, Any]) -> Non
         "use_openai": "openai_api_key:",
         "use_anthropic": "anthropic_api_key:",
         "use_gemini": "gemini_api_key:",
+        "use_opentelemetry": "otel_exporter_otlp_endpoint:",
     }
     for option, field_name in settings.items():
         assert (field_name in config) == _on(answers, option), option

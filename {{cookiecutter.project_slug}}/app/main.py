@@ -46,6 +46,9 @@ from app.core.config import Settings, get_settings
 from app.core.errors import register_error_handlers
 from app.core.logging import RequestContextMiddleware, configure_logging
 from app.core.security.revocation import Revocations
+{%- if cookiecutter.use_opentelemetry %}
+from app.core.tracing import configure_tracing, flush_traces, instrument_app, instrument_engine
+{%- endif %}
 from app.crud.accounts import apply_first_admin
 from app.crud.revocation import DatabaseRevocationLedger
 from app.db.migrate import ensure_sqlite_directory, upgrade_to_head
@@ -65,6 +68,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application; tests pass their own settings."""
     settings = settings or get_settings()
     configure_logging(settings)
+{%- if cookiecutter.use_opentelemetry %}
+    configure_tracing(settings)
+{%- endif %}
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -73,6 +79,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.auto_migrate:
             await upgrade_to_head(settings)
         app.state.database = database = Database(settings)
+{%- if cookiecutter.use_opentelemetry %}
+        instrument_engine(database.engine, settings)
+{%- endif %}
         await apply_first_admin(database, settings)
         app.state.store = store = create_store(settings)
         app.state.revocations = Revocations(store, DatabaseRevocationLedger(database))
@@ -106,6 +115,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await app.state.rate_limiter.close()
             await store.close()
             await database.dispose()
+{%- if cookiecutter.use_opentelemetry %}
+            flush_traces()
+{%- endif %}
 
     app = FastAPI(
         title=settings.app_name,
@@ -152,6 +164,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.playground_enabled:
         install_playground(app)
     install_error_responses(app)
+{%- if cookiecutter.use_opentelemetry %}
+    instrument_app(app, settings)
+{%- endif %}
     return app
 
 

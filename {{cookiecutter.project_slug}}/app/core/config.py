@@ -44,6 +44,12 @@ class Settings(BaseSettings):
     # GET /metrics in Prometheus's format; with a token set, scrapers must send it as Bearer.
     metrics_enabled: bool = True
     metrics_token: SecretStr | None = None
+{%- if cookiecutter.use_opentelemetry %}
+    # OpenTelemetry traces go to this OTLP/HTTP collector (e.g. http://collector:4318);
+    # unset, nothing is traced. The OTEL_* names are the standard ones.
+    otel_exporter_otlp_endpoint: str | None = None
+    otel_service_name: str = "{{ cookiecutter.project_slug }}"
+{%- endif %}
 
     # Request limits: a larger body is a 413 before anything parses it.
     max_request_body_bytes: int = Field(default=1_000_000, ge=1024)

@@ -27,7 +27,6 @@ from app.ai.tools.registry import ToolRegistry
 from app.core.bounded import quietly, settle
 from app.core.config import Settings
 from app.core.errors import ServiceUnavailableError, UnprocessableError
-from app.core.metrics import RUNS_IN_FLIGHT
 from app.core.outages import OUTAGE_ERRORS
 from app.core.store import KeyValueStore, StoreUnavailableError
 from app.db.session import Database
@@ -231,9 +230,9 @@ class RunManager:
         tally = RunTally()
         cancel_seen = asyncio.Event()
         sink = self._broadcasting(prepared.execution_id, sink, cancel_seen)
-        with RUNS_IN_FLIGHT.track_inprogress():
+        with metering.observe_run(prepared) as observed:
             outcome = await self._outcome(prepared, sink, tally, cancel_seen, stream=stream)
-        metering.record_run(prepared, tally, outcome["status"], time.perf_counter() - started)
+            observed.finish(tally, outcome["status"])
         outcome |= {
             "input_tokens": tally.usage.input_tokens,
             "output_tokens": tally.usage.output_tokens,

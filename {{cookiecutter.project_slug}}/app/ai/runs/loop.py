@@ -126,28 +126,23 @@ class AgentLoop:
         """One model call within its deadline, however slowly the provider keeps it alive."""
         seconds = self.settings.llm_call_timeout_seconds
         deadline = asyncio.timeout(seconds)
-        started, outcome = time.perf_counter(), "error"
-        try:
-            async with deadline:
-                if not stream:
-                    completion = await provider.complete(request)
-                else:
-                    completion = await self._streamed(provider, request, sink, prepared, draft)
-            outcome = "ok"
+        with metering.observe_call(provider.name, request.model) as observed:
+            try:
+                async with deadline:
+                    if not stream:
+                        completion = await provider.complete(request)
+                    else:
+                        completion = await self._streamed(provider, request, sink, prepared, draft)
+            except TimeoutError:
+                if not deadline.expired():
+                    raise
+                raise ProviderError(
+                    provider.name,
+                    ProviderErrorKind.TIMEOUT,
+                    f"no complete reply within {seconds:g}s",
+                ) from None
+            observed.answered(completion)
             return completion
-        except ProviderError as exc:
-            outcome = exc.kind.value
-            raise
-        except TimeoutError:
-            if not deadline.expired():
-                raise
-            outcome = ProviderErrorKind.TIMEOUT.value
-            raise ProviderError(
-                provider.name, ProviderErrorKind.TIMEOUT, f"no complete reply within {seconds:g}s"
-            ) from None
-        finally:
-            elapsed = time.perf_counter() - started
-            metering.record_call(provider.name, request.model, outcome, elapsed)
 
     async def _streamed(
         self,

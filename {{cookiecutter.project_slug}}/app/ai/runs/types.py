@@ -16,6 +16,7 @@ class AgentSpec:
     """The parts of an agent a run needs, copied so the run outlives the request's session."""
 
     id: uuid.UUID
+    name: str
     system_prompt: str
     provider: str
     model: str
@@ -28,6 +29,7 @@ class AgentSpec:
         """Copy the agent's run settings out of its database row."""
         return cls(
             id=agent.id,
+            name=agent.name,
             system_prompt=agent.system_prompt,
             provider=agent.provider,
             model=agent.model,

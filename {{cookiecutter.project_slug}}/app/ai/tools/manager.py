@@ -8,7 +8,6 @@ run itself propagates.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,8 +17,8 @@ from pydantic import ValidationError
 
 from app.ai.providers.base import ToolCall
 from app.ai.tools.base import Tool, ToolContext, ToolError
+from app.ai.tools.observing import observe_tool_call
 from app.ai.tools.registry import ToolRegistry
-from app.core.metrics import TOOL_CALLS
 from app.core.text import clean_text, truncate_text
 
 DEFAULT_MAX_OUTPUT_BYTES = 100_000
@@ -88,14 +87,11 @@ class ToolManager:
         self, call: ToolCall, *, allowed: Collection[str], context: ToolContext
     ) -> ToolResult:
         """Run one call; every outcome except cancellation is a `ToolResult`."""
-        started = time.perf_counter()
-        content, is_error = await self._outcome(call, allowed=allowed, context=context)
-        content = truncate_text(clean_text(content), self.max_output_bytes)
-        seconds = time.perf_counter() - started
-        duration_ms = round(seconds * 1000, 3)
-        TOOL_CALLS.labels(
-            call.name if call.name in self.registry else "unknown", "error" if is_error else "ok"
-        ).observe(seconds)
+        with observe_tool_call(call, known=call.name in self.registry) as observed:
+            content, is_error = await self._outcome(call, allowed=allowed, context=context)
+            content = truncate_text(clean_text(content), self.max_output_bytes)
+            observed.is_error = is_error
+        duration_ms = round(observed.seconds * 1000, 3)
         logger.info(
             "tool_call",
             tool=call.name,
