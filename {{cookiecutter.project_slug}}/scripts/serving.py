@@ -86,7 +86,9 @@ def answers(port: int, path: str) -> bool:
     """One GET over a fresh connection: True on a 200, False while nothing listens."""
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
-            sock.sendall(f"GET {path} HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n".encode())
+            sock.sendall(
+                f"GET {path} HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n".encode()
+            )
             return sock.recv(12).startswith(b"HTTP/1.1 200")
     except OSError:
         return False

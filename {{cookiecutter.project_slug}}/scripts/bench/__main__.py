@@ -1,11 +1,11 @@
-"""Measure the service beside a bare FastAPI app and print one table (`make bench`).
+r"""Measure the service beside a bare FastAPI app and print one table (`make bench`).
 
     make bench                          # SQLite, a few minutes
     make bench ARGS=--quick             # shorter runs, under a minute (what CI runs)
 {%- if cookiecutter.database == "postgresql" %}
-    BENCH_DATABASE_URL=postgresql+asyncpg://postgres@localhost:5432/postgres \\
+    BENCH_DATABASE_URL=postgresql+asyncpg://postgres@localhost:5432/postgres \
 {%- if cookiecutter.use_redis %}
-    BENCH_REDIS_URL=redis://localhost:6379/15 \\
+    BENCH_REDIS_URL=redis://localhost:6379/15 \
 {%- endif %}
         make bench                      # a scratch database on that server, dropped after
 {%- endif %}
@@ -41,7 +41,7 @@ from scripts.bench.lag import LagServer
 from scripts.bench.load import Generator
 from scripts.bench.startup import cold_starts
 from scripts.bench.table import render
-from scripts.bench.throughput import Rounds, load_rounds
+from scripts.bench.throughput import load_rounds
 from scripts.serving import Served, peak_rss_mb, serving
 
 ROUTES = ("/health", "/api/v1/users/me")
@@ -65,12 +65,21 @@ def serve_and_load(
     with ExitStack() as stack:
         servers: dict[str, Served] = {
             app.name: stack.enter_context(
-                serving(app.spec, env=env, log=folder / f"{app.name}.log", factory=app.factory, cwd=folder)
+                serving(
+                    app.spec,
+                    env=env,
+                    log=folder / f"{app.name}.log",
+                    factory=app.factory,
+                    cwd=folder,
+                )
             )
             for app in APPS
         }
         email, token = asyncio.run(sign_in(servers["ours"].url))
-        bearer = {"ours": {"Authorization": f"Bearer {token}"}, "bare": {"Authorization": "Bearer x"}}
+        bearer = {
+            "ours": {"Authorization": f"Bearer {token}"},
+            "bare": {"Authorization": "Bearer x"},
+        }
         for path in ROUTES:
             progress(f"{generator.describe()} on {path}, {lengths.rounds} rounds each")
             results.routes[path] = load_rounds(
@@ -85,7 +94,10 @@ def serve_and_load(
         execute = asyncio.run(new_agent(servers["ours"].url, token))
         results.first_events = asyncio.run(
             first_events(
-                {"ours": (servers["ours"].url, execute, token), "bare": (servers["bare"].url, "/stream", "x")},
+                {
+                    "ours": (servers["ours"].url, execute, token),
+                    "bare": (servers["bare"].url, "/stream", "x"),
+                },
                 lengths.first_events,
             )
         )
@@ -109,7 +121,9 @@ def loop_lags(env: dict[str, str], folder: Path, email: str, rounds: int, result
             for app in alternate(APPS, index):
                 server = servers[app.name]
                 server.start_recording()
-                results.login_failures[app.name] += asyncio.run(login_burst(server.url, email, LOGINS))
+                results.login_failures[app.name] += asyncio.run(
+                    login_burst(server.url, email, LOGINS)
+                )
                 worst, _ = server.stop_recording()
                 results.lag_ms[app.name] = max(results.lag_ms[app.name], worst)
     finally:
@@ -117,7 +131,9 @@ def loop_lags(env: dict[str, str], folder: Path, email: str, rounds: int, result
             server.close()
 
 
-def measure(options: argparse.Namespace, generator: Generator, folder: Path, database_url: str) -> Results:
+def measure(
+    options: argparse.Namespace, generator: Generator, folder: Path, database_url: str
+) -> Results:
     """Every part in turn, against one scratch database."""
     lengths = Lengths.of(quick=options.quick)
     settings = {"DATABASE_URL": database_url}
@@ -126,7 +142,7 @@ def measure(options: argparse.Namespace, generator: Generator, folder: Path, dat
 {%- endif %}
     env = server_env(folder, **settings)
     results = Results(
-        postgres=database_url.startswith("postgresql"),
+        database=database_kind(database_url),
         cold_starts={},
         routes={},
         peak_rss_mb={},
@@ -140,7 +156,9 @@ def measure(options: argparse.Namespace, generator: Generator, folder: Path, dat
     results.cold_starts = cold_starts(lengths.cold_starts, env, folder)
     email = serve_and_load(generator, lengths, env, folder, results)
     progress(f"agent turns in-process, {lengths.turns} each")
-    results.turns = run_child("scripts.bench.turns", ["--runs", str(lengths.turns)], env=env, folder=folder)
+    results.turns = run_child(
+        "scripts.bench.turns", ["--runs", str(lengths.turns)], env=env, folder=folder
+    )
     progress(f"event-loop lag, {lengths.lag_rounds} bursts of {LOGINS} logins each")
     loop_lags(env, folder, email, lengths.lag_rounds, results)
     return results

@@ -35,21 +35,29 @@ async def new_agent(url: str, token: str) -> str:
     async with httpx.AsyncClient(base_url=url, timeout=60) as http:
         agent = await http.post(
             "/api/v1/agents",
-            json={"name": f"bench-{uuid.uuid4().hex[:8]}", "provider": "scripted", "model": "scripted"},
+            json={
+                "name": f"bench-{uuid.uuid4().hex[:8]}",
+                "provider": "scripted",
+                "model": "scripted",
+            },
             headers={"Authorization": f"Bearer {token}"},
         )
         agent.raise_for_status()
         return f"/api/v1/agents/{agent.json()['id']}/execute"
 
 
-async def first_events(targets: dict[str, tuple[str, str, str]], count: int) -> dict[str, list[float]]:
+async def first_events(
+    targets: dict[str, tuple[str, str, str]], count: int
+) -> dict[str, list[float]]:
     """Request sent to first streamed byte, in ms, alternating between targets each time.
 
     `targets` maps a name to (base URL, path to POST, bearer token).
     """
     samples: dict[str, list[float]] = {name: [] for name in targets}
     clients = {
-        name: httpx.AsyncClient(base_url=url, timeout=60, headers={"Authorization": f"Bearer {token}"})
+        name: httpx.AsyncClient(
+            base_url=url, timeout=60, headers={"Authorization": f"Bearer {token}"}
+        )
         for name, (url, _, token) in targets.items()
     }
     try:

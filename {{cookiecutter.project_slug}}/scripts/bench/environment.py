@@ -10,9 +10,9 @@ do not leak in: servers start in a scratch folder with those variables removed.
 
 from __future__ import annotations
 
-{%- if cookiecutter.database == "postgresql" %}
+{% if cookiecutter.database == "postgresql" -%}
 import asyncio
-{%- endif %}
+{% endif -%}
 import json
 import os
 import secrets
@@ -93,18 +93,20 @@ def server_env(folder: Path, **settings: str) -> dict[str, str]:
 
 def database_kind(url: str) -> str:
     """The database as the table's title names it."""
+{%- if cookiecutter.database == "postgresql" %}
     return "PostgreSQL" if url.startswith("postgresql") else "SQLite"
+{%- else %}
+    return "SQLite" if url.startswith("sqlite") else url.split(":", 1)[0]
+{%- endif %}
 
 
 @contextmanager
 def scratch_database(given: str, folder: Path) -> Iterator[str]:
-    """A database for this run only: a SQLite file in `folder`, unless `given` names one.
-{%- if cookiecutter.database == "postgresql" %}
+    """A database for this run only: a SQLite file in `folder`, unless `given` names one.{% if cookiecutter.database == "postgresql" %}
 
     A PostgreSQL URL names the server: a new database is created on it, and dropped
     afterwards whatever happened.
-{%- endif %}
-    """
+    {% endif %}"""
     if not given:
         yield f"sqlite+aiosqlite:///{folder / 'bench.db'}"
         return

@@ -89,8 +89,10 @@ class LagServer:
         read, write = os.pipe()
         with (folder / f"{app.name}-lag.log").open("ab") as log:
             self.process = subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
-                [sys.executable, "-m", "scripts.bench.lag", app.name]
-                + ["--port", str(self.port), "--reply-fd", str(write)],
+                [
+                    *(sys.executable, "-m", "scripts.bench.lag", app.name),
+                    *("--port", str(self.port), "--reply-fd", str(write)),
+                ],
                 env=env,
                 cwd=folder,
                 stdin=subprocess.PIPE,
@@ -163,4 +165,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-

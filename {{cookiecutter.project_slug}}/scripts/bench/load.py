@@ -88,7 +88,9 @@ def parse_wrk(output: str) -> Load:
     if not (total and p50 and p99):
         raise ValueError(f"not wrk --latency output:\n{output}")
     failures = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    )
     failed = int(failures.group(1)) if failures else 0
     failed += sum(int(count) for count in errors.groups()) if errors else 0
     return Load(

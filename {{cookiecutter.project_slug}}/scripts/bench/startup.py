@@ -18,7 +18,11 @@ def cold_starts(trials: int, env: dict[str, str], folder: Path) -> dict[str, lis
     for trial in range(-1, trials):
         for app in alternate(APPS, trial):
             served = start(
-                app.spec, env=env, log=folder / f"{app.name}-start.log", factory=app.factory, cwd=folder
+                app.spec,
+                env=env,
+                log=folder / f"{app.name}-start.log",
+                factory=app.factory,
+                cwd=folder,
             )
             try:
                 seconds = wait_ready(served)

@@ -28,7 +28,13 @@ def ms(value: float) -> str:
     """Milliseconds with the precision the size deserves."""
     if math.isnan(value):
         return NONE
-    return f"{value:.2f} ms" if abs(value) < 10 else f"{value:.1f} ms" if value < 100 else f"{value:.0f} ms"
+    return (
+        f"{value:.2f} ms"
+        if abs(value) < 10
+        else f"{value:.1f} ms"
+        if value < 100
+        else f"{value:.0f} ms"
+    )
 
 
 def pair(first: float, second: float) -> str:
