@@ -42,7 +42,7 @@ from scripts.bench.load import Generator
 from scripts.bench.startup import cold_starts
 from scripts.bench.table import render
 from scripts.bench.throughput import load_rounds
-from scripts.serving import Served, peak_rss_mb, serving
+from scripts.serving import Served, peak_rss_mb, start, stop, wait_ready
 
 ROUTES = ("/health", "/api/v1/users/me")
 
@@ -63,18 +63,13 @@ def serve_and_load(
     Returns the email of the account made through our API, for the login bursts.
     """
     with ExitStack() as stack:
-        servers: dict[str, Served] = {
-            app.name: stack.enter_context(
-                serving(
-                    app.spec,
-                    env=env,
-                    log=folder / f"{app.name}.log",
-                    factory=app.factory,
-                    cwd=folder,
-                )
-            )
-            for app in APPS
-        }
+        servers: dict[str, Served] = {}
+        for app in APPS:  # both start at once; neither is measured yet
+            log = folder / f"{app.name}.log"
+            servers[app.name] = start(app.spec, env=env, log=log, factory=app.factory, cwd=folder)
+            stack.callback(stop, servers[app.name])
+        for server in servers.values():
+            wait_ready(server)
         email, token = asyncio.run(sign_in(servers["ours"].url))
         bearer = {
             "ours": {"Authorization": f"Bearer {token}"},
@@ -113,6 +108,8 @@ def loop_lags(env: dict[str, str], folder: Path, email: str, rounds: int, result
     try:
         for app in APPS:
             servers[app.name] = LagServer(app, env, folder)
+        for app in APPS:
+            servers[app.name].wait_ready()
             # One login first: the thread pool, the bare app's hash, the first queries.
             results.login_failures[app.name] += asyncio.run(
                 login_burst(servers[app.name].url, email, 1)

@@ -54,7 +54,7 @@ class Lengths:
     def of(cls, *, quick: bool) -> Lengths:
         """Short runs for CI, longer ones (a few minutes) for figures worth quoting."""
         if quick:
-            return cls(3, 2.0, 1.0, 2, 60, 20, 1)
+            return cls(2, 2.0, 1.0, 2, 30, 15, 1)
         return cls(7, 10.0, 2.0, 3, 400, 100, 3)
 
 

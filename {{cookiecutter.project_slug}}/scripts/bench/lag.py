@@ -81,7 +81,7 @@ class ProbedServer(uvicorn.Server):
 
 
 class LagServer:
-    """The parent's handle on one probed server: start it, record a window, stop it."""
+    """The parent's handle on one probed server: start it, record windows, stop it."""
 
     def __init__(self, app: App, env: dict[str, str], folder: Path) -> None:
         self.port = free_port()
@@ -102,6 +102,9 @@ class LagServer:
             )
         os.close(write)
         self.replies = os.fdopen(read, "r")
+
+    def wait_ready(self) -> None:
+        """Return once the server listens; several can start at once, then be waited for."""
         self.answer("ready")
 
     def answer(self, expected: str | None = None) -> str:
