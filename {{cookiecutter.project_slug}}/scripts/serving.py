@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-# The Dockerfile's flags, but for the address: benchmarks measure the server as deployed.
+# How a deployment serves (no proxy headers but TRUSTED_PROXIES', a bounded graceful stop):
+# benchmarks measure the server as deployed.
 DEPLOYED_FLAGS = ("--no-proxy-headers", "--timeout-graceful-shutdown", "20")
 POLL_SECONDS = 0.005
 

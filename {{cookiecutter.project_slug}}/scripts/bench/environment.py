@@ -20,6 +20,7 @@ import subprocess
 import sys
 {%- if cookiecutter.database == "postgresql" %}
 import uuid
+import warnings
 {%- endif %}
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -129,6 +130,8 @@ def _server_with_pgvector(given: str) -> Iterator[tuple[str, str]]:
         return
     # pgvector_server() prefers TEST_DATABASE_URL's server: this run asked for another.
     os.environ.pop("TEST_DATABASE_URL", None)
+    # The wheel keeps its lock file in /tmp without XDG_RUNTIME_DIR, and warns about it.
+    warnings.filterwarnings("ignore", "XDG_RUNTIME_DIR is not set")
     with pgvector_server() as private:
         if private is None:
             raise SystemExit(
