@@ -365,6 +365,45 @@ def test_make_dev_serves_with_no_external_service(
     assert (project.path / "data").is_dir(), "the SQLite database lives in data/"
 
 
+# --- make bench ------------------------------------------------------------------------------
+
+# The first words of every row `make bench` prints; the figures themselves are not judged.
+BENCH_ROWS = (
+    "cold start to first /health",
+    "GET /health: requests/s",
+    "GET /health: p50 / p99",
+    "GET /api/v1/users/me (bearer): requests/s",
+    "GET /api/v1/users/me (bearer): p50 / p99",
+    "agent turn, scripted",
+    "engine overhead per turn",
+    "engine loop-thread CPU per turn",
+    "SQL statements / pool checkouts per turn",
+    "turn of a one-tool run",
+    "SQL statements per turn of a one-tool run",
+    "first SSE event of a streamed run",
+    "worst event-loop lag, 20 concurrent logins",
+    "peak RSS (VmHWM) after",
+)
+
+
+@pytest.mark.parametrize("name", _params(["default"]))
+def test_make_bench_quick_prints_the_whole_table(
+    prepared: Callable[[str], Prepared], name: str
+) -> None:
+    """`make bench ARGS=--quick` measures ours beside the bare app and prints every row.
+
+    It prints figures only: the test checks that each row has one, not what it is.
+    """
+    project = prepared(name)
+    outcome = project.make("bench", ARGS="--quick")
+    assert outcome.ok, outcome.tail(40)
+    assert re.search(r"^make bench --quick: .*, \d+ cores, .*SQLite", outcome.output, re.M)
+    for label in BENCH_ROWS:
+        row = re.search(rf"^{re.escape(label)}.*$", outcome.output, re.MULTILINE)
+        assert row, f"no row {label!r}:\n{outcome.tail(40)}"
+        assert re.search(r"\d", row.group(0)[len(label) :]), f"no figure in {row.group(0)!r}"
+
+
 # --- AGENTS.md, executed -----------------------------------------------------------------
 
 GUIDE_BLOCK = re.compile(r"^```(\w+)([^\n]*)\n(.*?)^```", re.MULTILINE | re.DOTALL)

@@ -15,43 +15,14 @@ import argparse
 import os
 import select
 import socket
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+from scripts.serving import peak_rss_mb, serving
+
 PATH = "/api/v1/auth/register"
 CHUNK = b"x" * 65_536
-
-
-def free_port() -> int:
-    """A port nothing listens on, for this run's own server."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def peak_rss_mb(pid: int) -> float:
-    """The process's high-water resident memory (VmHWM), in MB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmHWM: Linux only")
-
-
-def wait_ready(port: int, deadline: float) -> None:
-    """Poll /health until the server answers, so the timings exclude its start-up."""
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
-                sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                if sock.recv(12).startswith(b"HTTP/1.1 200"):
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError("the server did not start")
 
 
 def send(port: int, size: int, *, chunked: bool) -> tuple[str, float]:
@@ -84,7 +55,6 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=100_000_000, help="body bytes")
     parser.add_argument("--cap", type=int, default=None, help="MAX_REQUEST_BODY_BYTES")
     options = parser.parse_args()
-    port = free_port()
     with tempfile.TemporaryDirectory() as folder:
         env = {
             **os.environ,
@@ -93,34 +63,22 @@ def main() -> None:
         }
         if options.cap is not None:
             env["MAX_REQUEST_BODY_BYTES"] = str(options.cap)
-        server = subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "app.main:create_app",
-                "--factory",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-            ],
+        with serving(
+            "app.main:create_app",
+            factory=True,
             env=env,
-        )
-        try:
-            wait_ready(port, time.monotonic() + 60)
+            log=Path(folder) / "server.log",
+            flags=("--log-level", "warning"),
+        ) as server:
             print(f"{options.size / 1e6:.0f} MB body to {PATH} (a public route)")
             for chunked in (False, True):
                 before = peak_rss_mb(server.pid)
-                status, seconds = send(port, options.size, chunked=chunked)
+                status, seconds = send(server.port, options.size, chunked=chunked)
                 grown = peak_rss_mb(server.pid) - before
                 kind = "chunked " if chunked else "declared"
                 print(
                     f"  {kind}: {status:<32} {seconds * 1000:8.1f} ms   peak RSS +{grown:6.1f} MB"
                 )
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
 
 
 if __name__ == "__main__":

@@ -20,9 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -32,42 +29,14 @@ from pathlib import Path
 
 import httpx
 
+from scripts.serving import rss_mb, serving
+
 PASSWORD = "bench-password-42"  # noqa: S105 - a throwaway account of this run's own server
 # Runs that last this long overlap, so a burst of them shows how many a worker holds at once.
 HOLD_SECONDS = 2.0
 BURST_SIZE = 400
 IN_FLIGHT_LEVELS = (10, 50, 200)
 REQUESTS_PER_LEVEL = 600
-
-
-def free_port() -> int:
-    """A port nothing listens on, for this run's own server."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def rss_mb(pid: int) -> float:
-    """The process's resident memory now (VmRSS), in MB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS: Linux only")
-
-
-def wait_ready(url: str, server: subprocess.Popen[bytes], deadline: float) -> None:
-    """Poll /health/ready until the server answers, so the figures exclude its start-up."""
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError("the server exited during start-up")
-        try:
-            if httpx.get(f"{url}/health/ready", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError("the server did not start")
 
 
 async def sign_in(http: httpx.AsyncClient) -> tuple[dict[str, str], str]:
@@ -206,8 +175,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sequential", type=int, default=20_000, help="runs for the leak check")
     options = parser.parse_args()
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory() as folder:
         env = {
             **os.environ,
@@ -227,26 +194,15 @@ def main() -> None:
 {%- else %}
         print(f"Database: {env['DATABASE_URL'].split('://')[0]}")
 {%- endif %}
-        server = subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "app.main:create_app",
-                "--factory",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-            ],
+        with serving(
+            "app.main:create_app",
+            factory=True,
             env=env,
-        )
-        try:
-            wait_ready(url, server, time.monotonic() + 60)
-            asyncio.run(measure(url, server.pid, options.sequential))
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+            log=Path(folder) / "server.log",
+            flags=("--log-level", "warning"),
+            ready_path="/health/ready",
+        ) as server:
+            asyncio.run(measure(server.url, server.pid, options.sequential))
 
 
 if __name__ == "__main__":
