@@ -19,7 +19,6 @@ from typing import NoReturn
 import structlog
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
@@ -34,6 +33,7 @@ from app.api.error_responses import install_error_responses
 from app.api.health import router as health_router
 from app.api.metrics import router as metrics_router
 from app.api.middleware.body_limit import BodyLimitMiddleware
+from app.api.middleware.compression import CompressionMiddleware
 from app.api.middleware.metrics import MetricsMiddleware
 from app.api.middleware.security_headers import SecurityHeadersMiddleware
 from app.api.middleware.text_guard import TextGuardMiddleware
@@ -130,7 +130,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     register_error_handlers(app)
-    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(CompressionMiddleware, minimum_size=1024)
     app.add_middleware(TextGuardMiddleware)
     app.add_middleware(
         BodyLimitMiddleware,

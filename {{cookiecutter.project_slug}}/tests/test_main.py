@@ -40,6 +40,24 @@ def test_importing_main_reads_no_settings_and_builds_no_app() -> None:
     assert completed.stdout.split() == ["False", "True", "True"]
 
 
+def test_building_the_app_loads_no_library_that_only_some_requests_need() -> None:
+    """Start-up stays short: vendor SDKs, numpy, Alembic and httpx load when first used."""
+    lazy = "{'openai', 'anthropic', 'google.genai', 'numpy', 'alembic', 'httpx', 'pypdf'}"
+    probe = f"import sys, app.main as m; m.create_app(); print(sorted({lazy} & set(sys.modules)))"
+    completed = subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", probe],
+        cwd=PROJECT_ROOT,
+        env=_child_env(AUTO_MIGRATE="false"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip() == "[]"
+
+
 def test_unknown_attribute_is_still_an_attribute_error() -> None:
     import app.main
 

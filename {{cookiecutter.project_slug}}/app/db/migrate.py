@@ -1,19 +1,26 @@
-"""Run Alembic migrations from code, so a fresh checkout creates its own database."""
+"""Run Alembic migrations from code, so a fresh checkout creates its own database.
+
+Alembic is imported only when migrations run: a worker started with AUTO_MIGRATE=false
+never loads it.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 from pathlib import Path
-
-from alembic import command
-from alembic.config import Config
+from typing import TYPE_CHECKING
 
 from app.core.config import PROJECT_ROOT, Settings
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 
 def alembic_config(settings: Settings) -> Config:
     """Alembic's config pointed at this project's scripts and the given database."""
+    from alembic.config import Config
+
     config = Config(str(PROJECT_ROOT / "alembic.ini"))
     config.set_main_option("script_location", str(PROJECT_ROOT / "alembic"))
     config.attributes["database_url"] = settings.database_url
@@ -37,5 +44,7 @@ def ensure_sqlite_directory(settings: Settings) -> None:
 
 async def upgrade_to_head(settings: Settings) -> None:
     """Apply pending migrations in a worker thread (Alembic's async env runs its own loop)."""
+    from alembic import command
+
     ensure_sqlite_directory(settings)
     await asyncio.to_thread(command.upgrade, alembic_config(settings), "head")

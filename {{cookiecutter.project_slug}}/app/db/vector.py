@@ -7,19 +7,23 @@ so its distance functions work on these columns unchanged.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import numpy.typing as npt
-{%- if cookiecutter.database == "postgresql" %}
-from pgvector.sqlalchemy import VECTOR
-{%- endif %}
 from sqlalchemy import LargeBinary
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-FloatVector = npt.NDArray[np.float32]
-_FLOAT32 = np.dtype("<f4")
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    FloatVector = npt.NDArray[np.float32]
+else:
+    # numpy loads with the first vector read or written, not with the models: at run
+    # time the alias only meets SQLAlchemy's annotation scan, and the column gives the type.
+    FloatVector = Any
+
+_FLOAT32 = "<f4"
 
 
 class VectorColumn(TypeDecorator[FloatVector]):
@@ -32,6 +36,8 @@ class VectorColumn(TypeDecorator[FloatVector]):
         """The column type the database stores vectors in."""
 {%- if cookiecutter.database == "postgresql" %}
         if dialect.name == "postgresql":
+            from pgvector.sqlalchemy import VECTOR
+
             return dialect.type_descriptor(VECTOR())
 {%- endif %}
         return dialect.type_descriptor(LargeBinary())
@@ -42,6 +48,8 @@ class VectorColumn(TypeDecorator[FloatVector]):
         """Check the vector is one-dimensional and write it in the database's form."""
         if value is None:
             return None
+        import numpy as np
+
         array = np.asarray(value, dtype=_FLOAT32)
         if array.ndim != 1:
             raise ValueError("a vector must be one-dimensional")
@@ -57,9 +65,13 @@ class VectorColumn(TypeDecorator[FloatVector]):
             return None
         if isinstance(value, bytes | bytearray | memoryview):
             return from_blob(bytes(value))
+        import numpy as np
+
         return np.asarray(value, dtype=np.float32)
 
 
 def from_blob(blob: bytes) -> FloatVector:
     """A stored SQLite vector back as a float32 array."""
+    import numpy as np
+
     return np.frombuffer(blob, dtype=_FLOAT32).astype(np.float32)

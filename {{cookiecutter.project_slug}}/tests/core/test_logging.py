@@ -15,26 +15,32 @@ from fastapi import FastAPI
 
 from app.core.config import Settings
 from app.core.errors import register_error_handlers
-from app.core.logging import RequestContextMiddleware, configure_logging, current_request_id
+from app.core.logging import (
+    RequestContextMiddleware,
+    captured_events,
+    configure_logging,
+    current_request_id,
+)
 from tests.support.factories import client_for
 
 
-def _events(caplog: pytest.LogCaptureFixture, event: str) -> list[dict[str, Any]]:
-    """Structlog hands the stdlib its event dict as the record's message."""
-    return [
-        record.msg
-        for record in caplog.records
-        if isinstance(record.msg, dict) and record.msg.get("event") == event
-    ]
+@pytest.fixture
+def logged() -> Iterator[list[dict[str, Any]]]:
+    """Every structlog event the test writes, as written (after scrubbing)."""
+    with captured_events() as events:
+        yield events
+
+
+def _events(logged: list[dict[str, Any]], event: str) -> list[dict[str, Any]]:
+    return [line for line in logged if line.get("event") == event]
 
 
 async def test_each_request_is_logged_with_its_id(
-    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+    client: httpx.AsyncClient, logged: list[dict[str, Any]]
 ) -> None:
-    caplog.set_level(logging.INFO)
     response = await client.get("/health", headers={"X-Request-ID": "req-42"})
     assert response.headers["x-request-id"] == "req-42"
-    [line] = _events(caplog, "request")
+    [line] = _events(logged, "request")
     assert line["request_id"] == "req-42"
     assert line["method"] == "GET"
     assert line["path"] == "/health"
@@ -43,14 +49,13 @@ async def test_each_request_is_logged_with_its_id(
 
 
 async def test_generated_ids_match_between_header_and_log(
-    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+    client: httpx.AsyncClient, logged: list[dict[str, Any]]
 ) -> None:
-    caplog.set_level(logging.INFO)
     first = await client.get("/health")
     second = await client.get("/health")
     ids = [first.headers["x-request-id"], second.headers["x-request-id"]]
     assert ids[0] != ids[1]
-    assert [line["request_id"] for line in _events(caplog, "request")] == ids
+    assert [line["request_id"] for line in _events(logged, "request")] == ids
 
 
 @pytest.mark.parametrize(
@@ -77,16 +82,14 @@ async def test_error_responses_carry_the_id_too(client: httpx.AsyncClient) -> No
 
 
 async def test_query_strings_and_credentials_stay_out_of_the_log(
-    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+    client: httpx.AsyncClient, logged: list[dict[str, Any]]
 ) -> None:
-    caplog.set_level(logging.INFO)
     await client.get(
         "/health", params={"token": "sekrit-query"}, headers={"Authorization": "Bearer sekrit"}
     )
-    [line] = _events(caplog, "request")
+    [line] = _events(logged, "request")
     assert line["path"] == "/health"
-    assert "sekrit" not in caplog.text
-    assert "sekrit" not in json.dumps(line, default=str)
+    assert "sekrit" not in json.dumps(logged, default=str)
 
 
 def _crashing_app() -> FastAPI:
@@ -102,15 +105,14 @@ def _crashing_app() -> FastAPI:
 
 
 async def test_an_unhandled_error_is_logged_with_the_request_id(
-    caplog: pytest.LogCaptureFixture,
+    logged: list[dict[str, Any]],
 ) -> None:
-    caplog.set_level(logging.INFO)
     async with client_for(_crashing_app(), raise_app_exceptions=False) as http:
         response = await http.get("/crash", headers={"X-Request-ID": "crash-7"})
     assert response.status_code == 500
-    [error] = _events(caplog, "unhandled_error")
+    [error] = _events(logged, "unhandled_error")
     assert error["request_id"] == "crash-7"
-    [line] = _events(caplog, "request")
+    [line] = _events(logged, "request")
     assert line["status"] == 500
     assert line["request_id"] == "crash-7"
 

@@ -10,20 +10,27 @@ from app.api.middleware.replay import BodyTooLargeError, ClientGoneError, read_b
 from app.core.errors import error_response
 
 
-def _declared_length(scope: Scope) -> int | None:
+def _framing(scope: Scope) -> tuple[int | None, bool]:
+    """The declared Content-Length (-1 when malformed) and whether the body is chunked."""
+    declared: int | None = None
+    chunked = False
     for name, value in scope.get("headers") or []:
         if name == b"content-length":
             text = bytes(value).decode("latin-1").strip()
-            return int(text) if text.isdigit() else -1
-    return None
+            declared = int(text) if text.isdigit() else -1
+        elif name == b"transfer-encoding":
+            chunked = True
+    return declared, chunked
 
 
 class BodyLimitMiddleware:
     """Answers 413 to a body over the limit without holding more than the limit in memory.
 
-    A declared Content-Length over the limit is refused before a byte is read; a chunked
-    body is read only until it passes the limit. Routes that need more (uploads) get a
-    larger cap by path prefix. The body is read here, once, and replayed to the route.
+    A declared Content-Length over the limit is refused before a byte is read; one within
+    it passes straight through, since the server delivers no more than it declares. A
+    chunked body is read here, once, only until it passes the limit, and replayed to the
+    route. A request with neither header has no body (HTTP/1.1) and costs nothing here.
+    Routes that need more (uploads) get a larger cap by path prefix.
     """
 
     def __init__(
@@ -46,13 +53,19 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.limit_for(scope["path"])
-        declared = _declared_length(scope)
+        declared, chunked = _framing(scope)
+        if declared is None and not chunked and scope.get("http_version", "1.1") in ("1.0", "1.1"):
+            await self.app(scope, receive, send)
+            return
         if declared == -1:
             await _refuse(400, "Content-Length must be a whole number", scope, receive, send)
             return
-        if declared is not None and declared > limit:
-            await _too_large(limit, scope, receive, send)
+        limit = self.limit_for(scope["path"])
+        if declared is not None:
+            if declared > limit:
+                await _too_large(limit, scope, receive, send)
+            else:
+                await self.app(scope, receive, send)
             return
         try:
             body = await read_body(receive, max_bytes=limit)

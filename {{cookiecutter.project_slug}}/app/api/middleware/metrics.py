@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import time
 
+from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.metrics import HTTP_DURATION, HTTP_REQUESTS
@@ -27,6 +28,8 @@ def route_template(scope: Scope) -> str:
     path: str | None = getattr(route, "path", None)
     if path is None:
         return UNMATCHED
+    if "{" not in path:
+        return path
     values = scope.get("path_params", {})
     rendered = PARAMETER.sub(lambda match: str(values.get(match[1], match[0])), path)
     requested: str = scope["path"]
@@ -36,10 +39,16 @@ def route_template(scope: Scope) -> str:
 
 
 class MetricsMiddleware:
-    """Record each request's method, route, status and duration once it has been answered."""
+    """Record each request's method, route, status and duration once it has been answered.
+
+    The labelled series are looked up once per label set and kept, so a request costs a
+    dictionary lookup and two updates.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self._counted: dict[tuple[str, str, int], Counter] = {}
+        self._timed: dict[tuple[str, str], Histogram] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass the request on, noting the status it was answered with."""
@@ -58,7 +67,15 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, sending)
         finally:
-            route = route_template(scope)
-            method = scope["method"]
-            HTTP_REQUESTS.labels(method, route, str(status)).inc()
-            HTTP_DURATION.labels(method, route).observe(time.perf_counter() - started)
+            self._record(scope["method"], route_template(scope), status, started)
+
+    def _record(self, method: str, route: str, status: int, started: float) -> None:
+        counted = self._counted.get((method, route, status))
+        if counted is None:
+            counted = HTTP_REQUESTS.labels(method, route, str(status))
+            self._counted[method, route, status] = counted
+        timed = self._timed.get((method, route))
+        if timed is None:
+            timed = self._timed[method, route] = HTTP_DURATION.labels(method, route)
+        counted.inc()
+        timed.observe(time.perf_counter() - started)

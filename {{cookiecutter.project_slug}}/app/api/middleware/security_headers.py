@@ -39,6 +39,16 @@ def page_policy(html: str) -> str:
     )
 
 
+_COMMON = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (CSP_HEADER, STRICT_POLICY.encode()),
+)
+_OVER_TLS = (*_COMMON, (b"strict-transport-security", HSTS))
+
+
 class SecurityHeadersMiddleware:
     """Adds nosniff, a referrer policy, frame denial, a CSP and, over TLS, HSTS."""
 
@@ -50,23 +60,14 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        extra = [
-            (b"x-content-type-options", b"nosniff"),
-            (b"referrer-policy", b"no-referrer"),
-            (b"x-frame-options", b"DENY"),
-            (b"cross-origin-opener-policy", b"same-origin"),
-        ]
-        if scope.get("scheme") == "https":
-            extra.append((b"strict-transport-security", HSTS))
+        extra = _OVER_TLS if scope.get("scheme") == "https" else _COMMON
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 present = {bytes(name).lower() for name, _ in headers}
-                added = [(name, value) for name, value in extra if name not in present]
-                if CSP_HEADER not in present:
-                    added.append((CSP_HEADER, STRICT_POLICY.encode()))
-                message["headers"] = headers + added
+                headers.extend(header for header in extra if header[0] not in present)
+                message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

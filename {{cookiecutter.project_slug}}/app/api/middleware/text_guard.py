@@ -61,6 +61,21 @@ def _request_strings(scope: Scope) -> Iterator[tuple[Location, str]]:
         yield ("header", name), bytes(raw_value).decode("latin-1")
 
 
+def _may_hold_unstorable(scope: Scope) -> bool:
+    """A quick look at the path, query and headers; the exact check runs only when true.
+
+    Headers are Latin-1, which has no surrogates, and a query string is decoded with
+    replacement of invalid UTF-8, so NUL (raw or `%00`) is all they can carry.
+    """
+    query = bytes(scope.get("query_string", b""))
+    return (
+        unstorable_reason(scope["path"]) is not None
+        or b"\x00" in query
+        or b"%00" in query
+        or any(b"\x00" in name or b"\x00" in value for name, value in scope.get("headers") or [])
+    )
+
+
 def _is_json(content_type: str) -> bool:
     return content_type == "application/json" or content_type.endswith("+json")
 
@@ -112,7 +127,7 @@ class TextGuardMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        errors = _errors(_request_strings(scope))
+        errors = _errors(_request_strings(scope)) if _may_hold_unstorable(scope) else []
         content_type = _content_type(scope)
         form = content_type == "application/x-www-form-urlencoded"
         if form or _is_json(content_type):

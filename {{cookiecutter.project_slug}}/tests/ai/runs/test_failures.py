@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
-import pytest
 import structlog
 from fastapi import FastAPI
 from sqlalchemy.exc import IntegrityError
@@ -13,6 +10,7 @@ from app.ai.providers.base import Completion, CompletionRequest, FinishReason, T
 from app.ai.providers.registry import ProviderEntry
 from app.ai.providers.scripted import ScriptedProvider
 from app.ai.runs import RunManager
+from app.core.logging import captured_events
 from app.db.session import Database
 from app.models import ExecutionStatus
 from tests.support.builders import Builder
@@ -34,15 +32,15 @@ def _manager(app: FastAPI) -> RunManager:
 
 
 async def test_a_crash_stores_no_sql_and_logs_it_with_the_request_id(
-    app: FastAPI, build: Builder, database: Database, caplog: pytest.LogCaptureFixture
+    app: FastAPI, build: Builder, database: Database
 ) -> None:
-    caplog.set_level(logging.ERROR)
     runs = _manager(app)
     agent = await new_agent(build, database, "crashing")
     structlog.contextvars.bind_contextvars(request_id="req-crash-1")
     try:
-        prepared = await runs.prepare(user_id=agent.owner_id, agent=agent, message="hi")
-        execution = await runs.launch(prepared)
+        with captured_events() as logged:
+            prepared = await runs.prepare(user_id=agent.owner_id, agent=agent, message="hi")
+            execution = await runs.launch(prepared)
     finally:
         structlog.contextvars.unbind_contextvars("request_id")
 
@@ -51,13 +49,11 @@ async def test_a_crash_stores_no_sql_and_logs_it_with_the_request_id(
     assert execution.error_message == (
         "The run failed because of an internal error (request id req-crash-1)"
     )
-    [record] = [r for r in caplog.records if isinstance(r.msg, dict)]
-    event = record.msg
-    assert isinstance(event, dict)
-    assert event["event"] == "execution_crashed"
+    [event] = [line for line in logged if line["event"] == "execution_crashed"]
     assert event["request_id"] == "req-crash-1"
-    assert record.exc_info is not None
-    assert LEAKED_SQL in str(record.exc_info[1])
+    # The traceback is logged, with the statement and without the bound values.
+    assert LEAKED_SQL in event["exception"]
+    assert LEAKED_HASH not in event["exception"]
 
 
 async def test_text_a_model_sends_that_no_database_stores_is_cleaned_not_fatal(

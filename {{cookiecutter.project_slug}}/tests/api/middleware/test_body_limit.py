@@ -121,7 +121,12 @@ async def test_the_route_still_sees_a_client_disconnect_after_the_body() -> None
     async def send(message: Message) -> None:
         raise AssertionError("nothing should be sent")
 
-    scope: Scope = {"type": "http", "method": "POST", "path": "/", "headers": []}
+    scope: Scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/",
+        "headers": [(b"transfer-encoding", b"chunked")],
+    }
     await BodyLimitMiddleware(app, max_bytes=1024)(scope, receive, send)
 
     assert seen == ["http.request", "http.disconnect"]

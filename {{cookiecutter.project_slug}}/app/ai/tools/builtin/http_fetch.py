@@ -15,11 +15,14 @@ import ipaddress
 import socket
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import httpx
 from pydantic import Field
 
 from app.ai.tools.base import Tool, ToolArguments, ToolContext, ToolError
+
+if TYPE_CHECKING:
+    import httpx  # loaded by the first fetch, not with the tool catalog
 
 Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -101,6 +104,8 @@ class HttpFetchTool(Tool[HttpFetchArgs]):
 
     async def run(self, args: HttpFetchArgs, context: ToolContext) -> str:
         """Follow up to `MAX_REDIRECTS` redirects, vetting every hop before connecting."""
+        import httpx
+
         try:
             url = httpx.URL(args.url)
         except httpx.InvalidURL as exc:
@@ -155,6 +160,8 @@ class HttpFetchTool(Tool[HttpFetchArgs]):
 
     async def _fetch(self, client: httpx.AsyncClient, target: _Target) -> tuple[str | None, str]:
         """Try the vetted addresses in resolver order until one accepts the connection."""
+        import httpx
+
         error: httpx.HTTPError | None = None
         for connect_url in target.connect_urls:
             try:
