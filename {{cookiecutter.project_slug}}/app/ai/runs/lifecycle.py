@@ -257,13 +257,11 @@ class RunManager:
         seconds = self.settings.run_timeout_seconds
         deadline = asyncio.timeout(seconds)
         try:
-            await persistence.update_execution(
-                self.database, prepared, status=ExecutionStatus.RUNNING, started_at=utc_now()
-            )
+            history = await persistence.start(self.database, prepared)
             await sink(events.started_event(prepared))
             watched = cancellation.watched(self.store, prepared.execution_id, cancel_seen)
             async with watched, deadline:
-                output = await self._agent_loop.run(prepared, sink, tally, stream=stream)
+                output = await self._agent_loop.run(prepared, history, sink, tally, stream=stream)
             return {"status": ExecutionStatus.COMPLETED, "output": output}
         except asyncio.CancelledError:
             _uncancel()
