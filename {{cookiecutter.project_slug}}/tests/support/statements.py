@@ -24,11 +24,6 @@ class StatementLog:
     statements: list[str] = field(default_factory=list)
     commits: int = 0
 
-    @property
-    def selects(self) -> list[str]:
-        """The statements that only read."""
-        return [s for s in self.statements if s.lstrip().upper().startswith(("SELECT", "WITH"))]
-
     def __len__(self) -> int:
         return len(self.statements)
 

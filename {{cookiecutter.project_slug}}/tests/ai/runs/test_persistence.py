@@ -71,8 +71,8 @@ async def test_a_one_turn_run_commits_three_times_in_a_handful_of_statements(
     execution, log = await _counted_run(runs, database, agent, "hello")
 
     # The pending run, its start, and the answer with the outcome.
-    assert log.commits == 3, log
-    assert len(log) <= ONE_TURN[database.engine.dialect.name], log
+    assert log.commits == 3, str(log)
+    assert len(log) <= ONE_TURN[database.engine.dialect.name], str(log)
     messages = await stored_messages(database, execution)
     assert [(m.role, m.content, m.incomplete) for m in messages] == [
         (MessageRole.USER, "hello", False),
@@ -91,8 +91,8 @@ async def test_a_later_turn_reads_the_history_in_the_transaction_that_starts_it(
         runs, database, agent, "second", conversation_id=first.conversation_id
     )
 
-    assert log.commits == 3, log
-    assert len(log) <= LATER_TURN[database.engine.dialect.name], log
+    assert log.commits == 3, str(log)
+    assert len(log) <= LATER_TURN[database.engine.dialect.name], str(log)
     messages = await stored_messages(database, second)
     assert [m.content for m in messages] == [
         "first",
@@ -112,8 +112,8 @@ async def test_a_tool_run_stores_each_step_as_it_happens_in_few_statements(
     execution, log = await _counted_run(runs, database, agent, f"{CALCULATE}\n{CALCULATE}")
 
     # The pending run, its start, the call, both results together, the answer and outcome.
-    assert log.commits == 5, log
-    assert len(log) <= TOOL_RUN[database.engine.dialect.name], log
+    assert log.commits == 5, str(log)
+    assert len(log) <= TOOL_RUN[database.engine.dialect.name], str(log)
     messages = await stored_messages(database, execution)
     assert [m.role for m in messages] == [
         MessageRole.USER,
