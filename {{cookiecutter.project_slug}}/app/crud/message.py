@@ -93,7 +93,7 @@ async def append_rows(
     rows: Sequence[dict[str, Any]],
     first_sequence: int | None = None,
 ) -> None:
-    """Add `new_row`s at the end of the conversation, in order, in one INSERT.
+    """Add `new_row`s at the end of the conversation, in order, in one statement.
 
     The next sequence is computed inside the INSERT, which SQLite runs atomically. On
     PostgreSQL the conversation row is locked first (`FOR NO KEY UPDATE`, which still
@@ -103,18 +103,33 @@ async def append_rows(
     """
     if not rows:
         return
-    if first_sequence is None:
-        await _take_turn(session, conversation_id)
+    if first_sequence is not None:
+        numbered = [
+            row | {"conversation_id": conversation_id, "sequence": first_sequence + position}
+            for position, row in enumerate(rows)
+        ]
+        await session.execute(insert(Message), numbered)
+        return
+    await _take_turn(session, conversation_id)
+    if len(rows) == 1:
+        # A single row's statement is compiled once and cached; a multi-row one is not.
+        values = rows[0] | {
+            "conversation_id": conversation_id,
+            "sequence": _next_sequence(conversation_id),
+        }
+        await session.execute(insert(Message).values(values))
+        return
     for offset in range(0, len(rows), ROWS_PER_INSERT):
         batch = rows[offset : offset + ROWS_PER_INSERT]
-        first: int | ColumnElement[int] = (
-            _next_sequence(conversation_id) if first_sequence is None else first_sequence + offset
+        first = _next_sequence(conversation_id)
+        await session.execute(
+            insert(Message).values(
+                [
+                    row | {"conversation_id": conversation_id, "sequence": first + position}
+                    for position, row in enumerate(batch)
+                ]
+            )
         )
-        values = [
-            row | {"conversation_id": conversation_id, "sequence": first + position}
-            for position, row in enumerate(batch)
-        ]
-        await session.execute(insert(Message).values(values))
 
 
 async def _take_turn(session: AsyncSession, conversation_id: uuid.UUID) -> None:
