@@ -153,8 +153,12 @@ def _next_sequence(conversation_id: uuid.UUID) -> ColumnElement[int]:
 
 
 async def revise(session: AsyncSession, *, message_id: uuid.UUID, **changes: Any) -> None:
-    """Change a stored message in place: a streamed reply saved as it grows, then finished."""
-    await session.execute(update(Message).where(Message.id == message_id).values(**changes))
+    """Change a stored message in place: a streamed reply saved as it grows, then finished.
+
+    Its text and tool calls are cleaned as `new_row` cleans them.
+    """
+    cleaned = {name: clean_json(value) for name, value in changes.items()}
+    await session.execute(update(Message).where(Message.id == message_id).values(**cleaned))
 
 
 async def get_page(

@@ -110,11 +110,12 @@ async def start(database: Database, prepared: PreparedRun) -> Sequence[ChatMessa
     agent's own is added when it is fitted to the model's budget).
     """
     async with database.transaction() as session:
-        await execution_crud.change(
+        started = await execution_crud.change(
             session,
             execution_id=prepared.execution_id,
             changes={"status": ExecutionStatus.RUNNING, "started_at": utc_now()},
         )
+        assert started is not None
         if prepared.history is not None:
             return prepared.history
         rows = await message_crud.list_recent(
