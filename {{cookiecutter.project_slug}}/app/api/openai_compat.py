@@ -59,12 +59,13 @@ async def create_chat_completion(
     *earlier, last = payload.messages
     if last.role != "user" or not last.text.strip():
         raise UnprocessableError("The last message must be a non-empty user message")
-    await session.commit()  # the run uses its own sessions; free this one's connection
+    # Committed with the stored run, freeing this connection; the run uses its own sessions.
     prepared = await runs.prepare(
         user_id=user.id,
         agent=agent,
         message=last.text,
         prior_messages=_history(earlier),
+        session=session,
     )
     created = int(time.time())
     completion_id = f"chatcmpl-{prepared.execution_id.hex}"

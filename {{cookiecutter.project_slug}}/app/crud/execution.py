@@ -81,29 +81,57 @@ async def update(
 
     Output and errors come from a model or a provider, so text no database stores is cleaned.
     """
-    cleaned = {
+    return await apply_changes(session, execution, _cleaned(changes))
+
+
+async def change(
+    session: AsyncSession,
+    *,
+    execution_id: uuid.UUID,
+    changes: Mapping[str, Any],
+    owner_id: uuid.UUID | None = None,
+    unfinished_only: bool = False,
+) -> Execution | None:
+    """Apply `changes` in one UPDATE ... RETURNING: the row as it now stands, or None.
+
+    None when no row matched: a missing id, another owner's (when `owner_id` is given), or,
+    with `unfinished_only`, a run that has already ended, which is left as it is.
+    """
+    statement = update_rows(Execution).where(Execution.id == execution_id)
+    if owner_id is not None:
+        statement = statement.where(Execution.owner_id == owner_id)
+    if unfinished_only:
+        statement = statement.where(Execution.status.in_(UNFINISHED))
+    returning = statement.values(**_cleaned(changes)).returning(Execution)
+    return await session.scalar(returning.execution_options(populate_existing=True))
+
+
+def _cleaned(changes: Mapping[str, Any]) -> dict[str, Any]:
+    """The changes with text no database stores cleaned out of them."""
+    return {
         key: clean_text(value) if isinstance(value, str) else value
         for key, value in changes.items()
     }
-    return await apply_changes(session, execution, cleaned)
 
 
-async def finish_if_unfinished(
-    session: AsyncSession, *, execution_id: uuid.UUID, changes: Mapping[str, Any]
-) -> bool:
-    """Apply `changes` only while the execution is pending or running; whether it was.
+async def finish_unfinished(
+    session: AsyncSession, *, execution_ids: Sequence[uuid.UUID], changes: Mapping[str, Any]
+) -> int:
+    """Apply `changes` to those of the executions still pending or running; how many were.
 
     One conditional UPDATE: a run that ended, or a row deleted, since it was read is left
     as it is, instead of being overwritten or failing the whole sweep.
     """
+    if not execution_ids:
+        return 0
     statement = (
         update_rows(Execution)
-        .where(Execution.id == execution_id, Execution.status.in_(UNFINISHED))
+        .where(Execution.id.in_(execution_ids), Execution.status.in_(UNFINISHED))
         .values(**changes)
         .execution_options(synchronize_session=False)
     )
     result = await session.execute(statement)
-    return bool(getattr(result, "rowcount", 0))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def list_unfinished(session: AsyncSession) -> Sequence[Execution]:

@@ -131,6 +131,45 @@ async def test_update_records_the_outcome(session: AsyncSession) -> None:
     assert execution.duration_ms == 1000.0
 
 
+async def test_change_returns_the_row_as_updated_in_one_statement(session: AsyncSession) -> None:
+    execution = await add_execution(session, conversation=await _conversation(session))
+
+    changed = await execution_crud.change(
+        session,
+        execution_id=execution.id,
+        owner_id=execution.owner_id,
+        changes={"status": ExecutionStatus.FAILED, "error_message": "broke\x00 down"},
+    )
+
+    assert changed is not None
+    assert (changed.status, changed.error_message) == (ExecutionStatus.FAILED, "broke down")
+    assert changed.updated_at >= execution.created_at
+
+
+async def test_change_leaves_other_owners_and_ended_runs_alone(session: AsyncSession) -> None:
+    conversation = await _conversation(session)
+    running = await add_execution(
+        session, conversation=conversation, status=ExecutionStatus.RUNNING
+    )
+    ended = await add_execution(
+        session, conversation=conversation, status=ExecutionStatus.COMPLETED
+    )
+    cancel = {"status": ExecutionStatus.CANCELLED}
+
+    foreign = await execution_crud.change(
+        session, execution_id=running.id, owner_id=uuid.uuid4(), changes=cancel
+    )
+    finished = await execution_crud.change(
+        session, execution_id=ended.id, changes=cancel, unfinished_only=True
+    )
+    missing = await execution_crud.change(session, execution_id=uuid.uuid4(), changes=cancel)
+
+    assert (foreign, finished, missing) == (None, None, None)
+    await session.refresh(running)
+    await session.refresh(ended)
+    assert (running.status, ended.status) == (ExecutionStatus.RUNNING, ExecutionStatus.COMPLETED)
+
+
 async def test_list_unfinished_spans_owners_and_skips_final_states(
     session: AsyncSession,
 ) -> None:

@@ -113,3 +113,55 @@ async def test_list_recent_returns_the_newest_oldest_first(session: AsyncSession
 
     assert [m.content for m in recent] == ["m2", "m3", "m4"]
     assert [m.sequence for m in everything] == [1, 2, 3, 4, 5]
+
+
+async def test_revise_cleans_text_a_database_cannot_store(session: AsyncSession) -> None:
+    conversation = await _conversation(session)
+    message = await message_crud.append(
+        session, conversation_id=conversation.id, role=MessageRole.ASSISTANT, content="draft"
+    )
+    call = {"id": "c\x00", "name": "calculator", "arguments": {"expression": "1+1\x00"}}
+
+    await message_crud.revise(
+        session, message_id=message.id, content="fin\x00al", tool_calls=[call], incomplete=False
+    )
+    await session.refresh(message)
+
+    assert message.content == "final"
+    assert message.tool_calls == [
+        {"id": "c", "name": "calculator", "arguments": {"expression": "1+1"}}
+    ]
+    assert message.incomplete is False
+
+
+async def test_append_rows_numbers_a_batch_after_what_is_stored(session: AsyncSession) -> None:
+    conversation = await _conversation(session)
+    await message_crud.append(session, conversation_id=conversation.id, role=MessageRole.USER)
+    rows = [
+        message_crud.new_row(role=MessageRole.TOOL, content=f"result {n}", tool_call_id=f"c{n}")
+        for n in range(3)
+    ]
+
+    await message_crud.append_rows(session, conversation_id=conversation.id, rows=rows)
+
+    stored = await message_crud.list_recent(session, conversation_id=conversation.id, limit=10)
+    assert [(m.sequence, m.content) for m in stored] == [
+        (1, ""),
+        (2, "result 0"),
+        (3, "result 1"),
+        (4, "result 2"),
+    ]
+
+
+async def test_append_rows_splits_a_long_batch_and_keeps_its_order(
+    session: AsyncSession,
+) -> None:
+    conversation = await _conversation(session)
+    count = message_crud.ROWS_PER_INSERT + 5
+    rows = [message_crud.new_row(role=MessageRole.USER, content=str(n)) for n in range(count)]
+
+    await message_crud.append_rows(session, conversation_id=conversation.id, rows=rows)
+    await message_crud.append_rows(session, conversation_id=conversation.id, rows=[])
+
+    stored = await message_crud.list_recent(session, conversation_id=conversation.id, limit=500)
+    assert [(m.sequence, m.content) for m in stored] == [(n + 1, str(n)) for n in range(count)]

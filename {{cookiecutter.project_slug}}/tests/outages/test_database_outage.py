@@ -28,7 +28,10 @@ pytestmark = [
 
 ME = "/api/v1/users/me"
 LOGIN = "/api/v1/auth/login"
-RUN_MESSAGE = "!sleep 2\nstill here"
+# The model asks for a tool after a while: storing that request meets the outage.
+RUN_MESSAGE = '!sleep 2\n!tool calculator {"expression": "1+1"}'
+# The model answers after a while: the answer waits, with the outcome, for the database.
+ANSWER_MESSAGE = "!sleep 2\nstill here"
 
 
 @pytest.fixture
@@ -108,4 +111,39 @@ def test_requests_answer_503_while_the_database_is_away_and_recover_after(
         assert [message["content"] for message in messages][:1] == [RUN_MESSAGE]
         running = client.request("GET", "/api/v1/executions", headers=headers).json()["items"]
         assert [item["status"] for item in running if item["status"] == "running"] == []
+        assert client.server_errors() == []
+
+
+def test_an_answer_that_arrives_while_the_database_is_away_is_stored_once_it_is_back(
+    base_url: str, proxy: TcpProxy, log_path: Path
+) -> None:
+    with httpx.Client(base_url=base_url, timeout=30) as http:
+        client = Client(http)
+        _, tokens = client.sign_up()
+        headers = bearer(tokens)
+        agent_id = scripted_agent(client, headers)
+        run = StreamedRun(base_url, headers, agent_id, ANSWER_MESSAGE)
+        execution_id = run.execution_id()
+
+        proxy.cut()
+        wait_until(
+            lambda: "execution_outcome_write_failed" in log_path.read_text(),
+            timeout=60,  # the answer comes after the model's two seconds; slower when busy
+            message="the answer never met the outage",
+        )
+        proxy.restore()
+
+        final = run.finish()[-1]
+        assert final[0] == "execution.completed", final
+        execution = client.request("GET", f"/api/v1/executions/{execution_id}", headers=headers)
+        assert execution.json()["status"] == "completed"
+        assert execution.json()["output"] == "[scripted] still here"
+        conversation_id = execution.json()["conversation_id"]
+        messages = client.request(
+            "GET", f"/api/v1/conversations/{conversation_id}/messages", headers=headers
+        ).json()["items"]
+        assert [(m["role"], m["content"], m["incomplete"]) for m in messages] == [
+            ("user", ANSWER_MESSAGE, False),
+            ("assistant", "[scripted] still here", False),
+        ]
         assert client.server_errors() == []

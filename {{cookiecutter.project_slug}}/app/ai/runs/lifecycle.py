@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any
 
 import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.ai.providers.base import ChatMessage, ProviderError
 from app.ai.providers.factory import ProviderFactory
@@ -94,47 +95,40 @@ class RunManager:
         message: str,
         conversation_id: uuid.UUID | None = None,
         prior_messages: Sequence[ChatMessage] = (),
+        session: AsyncSession | None = None,
     ) -> PreparedRun:
         """Store the user's message and a pending execution, committed before the run starts.
 
-        A worker already running its limit of runs refuses at once (503), before storing
-        anything; otherwise a place is held for the run until `launch` starts it.
+        Given the request's `session`, the run is stored in its transaction, which is then
+        committed: the request needs no second connection. A worker already running its
+        limit of runs refuses at once (503), before storing anything; otherwise a place is
+        held for the run until `launch` starts it.
         """
         self.check_runnable(agent)
         self._reserve()
+        fields: dict[str, Any] = {
+            "user_id": user_id,
+            "agent": agent,
+            "message": message,
+            "conversation_id": conversation_id,
+            "prior_messages": prior_messages,
+        }
         try:
-            return await self._store_pending(
-                user_id=user_id,
-                agent=agent,
-                message=message,
-                conversation_id=conversation_id,
-                prior_messages=prior_messages,
-            )
+            if session is None:
+                async with self.database.transaction() as own:
+                    return await self._store_pending(own, **fields)
+            prepared = await self._store_pending(session, **fields)
+            await session.commit()
+            return prepared
         except BaseException:
             self._reserved -= 1
             raise
 
-    async def _store_pending(
-        self,
-        *,
-        user_id: uuid.UUID,
-        agent: Agent,
-        message: str,
-        conversation_id: uuid.UUID | None,
-        prior_messages: Sequence[ChatMessage],
-    ) -> PreparedRun:
+    async def _store_pending(self, session: AsyncSession, **fields: Any) -> PreparedRun:
         """The stored run, leased so that no sweep takes it for an orphan."""
-        async with self.database.transaction() as session:
-            prepared = await persistence.store_pending_run(
-                session,
-                user_id=user_id,
-                agent=agent,
-                message=message,
-                conversation_id=conversation_id,
-                prior_messages=prior_messages,
-            )
-            # Leased before it is visible, so another process's start-up sweep spares it.
-            await cancellation.renew_lease(self.store, prepared.execution_id)
+        prepared = await persistence.store_pending_run(session, **fields)
+        # Leased before it is visible, so another process's start-up sweep spares it.
+        await cancellation.renew_lease(self.store, prepared.execution_id)
         return prepared
 
     @property
@@ -256,13 +250,11 @@ class RunManager:
         seconds = self.settings.run_timeout_seconds
         deadline = asyncio.timeout(seconds)
         try:
-            await persistence.update_execution(
-                self.database, prepared, status=ExecutionStatus.RUNNING, started_at=utc_now()
-            )
+            history = await persistence.start(self.database, prepared)
             await sink(events.started_event(prepared))
             watched = cancellation.watched(self.store, prepared.execution_id, cancel_seen)
             async with watched, deadline:
-                output = await self._agent_loop.run(prepared, sink, tally, stream=stream)
+                output = await self._agent_loop.run(prepared, history, sink, tally, stream=stream)
             return {"status": ExecutionStatus.COMPLETED, "output": output}
         except asyncio.CancelledError:
             _uncancel()

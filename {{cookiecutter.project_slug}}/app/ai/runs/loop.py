@@ -1,13 +1,15 @@
 """The agent loop: call the model, run the tools it asks for, feed back the results, repeat.
 
 It stops when the model answers without asking for tools, or raises once the
-configured number of model calls is spent. Each message is stored as it is produced.
+configured number of model calls is spent. Each message is stored as it is produced;
+the answer goes with the run's outcome.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 
 import structlog
 
@@ -25,6 +27,7 @@ from app.ai.providers.base import (
 from app.ai.providers.factory import ProviderFactory
 from app.ai.runs import events, metering, persistence
 from app.ai.runs.events import EventSink, RunEvent
+from app.ai.runs.history import fit_to_budget
 from app.ai.runs.types import Draft, PreparedRun, RunTally
 from app.ai.tools.base import ToolContext
 from app.ai.tools.manager import ToolManager
@@ -62,15 +65,23 @@ class AgentLoop:
         self.tool_manager = tool_manager
 
     async def run(
-        self, prepared: PreparedRun, sink: EventSink, tally: RunTally, *, stream: bool
+        self,
+        prepared: PreparedRun,
+        history: Sequence[ChatMessage],
+        sink: EventSink,
+        tally: RunTally,
+        *,
+        stream: bool,
     ) -> str:
-        """Loop until the model answers; return its answer, counting usage into `tally`."""
+        """Loop until the model answers; return its answer, counting usage into `tally`.
+
+        `history` is the stored conversation; the newest of it that fits the model's budget
+        is sent. The answer itself is left in `tally.draft` for the run's outcome to store.
+        """
         agent = prepared.agent
         provider = self.providers.get(agent.provider)
         definitions = tuple(self.tools.definitions(agent.tools))
-        messages = await persistence.load_history(
-            self.database, prepared, token_budget=self.settings.history_token_budget
-        )
+        messages = fit_to_budget(agent.system_prompt, history, self.settings.history_token_budget)
         context = ToolContext(user_id=prepared.user_id, database=self.database)
         for _ in range(self.settings.max_tool_iterations):
             request = CompletionRequest(
@@ -82,6 +93,10 @@ class AgentLoop:
             )
             completion = await self._call(provider, request, sink, prepared, tally.draft, stream)
             tally.add(agent.model, completion.usage)
+            if not completion.tool_calls:
+                # Stored with the run's outcome, in the same transaction.
+                tally.draft.final = completion
+                return completion.content
             await persistence.store_assistant_message(
                 self.database, prepared, completion, tally.draft
             )
@@ -92,15 +107,13 @@ class AgentLoop:
                     tool_calls=completion.tool_calls,
                 )
             )
-            if not completion.tool_calls:
-                return completion.content
             for call in completion.tool_calls:
                 await sink(RunEvent(events.TOOL_CALL, events.tool_call_payload(call)))
             results = await self.tool_manager.run_calls(
                 completion.tool_calls, allowed=agent.tools, context=context
             )
+            await persistence.store_tool_results(self.database, prepared, results)
             for result in results:
-                await persistence.store_tool_result(self.database, prepared, result)
                 await sink(RunEvent(events.TOOL_RESULT, events.tool_result_payload(result)))
                 messages.append(
                     ChatMessage(

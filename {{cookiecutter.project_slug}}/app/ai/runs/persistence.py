@@ -1,7 +1,9 @@
 """A run's reads and writes: its messages, its Execution row and the history it is shown.
 
-Each write is its own short transaction, committed as soon as the thing it records
-exists, so a failure or a cancel loses nothing that already happened.
+Each write commits as soon as the thing it records exists, so a failure or a cancel loses
+nothing that already happened; what exists at the same moment is written together (the
+run's first rows, one step's tool results, the answer and the outcome), each in one
+transaction of as few statements as the databases allow.
 """
 
 from __future__ import annotations
@@ -12,9 +14,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.ai.providers.base import ChatMessage, Completion
+from app.ai.providers.base import ChatMessage, Completion, Role
 from app.ai.runs.events import tool_call_payload
-from app.ai.runs.history import fit_to_budget, to_chat_message
+from app.ai.runs.history import to_chat_message
 from app.ai.runs.types import AgentSpec, Draft, PreparedRun
 from app.ai.tools.manager import ToolResult
 from app.core.logging import current_request_id
@@ -51,7 +53,12 @@ async def store_pending_run(
     conversation_id: uuid.UUID | None,
     prior_messages: Sequence[ChatMessage],
 ) -> PreparedRun:
-    """Add the conversation if new, earlier turns, a pending execution and the user's message."""
+    """Add the conversation if new, a pending execution, and earlier turns with the message.
+
+    A new conversation is all written here, so the run is handed its history instead of
+    reading it back.
+    """
+    new = conversation_id is None
     if conversation_id is None:
         conversation = await conversation_crud.create(
             session,
@@ -60,13 +67,6 @@ async def store_pending_run(
             title=message.strip()[:TITLE_LENGTH] or DEFAULT_TITLE,
         )
         conversation_id = conversation.id
-    for prior in prior_messages:
-        await message_crud.append(
-            session,
-            conversation_id=conversation_id,
-            role=MessageRole(prior.role.value),
-            content=prior.content,
-        )
     execution = await execution_crud.create(
         session,
         owner_id=user_id,
@@ -74,57 +74,87 @@ async def store_pending_run(
         conversation_id=conversation_id,
         input=message,
     )
-    await message_crud.append(
-        session,
-        conversation_id=conversation_id,
-        role=MessageRole.USER,
-        content=message,
-        execution_id=execution.id,
+    rows = [
+        message_crud.new_row(role=MessageRole(prior.role.value), content=prior.content)
+        for prior in prior_messages
+    ]
+    rows.append(
+        message_crud.new_row(role=MessageRole.USER, content=message, execution_id=execution.id)
+    )
+    await message_crud.append_rows(
+        session, conversation_id=conversation_id, rows=rows, first_sequence=1 if new else None
     )
     return PreparedRun(
         execution_id=execution.id,
         conversation_id=conversation_id,
         user_id=user_id,
         agent=AgentSpec.of(agent),
+        history=_as_history(rows) if new else None,
     )
 
 
-async def load_history(
-    database: Database, prepared: PreparedRun, *, token_budget: int
-) -> list[ChatMessage]:
-    """The system prompt and the newest stored messages that fit the model's budget."""
+def _as_history(rows: Sequence[dict[str, Any]]) -> tuple[ChatMessage, ...]:
+    """The messages just stored, as a run reading them back would see them."""
+    recent = rows[-HISTORY_MESSAGE_LIMIT:]
+    return tuple(
+        ChatMessage(role=Role(row["role"].value), content=row["content"])
+        for row in recent
+        if row["role"] is not MessageRole.SYSTEM
+    )
+
+
+async def start(database: Database, prepared: PreparedRun) -> Sequence[ChatMessage]:
+    """Mark the run running and, unless it came with it, read its history: one transaction.
+
+    The history is the newest stored messages, oldest first, system prompts left out (the
+    agent's own is added when it is fitted to the model's budget).
+    """
     async with database.transaction() as session:
+        started = await execution_crud.change(
+            session,
+            execution_id=prepared.execution_id,
+            changes={"status": ExecutionStatus.RUNNING, "started_at": utc_now()},
+        )
+        assert started is not None
+        if prepared.history is not None:
+            return prepared.history
         rows = await message_crud.list_recent(
             session, conversation_id=prepared.conversation_id, limit=HISTORY_MESSAGE_LIMIT
         )
-    stored = [to_chat_message(row) for row in rows if row.role is not MessageRole.SYSTEM]
-    return fit_to_budget(prepared.agent.system_prompt, stored, token_budget)
+    return [to_chat_message(row) for row in rows if row.role is not MessageRole.SYSTEM]
+
+
+def _reply_fields(completion: Completion) -> dict[str, Any]:
+    """The model's turn as stored: its text, tool calls and token counts."""
+    return {
+        "content": completion.content,
+        "tool_calls": [tool_call_payload(call) for call in completion.tool_calls],
+        "input_tokens": completion.usage.input_tokens,
+        "output_tokens": completion.usage.output_tokens,
+    }
 
 
 async def store_assistant_message(
     database: Database, prepared: PreparedRun, completion: Completion, draft: Draft
 ) -> None:
     """Keep the model's turn, its tool calls and its token counts; the draft is finished."""
-    fields: dict[str, Any] = {
-        "content": completion.content,
-        "tool_calls": [tool_call_payload(call) for call in completion.tool_calls],
-        "input_tokens": completion.usage.input_tokens,
-        "output_tokens": completion.usage.output_tokens,
-    }
     async with database.transaction() as session:
-        if draft.message_id is None:
-            await message_crud.append(
-                session,
-                conversation_id=prepared.conversation_id,
-                role=MessageRole.ASSISTANT,
-                execution_id=prepared.execution_id,
-                **fields,
-            )
-        else:
-            await message_crud.revise(
-                session, message_id=draft.message_id, incomplete=False, **fields
-            )
+        await _write_reply(session, prepared, completion, draft)
     draft.text, draft.message_id, draft.saved_length = "", None, 0
+
+
+async def _write_reply(
+    session: AsyncSession, prepared: PreparedRun, completion: Completion, draft: Draft
+) -> None:
+    """Add the finished turn, or complete the draft row it was streamed into."""
+    fields = _reply_fields(completion)
+    if draft.message_id is not None:
+        await message_crud.revise(session, message_id=draft.message_id, incomplete=False, **fields)
+        return
+    row = message_crud.new_row(
+        role=MessageRole.ASSISTANT, execution_id=prepared.execution_id, **fields
+    )
+    await message_crud.append_rows(session, conversation_id=prepared.conversation_id, rows=[row])
 
 
 async def save_draft(database: Database, prepared: PreparedRun, draft: Draft) -> None:
@@ -139,55 +169,52 @@ async def _write_draft(session: AsyncSession, prepared: PreparedRun, draft: Draf
     if draft.message_id is not None:
         await message_crud.revise(session, message_id=draft.message_id, content=draft.text)
         return draft.message_id
-    message = await message_crud.append(
-        session,
-        conversation_id=prepared.conversation_id,
+    row = message_crud.new_row(
         role=MessageRole.ASSISTANT,
         content=draft.text,
         execution_id=prepared.execution_id,
         incomplete=True,
     )
-    return message.id
+    await message_crud.append_rows(session, conversation_id=prepared.conversation_id, rows=[row])
+    message_id: uuid.UUID = row["id"]
+    return message_id
 
 
-async def store_tool_result(database: Database, prepared: PreparedRun, result: ToolResult) -> None:
-    """Keep a tool's answer, linked to the call that asked for it."""
-    async with database.transaction() as session:
-        await message_crud.append(
-            session,
-            conversation_id=prepared.conversation_id,
+async def store_tool_results(
+    database: Database, prepared: PreparedRun, results: Sequence[ToolResult]
+) -> None:
+    """Keep one step's tool answers, each linked to the call that asked for it, together."""
+    rows = [
+        message_crud.new_row(
             role=MessageRole.TOOL,
             content=result.content,
             tool_call_id=result.call_id,
             name=result.name,
             execution_id=prepared.execution_id,
         )
-
-
-async def update_execution(database: Database, prepared: PreparedRun, **changes: Any) -> Execution:
-    """Record the run's progress or outcome on its Execution row."""
+        for result in results
+    ]
     async with database.transaction() as session:
-        execution = await execution_crud.get(
-            session, execution_id=prepared.execution_id, owner_id=prepared.user_id
-        )
-        assert execution is not None
-        return await execution_crud.update(session, execution=execution, changes=changes)
+        await message_crud.append_rows(session, conversation_id=prepared.conversation_id, rows=rows)
 
 
 async def finish(
     database: Database, prepared: PreparedRun, draft: Draft, changes: dict[str, Any]
 ) -> Execution:
-    """Record the outcome and any reply cut short, together, in one transaction."""
+    """Record the outcome with the answer, or any reply cut short, in one transaction."""
     message_id = draft.message_id
     async with database.transaction() as session:
-        if draft.text and (draft.unsaved or draft.message_id is None):
+        if draft.final is not None:
+            await _write_reply(session, prepared, draft.final, draft)
+        elif draft.text and (draft.unsaved or draft.message_id is None):
             message_id = await _write_draft(session, prepared, draft)
-        execution = await execution_crud.get(
-            session, execution_id=prepared.execution_id, owner_id=prepared.user_id
+        execution = await execution_crud.change(
+            session, execution_id=prepared.execution_id, changes=changes
         )
         assert execution is not None
-        execution = await execution_crud.update(session, execution=execution, changes=changes)
-    if draft.text:
+    if draft.final is not None:
+        draft.text, draft.message_id, draft.saved_length, draft.final = "", None, 0, None
+    elif draft.text:
         draft.message_id, draft.saved_length = message_id, len(draft.text)
     return execution
 
@@ -214,18 +241,18 @@ async def read_execution(
 async def record_never_started(
     database: Database, execution_id: uuid.UUID, *, owner_id: uuid.UUID | None
 ) -> None:
-    """A task cancelled before its first step never ran `run`; record the outcome for it."""
+    """A task cancelled before its first step never ran `run`; record the outcome for it.
+
+    A run that has ended, or another owner's, is left as it is.
+    """
+    changes = failure(ExecutionStatus.CANCELLED, "cancelled", "Cancelled before it started")
     async with database.transaction() as session:
-        execution = await execution_crud.get_any(session, execution_id=execution_id)
-        if execution is None or execution.status.is_final:
-            return
-        if owner_id is not None and execution.owner_id != owner_id:
-            return
-        await execution_crud.update(
+        await execution_crud.change(
             session,
-            execution=execution,
-            changes=failure(ExecutionStatus.CANCELLED, "cancelled", "Cancelled before it started")
-            | {"finished_at": utc_now()},
+            execution_id=execution_id,
+            owner_id=owner_id,
+            changes=changes | {"finished_at": utc_now()},
+            unfinished_only=True,
         )
 
 
@@ -239,12 +266,15 @@ INTERRUPTED = {
 async def fail_orphan(database: Database, execution_id: uuid.UUID) -> Execution | None:
     """Mark one unfinished execution failed as interrupted; the row as it now stands."""
     async with database.transaction() as session:
-        execution = await execution_crud.get_any(session, execution_id=execution_id)
-        if execution is None or execution.status.is_final:
-            return execution
-        return await execution_crud.update(
-            session, execution=execution, changes=INTERRUPTED | {"finished_at": utc_now()}
+        failed = await execution_crud.change(
+            session,
+            execution_id=execution_id,
+            changes=INTERRUPTED | {"finished_at": utc_now()},
+            unfinished_only=True,
         )
+        if failed is not None:
+            return failed
+        return await execution_crud.get_any(session, execution_id=execution_id)
 
 
 async def fail_orphans(
@@ -254,10 +284,6 @@ async def fail_orphans(
     async with database.transaction() as session:
         candidates = await execution_crud.list_unfinished(session)
         orphans = [e.id for e in candidates if not await is_live(e.id)]
-        failed = 0
-        for execution_id in orphans:
-            changes = INTERRUPTED | {"finished_at": utc_now()}
-            failed += await execution_crud.finish_if_unfinished(
-                session, execution_id=execution_id, changes=changes
-            )
-    return failed
+        return await execution_crud.finish_unfinished(
+            session, execution_ids=orphans, changes=INTERRUPTED | {"finished_at": utc_now()}
+        )

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from app.ai.providers.base import Usage
+from app.ai.providers.base import ChatMessage, Completion, Usage
 from app.ai.providers.pricing import cost_of
 from app.models import Agent
 
@@ -41,12 +41,17 @@ class AgentSpec:
 
 @dataclass(frozen=True, slots=True)
 class PreparedRun:
-    """A run whose execution and user message are stored, ready to be launched."""
+    """A run whose execution and user message are stored, ready to be launched.
+
+    `history` is the conversation as stored when it was all written just now (a new
+    conversation), so the run need not read it back; None means it is read at the start.
+    """
 
     execution_id: uuid.UUID
     conversation_id: uuid.UUID
     user_id: uuid.UUID
     agent: AgentSpec
+    history: tuple[ChatMessage, ...] | None = None
 
 
 @dataclass(slots=True)
@@ -54,13 +59,15 @@ class Draft:
     """The assistant reply streamed so far, kept (marked incomplete) if the run ends mid-reply.
 
     `message_id` is the stored row once the text has been saved, so later saves and the
-    finished reply update that row instead of adding another.
+    finished reply update that row instead of adding another. `final` is the model's
+    answer, stored with the run's outcome in the same transaction.
     """
 
     text: str = ""
     message_id: uuid.UUID | None = None
     saved_length: int = 0
     saved_at: float = 0.0
+    final: Completion | None = None
 
     @property
     def unsaved(self) -> bool:

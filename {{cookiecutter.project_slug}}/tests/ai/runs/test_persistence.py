@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import uuid
+
 from fastapi import FastAPI
 
 from app.ai.providers.base import ProviderError, ProviderErrorKind
+from app.ai.runs import RunManager
 from app.db.session import Database
-from app.models import ExecutionStatus, MessageRole
+from app.models import Agent, Execution, ExecutionStatus, MessageRole
 from tests.support.builders import Builder
 from tests.support.run_manager import CALL, manager_with, new_agent, stored_messages
+from tests.support.statements import StatementLog, counting_statements
+
+# Statements a run may send, by database: PostgreSQL also locks the conversation row
+# before each message it appends to a conversation others may write to.
+ONE_TURN = {"sqlite": 6, "postgresql": 7}
+LATER_TURN = {"sqlite": 6, "postgresql": 8}
+TOOL_RUN = {"sqlite": 8, "postgresql": 11}
+CALCULATE = '!tool calculator {"expression": "6*7"}'
 
 
 async def test_a_failure_mid_run_keeps_every_stored_message_and_the_usage(
@@ -33,3 +44,84 @@ async def test_a_failure_mid_run_keeps_every_stored_message_and_the_usage(
         MessageRole.TOOL,
     ]
     assert messages[2].content == "2"
+
+
+async def _counted_run(
+    runs: RunManager,
+    database: Database,
+    agent: Agent,
+    message: str,
+    conversation_id: uuid.UUID | None = None,
+) -> tuple[Execution, StatementLog]:
+    with counting_statements(database) as log:
+        prepared = await runs.prepare(
+            user_id=agent.owner_id, agent=agent, message=message, conversation_id=conversation_id
+        )
+        execution = await runs.run(prepared)
+    assert execution.status is ExecutionStatus.COMPLETED, execution.error_message
+    return execution, log
+
+
+async def test_a_one_turn_run_commits_three_times_in_a_handful_of_statements(
+    app: FastAPI, build: Builder, database: Database
+) -> None:
+    runs = manager_with(app, [])
+    agent = await new_agent(build, database, "scripted")
+
+    execution, log = await _counted_run(runs, database, agent, "hello")
+
+    # The pending run, its start, and the answer with the outcome.
+    assert log.commits == 3, str(log)
+    assert len(log) <= ONE_TURN[database.engine.dialect.name], str(log)
+    messages = await stored_messages(database, execution)
+    assert [(m.role, m.content, m.incomplete) for m in messages] == [
+        (MessageRole.USER, "hello", False),
+        (MessageRole.ASSISTANT, "[scripted] hello", False),
+    ]
+
+
+async def test_a_later_turn_reads_the_history_in_the_transaction_that_starts_it(
+    app: FastAPI, build: Builder, database: Database
+) -> None:
+    runs = manager_with(app, [])
+    agent = await new_agent(build, database, "scripted")
+    first, _ = await _counted_run(runs, database, agent, "first")
+
+    second, log = await _counted_run(
+        runs, database, agent, "second", conversation_id=first.conversation_id
+    )
+
+    assert log.commits == 3, str(log)
+    assert len(log) <= LATER_TURN[database.engine.dialect.name], str(log)
+    messages = await stored_messages(database, second)
+    assert [m.content for m in messages] == [
+        "first",
+        "[scripted] first",
+        "second",
+        "[scripted] second",
+    ]
+    assert [m.sequence for m in messages] == [1, 2, 3, 4]
+
+
+async def test_a_tool_run_stores_each_step_as_it_happens_in_few_statements(
+    app: FastAPI, build: Builder, database: Database
+) -> None:
+    runs = manager_with(app, [])
+    agent = await new_agent(build, database, "scripted")
+
+    execution, log = await _counted_run(runs, database, agent, f"{CALCULATE}\n{CALCULATE}")
+
+    # The pending run, its start, the call, both results together, the answer and outcome.
+    assert log.commits == 5, str(log)
+    assert len(log) <= TOOL_RUN[database.engine.dialect.name], str(log)
+    messages = await stored_messages(database, execution)
+    assert [m.role for m in messages] == [
+        MessageRole.USER,
+        MessageRole.ASSISTANT,
+        MessageRole.TOOL,
+        MessageRole.TOOL,
+        MessageRole.ASSISTANT,
+    ]
+    assert [m.tool_call_id for m in messages[2:4]] == ["call_1", "call_2"]
+    assert [m.sequence for m in messages] == [1, 2, 3, 4, 5]
+    assert execution.output == "[scripted] calculator -> 42\ncalculator -> 42"

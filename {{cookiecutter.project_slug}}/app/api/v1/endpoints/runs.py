@@ -51,14 +51,15 @@ async def execute_agent(
         )
         if conversation is None or conversation.agent_id != agent.id:
             raise NotFoundError("Conversation not found")
-    # The run writes through its own short sessions; holding this one's connection while
-    # they wait for theirs would let a burst of runs exhaust the pool against itself.
-    await session.commit()
+    # Stored in this request's transaction and committed there, which frees its connection:
+    # the run writes through its own short sessions, and holding this one while they wait
+    # for theirs would let a burst of runs exhaust the pool against itself.
     prepared = await runs.prepare(
         user_id=user.id,
         agent=agent,
         message=payload.message,
         conversation_id=payload.conversation_id,
+        session=session,
     )
     if payload.stream or "text/event-stream" in request.headers.get("accept", ""):
         return stream_run(runs, prepared, ping_seconds=settings.sse_ping_seconds)
