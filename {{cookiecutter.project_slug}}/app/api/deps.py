@@ -62,12 +62,6 @@ async def get_revocations(request: Request) -> Revocations:
     return revocations
 
 
-async def get_user_cache(request: Request) -> UserCache:
-    """Signed-in users' accounts, briefly kept so most requests read no user row."""
-    users: UserCache = request.app.state.users
-    return users
-
-
 async def get_run_manager(request: Request) -> RunManager:
     """The run manager the lifespan started: it prepares, launches and cancels runs."""
     runs: RunManager = request.app.state.runs
@@ -96,7 +90,6 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 StoreDep = Annotated[KeyValueStore, Depends(get_store)]
 RevocationsDep = Annotated[Revocations, Depends(get_revocations)]
-UserCacheDep = Annotated[UserCache, Depends(get_user_cache)]
 RunManagerDep = Annotated[RunManager, Depends(get_run_manager)]
 ProvidersDep = Annotated[ProviderFactory, Depends(get_providers)]
 ToolRegistryDep = Annotated[ToolRegistry, Depends(get_tool_registry)]
@@ -147,25 +140,27 @@ AccessClaims = Annotated[TokenClaims, Depends(get_access_claims)]
 
 
 async def get_signed_in_user(
-    settings: SettingsDep,
-    revocations: RevocationsDep,
-    users: UserCacheDep,
-    session: SessionDep,
-    token: Annotated[str | None, Depends(oauth2_scheme)],
+    request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]
 ) -> Caller:
     """The active user an access token names, if nothing ended its session since.
 
     The revocation check and the user's cache entry are one store round trip; only a
-    user missing from the cache costs a row read, which also compares the token version.
+    user missing from the cache costs a row read (in a transaction of its own, so a
+    request that needs no other row opens none), which also compares the token version.
     """
-    claims = _access_token_claims(settings, token)
+    state = request.app.state
+    users: UserCache = state.users
+    claims = _access_token_claims(state.settings, token)
+    revocations: Revocations = state.revocations
     refused, cached = await revocations.check(claims, also=users.keys(claims.subject))
     if refused:
         raise AuthenticationError("Token has been revoked")
     caller = users.lookup(cached, claims)
     if caller is not None:
         return caller
-    user = await user_crud.get(session, user_id=claims.subject)
+    database: Database = state.database
+    async with database.transaction() as session:
+        user = await user_crud.get(session, user_id=claims.subject)
     if user is None or not user.is_active:
         raise AuthenticationError()
     if claims.version != user.token_version:
@@ -178,20 +173,18 @@ SignedInUser = Annotated[Caller, Depends(get_signed_in_user)]
 
 
 async def get_current_user(
-    settings: SettingsDep,
-    revocations: RevocationsDep,
-    users: UserCacheDep,
-    session: SessionDep,
-    token: Annotated[str | None, Depends(oauth2_scheme)],
+    request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]
 ) -> Caller:
     """The caller, by access token or by API key; either is sent as a bearer credential."""
     if token and looks_like_api_key(token):
-        key = await api_key_crud.find_usable(session, key=token)
-        user = None if key is None else await user_crud.get(session, user_id=key.owner_id)
+        database: Database = request.app.state.database
+        async with database.transaction() as session:
+            key = await api_key_crud.find_usable(session, key=token)
+            user = None if key is None else await user_crud.get(session, user_id=key.owner_id)
         if user is None or not user.is_active:
             raise AuthenticationError("Invalid or expired API key")
         return Caller.of(user)
-    return await get_signed_in_user(settings, revocations, users, session, token)
+    return await get_signed_in_user(request, token)
 
 
 CurrentUser = Annotated[Caller, Depends(get_current_user)]
@@ -259,6 +252,5 @@ __all__ = [
     "StoreDep",
     "ToolManagerDep",
     "ToolRegistryDep",
-    "UserCacheDep",
     "check_password_length",
 ]
