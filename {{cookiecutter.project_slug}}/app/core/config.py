@@ -62,10 +62,10 @@ class Settings(BaseSettings):
     database_connect_backoff_seconds: float = Field(default=0.5, ge=0)
     auto_migrate: bool = True
 
-    # Per-request costs. Pre-ping checks each pooled connection before use (a round trip);
-    # off, a connection the server closed fails one request and the pool is then renewed.
+    # Per-request costs. Pre-ping checks each pooled connection before use (a round trip),
+    # so one the server closed is replaced unseen; unset means on except for SQLite.
     # Connections older than RECYCLE seconds are replaced (-1: never).
-    database_pool_pre_ping: bool = False
+    database_pool_pre_ping: bool | None = None
     database_pool_recycle_seconds: int = Field(default=1800, ge=-1)
     # How long a signed-in user's account is reused without reading its row (0: never).
     # Every change to an account is seen at once{% if cookiecutter.use_redis %} with Redis, or{% endif %} in the worker that made
@@ -198,6 +198,7 @@ class Settings(BaseSettings):
         "first_admin_password",
         "metrics_token",
         "password_hash_threads",
+        "database_pool_pre_ping",
         mode="before",
     )
     @classmethod
@@ -235,6 +236,13 @@ class Settings(BaseSettings):
         if self.knowledge_chunk_overlap >= self.knowledge_chunk_tokens:
             raise ValueError("KNOWLEDGE_CHUNK_OVERLAP must be below KNOWLEDGE_CHUNK_TOKENS")
         return self
+
+    @property
+    def pool_pre_ping(self) -> bool:
+        """A server may close connections (a restart, an idle timeout); a SQLite file cannot."""
+        if self.database_pool_pre_ping is None:
+            return not self.is_sqlite
+        return self.database_pool_pre_ping
 
     @property
     def is_sqlite(self) -> bool:

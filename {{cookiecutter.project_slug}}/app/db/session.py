@@ -32,11 +32,11 @@ def create_engine(settings: Settings) -> AsyncEngine:
     """Build the engine with a bounded pool; SQLite also gets its pragmas."""
     # hide_parameters: values (emails, password hashes, prompts) never reach a log line or
     # an exception's text; the statement with its placeholders is enough to debug.
-    # pre-ping costs a round trip per checkout; without it a connection the server closed
-    # fails one request (a 503) and SQLAlchemy then replaces every pooled connection.
+    # pre-ping costs a round trip per checkout, which a cached signed-in user never makes;
+    # without it a connection the server closed fails the work that draws it.
     options: dict[str, Any] = {
         "echo": settings.database_echo,
-        "pool_pre_ping": settings.database_pool_pre_ping,
+        "pool_pre_ping": settings.pool_pre_ping,
         "hide_parameters": True,
     }
     if ":memory:" not in settings.database_url:
