@@ -45,12 +45,14 @@ from app.core.backends import create_auth_throttle, create_rate_limiter, create_
 from app.core.config import Settings, get_settings
 from app.core.errors import register_error_handlers
 from app.core.logging import RequestContextMiddleware, configure_logging
+from app.core.security.passwords import use_hashing_threads
 from app.core.security.revocation import Revocations
 {%- if cookiecutter.use_opentelemetry %}
 from app.core.tracing import configure_tracing, flush_traces, instrument_app, instrument_engine
 {%- endif %}
 from app.crud.accounts import apply_first_admin
 from app.crud.revocation import DatabaseRevocationLedger
+from app.crud.user_cache import UserCache
 from app.db.migrate import ensure_sqlite_directory, upgrade_to_head
 from app.db.session import Database, DatabaseUnreachableError, wait_for_database
 from app.web.docs import install_api_docs
@@ -85,6 +87,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await apply_first_admin(database, settings)
         app.state.store = store = create_store(settings)
         app.state.revocations = Revocations(store, DatabaseRevocationLedger(database))
+        app.state.users = users = UserCache(store, ttl_seconds=settings.user_cache_seconds)
+        database.on_change(users.forget)
+        use_hashing_threads(settings.password_hash_threads)
         app.state.rate_limiter = rate_limiter = create_rate_limiter(settings)
         app.state.auth_throttle = create_auth_throttle(settings, rate_limiter)
         app.state.user_limits = UserLimits(rate_limiter, settings)

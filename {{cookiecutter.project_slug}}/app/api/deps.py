@@ -24,8 +24,8 @@ from app.core.security.tokens import TokenClaims, TokenType, decode_token
 from app.core.store import KeyValueStore
 from app.crud import api_key as api_key_crud
 from app.crud import user as user_crud
+from app.crud.user_cache import Caller, UserCache
 from app.db.session import Database
-from app.models import User
 
 # Offsets past any realistic table; larger ones would overflow the databases' integers.
 MAX_SKIP = 1_000_000_000
@@ -38,49 +38,49 @@ API_KEY_NOT_ENOUGH = "Sign in with your password for this; an API key cannot do 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/login", auto_error=False)
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     """The settings the application was built with (tests pass their own)."""
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_database(request: Request) -> Database:
+async def get_database(request: Request) -> Database:
     """The SQLAlchemy engine and session factory the lifespan opened."""
     database: Database = request.app.state.database
     return database
 
 
-def get_store(request: Request) -> KeyValueStore:
+async def get_store(request: Request) -> KeyValueStore:
     """The key-value store: Redis when configured, process memory otherwise."""
     store: KeyValueStore = request.app.state.store
     return store
 
 
-def get_revocations(request: Request) -> Revocations:
+async def get_revocations(request: Request) -> Revocations:
     """Revoked tokens and sign-ins: checked in the store, kept in the database too."""
     revocations: Revocations = request.app.state.revocations
     return revocations
 
 
-def get_run_manager(request: Request) -> RunManager:
+async def get_run_manager(request: Request) -> RunManager:
     """The run manager the lifespan started: it prepares, launches and cancels runs."""
     runs: RunManager = request.app.state.runs
     return runs
 
 
-def get_providers(request: Request) -> ProviderFactory:
+async def get_providers(request: Request) -> ProviderFactory:
     """The providers configured for agents to use."""
     providers: ProviderFactory = request.app.state.providers
     return providers
 
 
-def get_tool_registry(request: Request) -> ToolRegistry:
+async def get_tool_registry(request: Request) -> ToolRegistry:
     """Every tool the application offers."""
     registry: ToolRegistry = request.app.state.tools
     return registry
 
 
-def get_tool_manager(request: Request) -> ToolManager:
+async def get_tool_manager(request: Request) -> ToolManager:
     """Runs tool calls under the same limits as an agent's."""
     manager: ToolManager = request.app.state.tool_manager
     return manager
@@ -97,7 +97,11 @@ ToolManagerDep = Annotated[ToolManager, Depends(get_tool_manager)]
 
 
 async def get_session(database: DatabaseDep) -> AsyncIterator[AsyncSession]:
-    """One transaction per request: commit on success, roll back on any error."""
+    """One transaction per request: commit what it wrote, roll back on any error.
+
+    The session connects at its first statement: a request that needs no row (a signed-in
+    user found in the cache) costs the database nothing.
+    """
     async with database.transaction() as session:
         yield session
 
@@ -105,6 +109,15 @@ async def get_session(database: DatabaseDep) -> AsyncIterator[AsyncSession]:
 # scope="function" commits before the response is sent: a client that reads its 201 can
 # rely on the row existing, and a failed commit becomes an error response, not a lost write.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+def _access_token_claims(settings: Settings, token: str | None) -> TokenClaims:
+    """A well-signed, unexpired access token's claims; refresh tokens and API keys refused."""
+    if not token:
+        raise AuthenticationError("Not authenticated")
+    if looks_like_api_key(token):
+        raise PermissionDeniedError(API_KEY_NOT_ENOUGH)
+    return decode_token(settings, token, TokenType.ACCESS)
 
 
 async def get_access_claims(
@@ -117,11 +130,7 @@ async def get_access_claims(
     The revocation check fails closed: with the store or the database away it raises,
     and the request is a 503 with Retry-After, never let through unchecked.
     """
-    if not token:
-        raise AuthenticationError("Not authenticated")
-    if looks_like_api_key(token):
-        raise PermissionDeniedError(API_KEY_NOT_ENOUGH)
-    claims = decode_token(settings, token, TokenType.ACCESS)
+    claims = _access_token_claims(settings, token)
     if await revocations.is_refused(claims):
         raise AuthenticationError("Token has been revoked")
     return claims
@@ -130,51 +139,65 @@ async def get_access_claims(
 AccessClaims = Annotated[TokenClaims, Depends(get_access_claims)]
 
 
-async def get_signed_in_user(claims: AccessClaims, session: SessionDep) -> User:
+async def get_signed_in_user(
+    request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]
+) -> Caller:
     """The active user an access token names, if nothing ended its session since.
 
-    The user's row is read anyway, so comparing the token version costs nothing more.
+    The revocation check and the user's cache entry are one store round trip; only a
+    user missing from the cache costs a row read (in a transaction of its own, so a
+    request that needs no other row opens none), which also compares the token version.
     """
-    user = await user_crud.get(session, user_id=claims.subject)
+    state = request.app.state
+    users: UserCache = state.users
+    claims = _access_token_claims(state.settings, token)
+    revocations: Revocations = state.revocations
+    refused, cached = await revocations.check(claims, also=users.keys(claims.subject))
+    if refused:
+        raise AuthenticationError("Token has been revoked")
+    caller = users.lookup(cached, claims)
+    if caller is not None:
+        return caller
+    database: Database = state.database
+    async with database.transaction() as session:
+        user = await user_crud.get(session, user_id=claims.subject)
     if user is None or not user.is_active:
         raise AuthenticationError()
     if claims.version != user.token_version:
         raise AuthenticationError(SESSION_ENDED)
-    return user
+    return await users.remember(user, cached)
 
 
 # Signed in with a password: what managing credentials (API keys) requires.
-SignedInUser = Annotated[User, Depends(get_signed_in_user)]
+SignedInUser = Annotated[Caller, Depends(get_signed_in_user)]
 
 
 async def get_current_user(
-    settings: SettingsDep,
-    revocations: RevocationsDep,
-    session: SessionDep,
-    token: Annotated[str | None, Depends(oauth2_scheme)],
-) -> User:
+    request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]
+) -> Caller:
     """The caller, by access token or by API key; either is sent as a bearer credential."""
     if token and looks_like_api_key(token):
-        key = await api_key_crud.find_usable(session, key=token)
-        user = None if key is None else await user_crud.get(session, user_id=key.owner_id)
+        database: Database = request.app.state.database
+        async with database.transaction() as session:
+            key = await api_key_crud.find_usable(session, key=token)
+            user = None if key is None else await user_crud.get(session, user_id=key.owner_id)
         if user is None or not user.is_active:
             raise AuthenticationError("Invalid or expired API key")
-        return user
-    claims = await get_access_claims(settings, revocations, token)
-    return await get_signed_in_user(claims, session)
+        return Caller.of(user)
+    return await get_signed_in_user(request, token)
 
 
-CurrentUser = Annotated[User, Depends(get_current_user)]
+CurrentUser = Annotated[Caller, Depends(get_current_user)]
 
 
-async def get_admin_user(user: CurrentUser) -> User:
+async def get_admin_user(user: CurrentUser) -> Caller:
     """Admin-only routes are a 403 for everyone else."""
     if not user.is_admin:
         raise PermissionDeniedError("Administrator privileges required")
     return user
 
 
-AdminUser = Annotated[User, Depends(get_admin_user)]
+AdminUser = Annotated[Caller, Depends(get_admin_user)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,7 +208,7 @@ class Pagination:
     limit: int
 
 
-def get_pagination(
+async def get_pagination(
     skip: Annotated[int, Query(ge=0, le=MAX_SKIP, description="How many items to skip")] = 0,
     limit: Annotated[int, Query(ge=1, le=100, description="Page size")] = 20,
 ) -> Pagination:
@@ -217,6 +240,7 @@ def check_password_length(settings: Settings, password: str | None) -> None:
 __all__ = [
     "AccessClaims",
     "AdminUser",
+    "Caller",
     "CurrentUser",
     "DatabaseDep",
     "PaginationDep",

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from app.core.backends import create_store
 from app.core.config import Settings
+from app.crud.user_cache import UserCache
 from app.db.migrate import upgrade_to_head
 from app.db.session import Database
 
@@ -19,7 +21,11 @@ async def migrated_database(settings: Settings) -> AsyncIterator[Database]:
     if settings.auto_migrate:
         await upgrade_to_head(settings)
     database = Database(settings)
+    # Servers sharing this store (Redis) forget the accounts a command changes at once.
+    store = create_store(settings)
+    database.on_change(UserCache(store, ttl_seconds=settings.user_cache_seconds).forget)
     try:
         yield database
     finally:
         await database.dispose()
+        await store.close()

@@ -59,14 +59,26 @@ class Settings(BaseSettings):
     # Database: a local SQLite file until DATABASE_URL points elsewhere.
     database_url: str = f"sqlite+aiosqlite:///{PROJECT_ROOT / 'data' / 'app.db'}"
     database_echo: bool = False
-    database_pool_size: int = Field(default=5, ge=1)
-    database_max_overflow: int = Field(default=10, ge=0)
+    database_pool_size: int = Field(default=10, ge=1)
+    database_max_overflow: int = Field(default=5, ge=0)
     database_pool_timeout_seconds: float = Field(default=5.0, gt=0)
     # Start-up tries the database this many times, waiting BACKOFF seconds (doubling)
     # between tries, then exits non-zero with one line naming DATABASE_URL.
     database_connect_attempts: int = Field(default=5, ge=1)
     database_connect_backoff_seconds: float = Field(default=0.5, ge=0)
     auto_migrate: bool = True
+
+    # Per-request costs. Pre-ping checks each pooled connection before use (a round trip),
+    # so one the server closed is replaced unseen; unset means on except for SQLite.
+    # Connections older than RECYCLE seconds are replaced (-1: never).
+    database_pool_pre_ping: bool | None = None
+    database_pool_recycle_seconds: int = Field(default=1800, ge=-1)
+    # How long a signed-in user's account is reused without reading its row (0: never).
+    # Every change to an account is seen at once{% if cookiecutter.use_redis %} with Redis, or{% endif %} in the worker that made
+    # it; other workers without a shared store see it within this many seconds.
+    user_cache_seconds: int = Field(default=30, ge=0)
+    # Threads hashing passwords at once (bcrypt); empty means one per CPU core.
+    password_hash_threads: int | None = Field(default=None, ge=1)
 {%- if cookiecutter.use_redis %}
 
     # Redis: empty keeps rate limits, revocation and cancellation in-process.
@@ -187,7 +199,13 @@ class Settings(BaseSettings):
         return [entry.strip() for entry in value]
 
     @field_validator(
-        "playground_enabled", "docs_enabled", "first_admin_password", "metrics_token", mode="before"
+        "playground_enabled",
+        "docs_enabled",
+        "first_admin_password",
+        "metrics_token",
+        "password_hash_threads",
+        "database_pool_pre_ping",
+        mode="before",
     )
     @classmethod
     def _empty_means_unset(cls, value: object) -> object:
@@ -224,6 +242,13 @@ class Settings(BaseSettings):
         if self.knowledge_chunk_overlap >= self.knowledge_chunk_tokens:
             raise ValueError("KNOWLEDGE_CHUNK_OVERLAP must be below KNOWLEDGE_CHUNK_TOKENS")
         return self
+
+    @property
+    def pool_pre_ping(self) -> bool:
+        """A server may close connections (a restart, an idle timeout); a SQLite file cannot."""
+        if self.database_pool_pre_ping is None:
+            return not self.is_sqlite
+        return self.database_pool_pre_ping
 
     @property
     def is_sqlite(self) -> bool:

@@ -11,7 +11,7 @@ import asyncio
 import heapq
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Protocol
 
@@ -37,6 +37,10 @@ class KeyValueStore(Protocol):
 
     async def get(self, key: str) -> str | None:
         """The value, or None when the key is missing or expired."""
+        ...
+
+    async def get_many(self, keys: Sequence[str]) -> list[str | None]:
+        """The values of `keys` in order, None for each missing one; one round trip."""
         ...
 
     async def delete(self, key: str) -> None:
@@ -99,6 +103,10 @@ class MemoryStore:
             del self._items[key]
             return None
         return value
+
+    async def get_many(self, keys: Sequence[str]) -> list[str | None]:
+        """Each key's value, as `get` would give it."""
+        return [await self.get(key) for key in keys]
 
     async def delete(self, key: str) -> None:
         """Forget `key`; a missing key is not an error."""

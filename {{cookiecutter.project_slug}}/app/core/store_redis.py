@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager, suppress
 
 from redis.asyncio import BlockingConnectionPool, Redis
@@ -63,6 +63,14 @@ class RedisStore:
         with _unavailable():
             value = await self.client.get(key)
         return None if value is None else str(value)
+
+    async def get_many(self, keys: Sequence[str]) -> list[str | None]:
+        """`MGET`: every value in one round trip, None for each missing key."""
+        if not keys:
+            return []
+        with _unavailable():
+            values = await self.client.mget(list(keys))
+        return [None if value is None else str(value) for value in values]
 
     async def delete(self, key: str) -> None:
         """Forget `key` for every worker at once."""

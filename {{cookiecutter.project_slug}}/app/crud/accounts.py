@@ -68,9 +68,9 @@ async def ensure_account(
             return Outcome.CREATED
         if not update_existing:
             return Outcome.UNCHANGED
-        user.role = role
-        user.is_active = True
-        user.hashed_password = hashed
+        # Through `update`, so the new password, role or flag ends earlier sessions.
+        changes = {"role": role, "is_active": True, "hashed_password": hashed}
+        await user_crud.update(session, user=user, changes=changes)
         return Outcome.UPDATED
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from typing import Any
 
@@ -19,6 +19,10 @@ from sqlalchemy.pool import NullPool
 
 from app.core.config import Settings
 from app.core.outages import OUTAGE_ERRORS
+from app.db.tracking import RowChange, TrackedAsyncSession, changed_rows, wrote
+
+# Told which rows a finished transaction changed; must not raise.
+ChangeListener = Callable[[frozenset[RowChange]], Awaitable[None]]
 
 # One start-up attempt gives up after this long, e.g. on a host that drops packets.
 CONNECT_ATTEMPT_TIMEOUT_SECONDS = 5.0
@@ -28,9 +32,11 @@ def create_engine(settings: Settings) -> AsyncEngine:
     """Build the engine with a bounded pool; SQLite also gets its pragmas."""
     # hide_parameters: values (emails, password hashes, prompts) never reach a log line or
     # an exception's text; the statement with its placeholders is enough to debug.
+    # pre-ping costs a round trip per checkout, which a cached signed-in user never makes;
+    # without it a connection the server closed fails the work that draws it.
     options: dict[str, Any] = {
         "echo": settings.database_echo,
-        "pool_pre_ping": True,
+        "pool_pre_ping": settings.pool_pre_ping,
         "hide_parameters": True,
     }
     if ":memory:" not in settings.database_url:
@@ -38,6 +44,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         options["max_overflow"] = settings.database_max_overflow
         # A full pool answers 503 soon rather than holding the request for 30 s.
         options["pool_timeout"] = settings.database_pool_timeout_seconds
+        options["pool_recycle"] = settings.database_pool_recycle_seconds
     engine = create_async_engine(settings.database_url, **options)
     if settings.is_sqlite:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
@@ -71,9 +78,17 @@ class Database:
 
     def __init__(self, settings: Settings) -> None:
         self.engine = create_engine(settings)
-        self.session_factory = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.session_factory = async_sessionmaker(
+            self.engine, class_=TrackedAsyncSession, expire_on_commit=False
+        )
         self.background_slots = background_slots(settings)
         self._turns: asyncio.Semaphore | None = None
+        # Shared with the background view, which copies this list's reference.
+        self._listeners: list[ChangeListener] = []
+
+    def on_change(self, listener: ChangeListener) -> None:
+        """Call `listener` with the rows each transaction changed, once it has ended."""
+        self._listeners.append(listener)
 
     def for_background(self) -> Database:
         """The same engine for work that can wait its turn, such as agent runs.
@@ -88,14 +103,29 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """A session that commits when the block succeeds and rolls back when it raises."""
-        async with self._turn(), self.session_factory() as session:
+        """A session that commits what the block wrote and rolls back when it raises.
+
+        It connects at its first statement, so a block that runs none costs no database
+        work; a block that only read ends without a COMMIT (closing rolls it back).
+        """
+        async with self._turn():
+            session = self.session_factory()
             try:
                 yield session
-                await session.commit()
-            except BaseException:
-                await session.rollback()
-                raise
+                if session.in_transaction() and wrote(session):
+                    await session.commit()
+            finally:
+                try:
+                    if session.in_transaction():
+                        await session.close()
+                finally:
+                    await self._announce(changed_rows(session))
+
+    async def _announce(self, changes: frozenset[RowChange]) -> None:
+        """Tell the listeners what changed, rolled back changes too: forgetting is safe."""
+        if changes:
+            for listener in self._listeners:
+                await listener(changes)
 
     def _turn(self) -> AbstractAsyncContextManager[Any]:
         """A background slot, or nothing to wait for on the request path."""

@@ -138,3 +138,19 @@ def test_any_origin_with_credentials_is_refused_with_a_clear_message() -> None:
 def test_request_body_cap_cannot_be_set_absurdly_low() -> None:
     with pytest.raises(ValidationError):
         make(max_request_body_bytes=10)
+
+
+@pytest.mark.parametrize(
+    ("url", "setting", "expected"),
+    [
+        ("sqlite+aiosqlite:///data/app.db", "", False),
+        ("postgresql+asyncpg://app@db:5432/app", "", True),
+        ("postgresql+asyncpg://app@db:5432/app", "false", False),
+        ("sqlite+aiosqlite:///data/app.db", "true", True),
+    ],
+)
+def test_pooled_connections_are_checked_where_a_server_can_close_them(
+    url: str, setting: str, expected: bool
+) -> None:
+    settings = settings_from({"database_url": url, "database_pool_pre_ping": setting})
+    assert settings.pool_pre_ping is expected

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import threading
 
 import pytest
@@ -9,6 +11,7 @@ import pytest
 from app.core.security import passwords
 from app.core.security.passwords import BCRYPT_MAX_BYTES, hash_password, verify_password
 from app.schemas.user import check_password_strength
+from tests.support.waiting import wait_for
 
 
 async def test_hash_then_verify() -> None:
@@ -98,3 +101,44 @@ def test_policy_refuses_weak_passwords(password: str, reason: str) -> None:
 def test_the_byte_limit_counts_bytes_not_characters() -> None:
     exactly = "é" * 35 + "a1"  # 72 bytes in 37 characters
     assert check_password_strength(exactly) == exactly
+
+
+class _BlockingContext:
+    """Hashes only when released, counting how many hashes run at the same time."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.lock = threading.Lock()
+        self.inside = 0
+        self.most_inside = 0
+
+    def hash(self, password: str) -> str:
+        with self.lock:
+            self.inside += 1
+            self.most_inside = max(self.most_inside, self.inside)
+        self.release.wait(timeout=30)
+        with self.lock:
+            self.inside -= 1
+        return f"hashed:{password}"
+
+
+async def test_concurrent_hashing_is_bounded_by_the_thread_setting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    blocking = _BlockingContext()
+    monkeypatch.setattr(passwords, "_context", blocking)
+    passwords.use_hashing_threads(2)
+    try:
+        hashes = [asyncio.create_task(hash_password(f"pw-{n}")) for n in range(8)]
+        await wait_for(lambda: blocking.inside == 2, message="hashing never started")
+        blocking.release.set()
+        assert len(await asyncio.gather(*hashes)) == 8
+    finally:
+        blocking.release.set()
+        passwords.use_hashing_threads(None)
+    assert blocking.most_inside == 2
+
+
+def test_the_default_is_one_thread_per_core() -> None:
+    passwords.use_hashing_threads(None)
+    assert passwords._threads.size == (os.cpu_count() or 1)

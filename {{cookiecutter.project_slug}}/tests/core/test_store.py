@@ -38,6 +38,13 @@ async def test_set_get_delete(store: MemoryStore) -> None:
     await store.delete("k")
 
 
+async def test_get_many_reads_each_key_in_order(store: MemoryStore, clock: FakeClock) -> None:
+    await store.set("a", "1")
+    await store.set("brief", "2", ttl_seconds=5)
+    clock.now += 10
+    assert await store.get_many(["a", "missing", "brief"]) == ["1", None, None]
+
+
 async def test_add_sets_only_when_absent(store: MemoryStore) -> None:
     assert await store.add("k", "first") is True
     assert await store.add("k", "second") is False

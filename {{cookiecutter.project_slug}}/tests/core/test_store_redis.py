@@ -74,6 +74,13 @@ async def test_set_get_delete(redis_store: RedisStore) -> None:
     assert await redis_store.get("k") is None
 
 
+async def test_get_many_is_one_mget(redis_store: RedisStore) -> None:
+    await redis_store.set("a", "1")
+    await redis_store.set("b", "2")
+    assert await redis_store.get_many(["a", "missing", "b"]) == ["1", None, "2"]
+    assert await redis_store.get_many([]) == []
+
+
 async def test_add_is_set_if_absent(redis_store: RedisStore) -> None:
     assert await redis_store.add("k", "first", ttl_seconds=60) is True
     assert await redis_store.add("k", "second", ttl_seconds=60) is False
@@ -117,6 +124,15 @@ async def test_revocation_is_shared_between_workers(
     finally:
         await worker_a.close()
         await worker_b.close()
+
+
+async def test_get_many_from_an_unreachable_redis_is_the_stores_error() -> None:
+    store = RedisStore.from_url(UNREACHABLE_URL, socket_timeout=1.0)
+    try:
+        with pytest.raises(StoreUnavailableError):
+            await store.get_many(["revocations-loaded", "user:1"])
+    finally:
+        await store.close()
 
 
 def test_redis_url_selects_the_redis_store() -> None:

@@ -6,6 +6,7 @@ import base64
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from jose import jwt
 
 from app.core.config import Settings
 from app.core.errors import AuthenticationError
+from app.core.security import tokens
 from app.core.security.tokens import (
     CLOCK_SKEW_SECONDS,
     TokenClaims,
@@ -232,3 +234,24 @@ def test_a_token_without_version_or_family_is_version_0_and_its_own_family(
     claims = decode_token(token_settings, _encode(raw), TokenType.ACCESS)
     assert claims.version == 0
     assert claims.family == raw["jti"]
+
+
+def test_a_token_verified_before_still_expires(
+    token_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = create_token(token_settings, uuid.uuid4(), TokenType.ACCESS)
+    claims = decode_token(token_settings, token, TokenType.ACCESS)
+    assert decode_token(token_settings, token, TokenType.ACCESS) == claims  # verified once
+    later = claims.expires_at.timestamp() + 1
+    monkeypatch.setattr(tokens, "time", SimpleNamespace(time=lambda: later))
+    with pytest.raises(AuthenticationError):
+        decode_token(token_settings, token, TokenType.ACCESS)
+
+
+def test_a_token_verified_before_is_still_refused_as_the_other_type(
+    token_settings: Settings,
+) -> None:
+    token = create_token(token_settings, uuid.uuid4(), TokenType.REFRESH)
+    decode_token(token_settings, token, TokenType.REFRESH)
+    with pytest.raises(AuthenticationError):
+        decode_token(token_settings, token, TokenType.ACCESS)

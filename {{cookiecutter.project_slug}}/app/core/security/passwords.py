@@ -1,15 +1,59 @@
-"""Password hashing with bcrypt, kept off the event loop."""
+"""Password hashing with bcrypt, kept off the event loop in a few threads of its own."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
+from typing import TypeVar
 
 from passlib.context import CryptContext
-from starlette.concurrency import run_in_threadpool
 
 # bcrypt only reads the first 72 bytes; longer passwords are refused at the schema.
 BCRYPT_MAX_BYTES = 72
 _context = CryptContext(schemes=["bcrypt"], deprecated="auto")
+
+T = TypeVar("T")
+
+
+class _HashingThreads:
+    """At most one bcrypt per core at a time: a burst of sign-ins queues here.
+
+    More threads than cores would not hash faster; they would only compete with the event
+    loop's thread for the CPU and stall every other request.
+    """
+
+    def __init__(self) -> None:
+        self.size = 0
+        self._executor: ThreadPoolExecutor | None = None
+
+    def resize(self, size: int | None) -> None:
+        """Use `size` threads from now on (None: one per core); work under way finishes."""
+        size = size or os.cpu_count() or 1
+        if size == self.size:
+            return
+        self.size = size
+        previous, self._executor = self._executor, None
+        if previous is not None:
+            previous.shutdown(wait=False)
+
+    def executor(self) -> ThreadPoolExecutor:
+        """The pool, started on first use."""
+        if self._executor is None:
+            if not self.size:
+                self.resize(None)
+            self._executor = ThreadPoolExecutor(self.size, thread_name_prefix="bcrypt")
+        return self._executor
+
+
+_threads = _HashingThreads()
+
+
+def use_hashing_threads(size: int | None) -> None:
+    """Hash at most `size` passwords at once (PASSWORD_HASH_THREADS; None: one per core)."""
+    _threads.resize(size)
 
 
 def too_short_message(min_length: int) -> str:
@@ -18,17 +62,21 @@ def too_short_message(min_length: int) -> str:
 
 
 async def hash_password(password: str) -> str:
-    """Hash in a worker thread: bcrypt is deliberately slow and would stall other requests."""
-    return await run_in_threadpool(_hash, password)
+    """Hash in a hashing thread: bcrypt is deliberately slow and would stall other requests."""
+    return await _off_loop(_hash, password)
 
 
 async def verify_password(password: str, hashed: str | None) -> bool:
-    """Check a password in a worker thread; a malformed hash counts as a mismatch.
+    """Check a password in a hashing thread; a malformed hash counts as a mismatch.
 
     With no hash (an unknown account) a dummy hash is checked anyway, so response
     times do not reveal which emails have accounts.
     """
-    return await run_in_threadpool(_verify, password, hashed)
+    return await _off_loop(_verify, password, hashed)
+
+
+async def _off_loop(function: Callable[..., T], *args: object) -> T:
+    return await asyncio.get_running_loop().run_in_executor(_threads.executor(), function, *args)
 
 
 def _hash(password: str) -> str:

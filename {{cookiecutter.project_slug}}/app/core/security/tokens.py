@@ -8,6 +8,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from jose import jwt
@@ -86,14 +87,31 @@ def create_token(
 def decode_token(settings: Settings, token: str, expected_type: TokenType) -> TokenClaims:
     """Verify signature, expiry, issue time and type; any failure is the same 401.
 
+    A token verified before is not verified again (its claims cannot change), but its
+    expiry is checked on every call.
+    """
+    claims = _verified(settings.secret_key.get_secret_value(), settings.jwt_algorithm, token)
+    if claims.token_type is not expected_type or claims.expires_at.timestamp() < time.time():
+        raise AuthenticationError()
+    return claims
+
+
+# Tokens recently verified, by secret, algorithm and text; failures are never kept.
+VERIFIED_TOKENS_KEPT = 4096
+
+
+@lru_cache(maxsize=VERIFIED_TOKENS_KEPT)
+def _verified(secret: str, algorithm: str, token: str) -> TokenClaims:
+    """The claims of a token whose signature, expiry and issue time check out.
+
     `algorithms` is always passed, so `alg: none` and algorithm swaps are refused, and
     the library's base error is caught because some failures are not `JWTError`s.
     """
     try:
         payload = jwt.decode(
             token,
-            settings.secret_key.get_secret_value(),
-            algorithms=[settings.jwt_algorithm],
+            secret,
+            algorithms=[algorithm],
             options={
                 "require_exp": True,
                 "require_sub": True,
@@ -105,7 +123,7 @@ def decode_token(settings: Settings, token: str, expected_type: TokenType) -> To
         )
         _refuse_future_times(payload)
         jti = str(payload["jti"])
-        claims = TokenClaims(
+        return TokenClaims(
             subject=uuid.UUID(str(payload["sub"])),
             token_type=TokenType(payload.get("type")),
             jti=jti,
@@ -116,9 +134,6 @@ def decode_token(settings: Settings, token: str, expected_type: TokenType) -> To
         )
     except (JOSEError, KeyError, ValueError, TypeError, OverflowError) as exc:
         raise AuthenticationError() from exc
-    if claims.token_type is not expected_type:
-        raise AuthenticationError()
-    return claims
 
 
 def _refuse_future_times(payload: dict[str, Any]) -> None:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 
 from app.api.deps import (
     AdminUser,
+    Caller,
     CurrentUser,
     PaginationDep,
     SessionDep,
@@ -18,7 +19,7 @@ from app.api.deps import (
 )
 from app.api.error_responses import ADMIN_ONLY
 from app.core.config import Settings
-from app.core.errors import ConflictError, NotFoundError
+from app.core.errors import AuthenticationError, ConflictError, NotFoundError
 from app.core.security.passwords import hash_password
 from app.crud import user as user_crud
 from app.models import User, UserRole
@@ -46,16 +47,19 @@ async def _changes(settings: Settings, payload: UserUpdate) -> dict[str, Any]:
 
 
 @router.get("/me", response_model=UserRead)
-async def read_me(user: CurrentUser) -> User:
+async def read_me(user: CurrentUser) -> Caller:
     """The authenticated user's profile."""
     return user
 
 
 @router.patch("/me", response_model=UserRead)
 async def update_me(
-    payload: UserUpdate, user: SignedInUser, session: SessionDep, settings: SettingsDep
+    payload: UserUpdate, caller: SignedInUser, session: SessionDep, settings: SettingsDep
 ) -> User:
     """Change one's own name or password (signed in with a password, not an API key)."""
+    user = await user_crud.get(session, user_id=caller.id)
+    if user is None:
+        raise AuthenticationError()
     return await user_crud.update(session, user=user, changes=await _changes(settings, payload))
 
 
