@@ -137,9 +137,9 @@ def test_a_user_signs_up_runs_an_agent_streams_and_cancels(
             ).status_code
             == 201
         )
-        tokens = http.post(
-            "/api/v1/auth/login", data={"username": email, "password": PASSWORD}
-        ).json()
+        signed_in = http.post("/api/v1/auth/login", data={"username": email, "password": PASSWORD})
+        assert signed_in.status_code == 200, signed_in.text
+        tokens = signed_in.json()
         headers = {"Authorization": f"Bearer {tokens['access_token']}"}
 
         agent = http.post(
@@ -268,6 +268,7 @@ def test_a_burst_of_runs_is_answered_with_nothing_stuck_or_lost(server: dict[str
         registered = http.post("/api/v1/auth/register", json={"email": email, "password": PASSWORD})
         assert registered.status_code == 201, registered.text
         tokens = http.post("/api/v1/auth/login", data={"username": email, "password": PASSWORD})
+        assert tokens.status_code == 200, tokens.text
         headers = {"Authorization": f"Bearer {tokens.json()['access_token']}"}
         agent = http.post(
             "/api/v1/agents",
@@ -298,15 +299,21 @@ def test_a_burst_of_runs_is_answered_with_nothing_stuck_or_lost(server: dict[str
         assert {execution["status"] for execution in stored["items"]} == {"completed"}
 
 
-def test_rate_limits_hold_across_workers(server: dict[str, Any]) -> None:
-    with httpx.Client(base_url=server["base"], timeout=30) as http:
-        codes = [
-            http.post(
-                "/api/v1/auth/login",
-                data={"username": "nobody@example.com", "password": "x"},
-            ).status_code
-            for _ in range(8)
-        ]
+def test_rate_limits_hold_across_workers(
+    server: dict[str, Any], service_urls: dict[str, str]
+) -> None:
+    try:
+        with httpx.Client(base_url=server["base"], timeout=30) as http:
+            codes = [
+                http.post(
+                    "/api/v1/auth/login",
+                    data={"username": "nobody@example.com", "password": "x"},
+                ).status_code
+                for _ in range(8)
+            ]
+    finally:
+        # The spent limit would refuse the next test's sign-in, whatever order they run in.
+        _flush_redis(service_urls["TEST_REDIS_URL"].rsplit("/", 1)[0] + f"/{E2E_REDIS_DB}")
     # Earlier logins in this module count too; a per-process limit would allow 10 here.
     first_refusal = codes.index(429)
     assert codes[:first_refusal] == [401] * first_refusal

@@ -205,6 +205,9 @@ class Settings(BaseSettings):
         "metrics_token",
         "password_hash_threads",
         "database_pool_pre_ping",
+{%- if cookiecutter.use_opentelemetry %}
+        "otel_exporter_otlp_endpoint",
+{%- endif %}
         mode="before",
     )
     @classmethod
