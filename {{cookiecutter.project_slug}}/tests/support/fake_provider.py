@@ -224,6 +224,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # A burst opens many connections at once; the default backlog of 5 refuses some of them.
+    request_queue_size = 256
 
     def __init__(self, fake: FakeProvider) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)

@@ -110,9 +110,16 @@ async def burst(
         )
 
 
-def statuses(answers: list[Answer]) -> Counter[int]:
-    """How many answers had each HTTP status, for assertion messages."""
-    return Counter(answer.status for answer in answers)
+def statuses(answers: list[Answer]) -> Counter[str]:
+    """How many answers ended each way (HTTP status, run status, error), for assertion messages."""
+    return Counter(_outcome(answer) for answer in answers)
+
+
+def _outcome(answer: Answer) -> str:
+    """`200 failed provider.connection`, `503`: enough to tell why a run did not complete."""
+    body = answer.body if isinstance(answer.body, dict) else {}
+    parts = [str(answer.status), body.get("status"), body.get("error_type")]
+    return " ".join(str(part) for part in parts if part)
 
 
 @dataclass(frozen=True)
