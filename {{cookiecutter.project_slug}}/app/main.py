@@ -53,7 +53,7 @@ from app.core.tracing import configure_tracing, flush_traces, instrument_app, in
 from app.crud.accounts import apply_first_admin
 from app.crud.revocation import DatabaseRevocationLedger
 from app.crud.user_cache import UserCache
-from app.db.migrate import ensure_sqlite_directory, upgrade_to_head
+from app.db.migrate import ensure_sqlite_directory, upgrade_if_behind
 from app.db.session import Database, DatabaseUnreachableError, wait_for_database
 from app.web.docs import install_api_docs
 from app.web.home import router as home_router
@@ -79,7 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ensure_sqlite_directory(settings)  # SQLite makes its file, not the file's folder
         await wait_for_database(settings)
         if settings.auto_migrate:
-            await upgrade_to_head(settings)
+            await upgrade_if_behind(settings)
         app.state.database = database = Database(settings)
 {%- if cookiecutter.use_opentelemetry %}
         instrument_engine(database.engine, settings)

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from app.core.backends import create_store
 from app.core.config import Settings
 from app.crud.user_cache import UserCache
-from app.db.migrate import upgrade_to_head
+from app.db.migrate import upgrade_if_behind
 from app.db.session import Database
 
 
@@ -19,7 +19,7 @@ async def migrated_database(settings: Settings) -> AsyncIterator[Database]:
     Migrations run as the server runs them on start, unless AUTO_MIGRATE is off.
     """
     if settings.auto_migrate:
-        await upgrade_to_head(settings)
+        await upgrade_if_behind(settings)
     database = Database(settings)
     # Servers sharing this store (Redis) forget the accounts a command changes at once.
     store = create_store(settings)
