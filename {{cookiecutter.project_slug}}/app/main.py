@@ -8,56 +8,60 @@ settings and builds nothing.
 
 from __future__ import annotations
 
-import multiprocessing
-import os
-import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from functools import cache
-from typing import NoReturn
+from app.core.gc_pause import collector_paused
 
-import structlog
-from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+# Loaded with the garbage collector paused, then kept out of its way: see gc_pause.
+with collector_paused():
+    import multiprocessing
+    import os
+    import sys
+    from collections.abc import AsyncIterator
+    from contextlib import asynccontextmanager
+    from functools import cache
+    from typing import NoReturn
 
-from app import __doc__ as package_description
-from app import __version__
-from app.ai.providers.factory import ProviderFactory
-from app.ai.runs import RunManager
-from app.ai.runs.sweeper import Sweeper
-from app.ai.tools.catalog import build_default_registry
-from app.ai.tools.manager import ToolManager
-from app.api.error_responses import install_error_responses
-from app.api.health import router as health_router
-from app.api.metrics import router as metrics_router
-from app.api.middleware.body_limit import BodyLimitMiddleware
-from app.api.middleware.compression import CompressionMiddleware
-from app.api.middleware.metrics import MetricsMiddleware
-from app.api.middleware.security_headers import SecurityHeadersMiddleware
-from app.api.middleware.text_guard import TextGuardMiddleware
-from app.api.openai_compat import router as openai_router
-from app.api.openai_models import router as openai_models_router
-from app.api.user_limits import UserLimits
-from app.api.v1.router import api_router
-from app.core.backends import create_auth_throttle, create_rate_limiter, create_store
-from app.core.config import Settings, get_settings
-from app.core.errors import register_error_handlers
-from app.core.logging import RequestContextMiddleware, configure_logging
-from app.core.security.passwords import use_hashing_threads
-from app.core.security.revocation import Revocations
+    import structlog
+    from fastapi import FastAPI
+    from fastapi.middleware.cors import CORSMiddleware
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
+    from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+    from app import __doc__ as package_description
+    from app import __version__
+    from app.ai.providers.factory import ProviderFactory
+    from app.ai.runs import RunManager
+    from app.ai.runs.sweeper import Sweeper
+    from app.ai.tools.catalog import build_default_registry
+    from app.ai.tools.manager import ToolManager
+    from app.api.error_responses import install_error_responses
+    from app.api.health import router as health_router
+    from app.api.metrics import router as metrics_router
+    from app.api.middleware.body_limit import BodyLimitMiddleware
+    from app.api.middleware.compression import CompressionMiddleware
+    from app.api.middleware.metrics import MetricsMiddleware
+    from app.api.middleware.security_headers import SecurityHeadersMiddleware
+    from app.api.middleware.text_guard import TextGuardMiddleware
+    from app.api.openai_compat import router as openai_router
+    from app.api.openai_models import router as openai_models_router
+    from app.api.user_limits import UserLimits
+    from app.api.v1.router import api_router
+    from app.core.backends import create_auth_throttle, create_rate_limiter, create_store
+    from app.core.config import Settings, get_settings
+    from app.core.errors import register_error_handlers
+    from app.core.logging import RequestContextMiddleware, configure_logging
+    from app.core.security.passwords import use_hashing_threads
+    from app.core.security.revocation import Revocations
 {%- if cookiecutter.use_opentelemetry %}
-from app.core.tracing import configure_tracing, flush_traces, instrument_app, instrument_engine
+    from app.core.tracing import configure_tracing, flush_traces, instrument_app, instrument_engine
 {%- endif %}
-from app.crud.accounts import apply_first_admin
-from app.crud.revocation import DatabaseRevocationLedger
-from app.crud.user_cache import UserCache
-from app.db.migrate import ensure_sqlite_directory, upgrade_if_behind
-from app.db.session import Database, DatabaseUnreachableError, wait_for_database
-from app.web.docs import install_api_docs
-from app.web.home import router as home_router
-from app.web.playground import install_playground
+    from app.crud.accounts import apply_first_admin
+    from app.crud.revocation import DatabaseRevocationLedger
+    from app.crud.user_cache import UserCache
+    from app.db.migrate import ensure_sqlite_directory, upgrade_if_behind
+    from app.db.session import Database, DatabaseUnreachableError, wait_for_database
+    from app.web.docs import install_api_docs
+    from app.web.home import router as home_router
+    from app.web.playground import install_playground
 
 logger = structlog.get_logger(__name__)
 

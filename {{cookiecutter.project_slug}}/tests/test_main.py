@@ -58,6 +58,23 @@ def test_building_the_app_loads_no_library_that_only_some_requests_need() -> Non
     assert completed.stdout.strip() == "[]"
 
 
+def test_importing_main_leaves_garbage_collection_on_and_the_import_out_of_it() -> None:
+    """The collector paused for the import is back on; what the import made is frozen."""
+    probe = "import gc, app.main; print(gc.isenabled(), gc.get_freeze_count() > 100_000)"
+    completed = subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", probe],
+        cwd=PROJECT_ROOT,
+        env=_child_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.split() == ["True", "True"]
+
+
 def test_unknown_attribute_is_still_an_attribute_error() -> None:
     import app.main
 
