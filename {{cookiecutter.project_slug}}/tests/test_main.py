@@ -41,8 +41,11 @@ def test_importing_main_reads_no_settings_and_builds_no_app() -> None:
 
 
 def test_building_the_app_loads_no_library_that_only_some_requests_need() -> None:
-    """Start-up stays short: vendor SDKs, numpy, Alembic and httpx load when first used."""
-    lazy = "{'openai', 'anthropic', 'google.genai', 'numpy', 'alembic', 'httpx', 'pypdf'}"
+    """Start-up stays short: SDKs, numpy, Alembic, httpx, JWT and passlib load when first used."""
+    lazy = (
+        "{'openai', 'anthropic', 'google.genai', 'numpy', 'alembic', 'httpx', 'pypdf', 'jose',"
+        " 'cryptography', 'passlib'}"
+    )
     probe = f"import sys, app.main as m; m.create_app(); print(sorted({lazy} & set(sys.modules)))"
     completed = subprocess.run(  # noqa: S603 - our own interpreter and code
         [sys.executable, "-c", probe],

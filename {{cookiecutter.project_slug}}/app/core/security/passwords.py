@@ -1,4 +1,8 @@
-"""Password hashing with bcrypt, kept off the event loop in a few threads of its own."""
+"""Password hashing with bcrypt, kept off the event loop in a few threads of its own.
+
+passlib's hashing context is built by the first hash or check, not at start-up: building
+it costs more than the rest of this module's import, and health checks never need it.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +10,38 @@ import asyncio
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from functools import lru_cache
-from typing import TypeVar
+from functools import cached_property, lru_cache
+from typing import TYPE_CHECKING, TypeVar
 
-from passlib.context import CryptContext
+if TYPE_CHECKING:
+    from passlib.context import CryptContext
 
 # bcrypt only reads the first 72 bytes; longer passwords are refused at the schema.
 BCRYPT_MAX_BYTES = 72
-_context = CryptContext(schemes=["bcrypt"], deprecated="auto")
 
 T = TypeVar("T")
+
+
+class _Context:
+    """passlib's bcrypt context, built at the first hash or check."""
+
+    @cached_property
+    def _built(self) -> CryptContext:
+        from passlib.context import CryptContext
+
+        return CryptContext(schemes=["bcrypt"], deprecated="auto")
+
+    def hash(self, secret: str) -> str:
+        """A new salted bcrypt hash of `secret`."""
+        hashed: str = self._built.hash(secret)
+        return hashed
+
+    def verify(self, secret: str, hashed: str) -> bool:
+        """Whether `secret` matches `hashed`; ValueError for a hash it cannot read."""
+        return bool(self._built.verify(secret, hashed))
+
+
+_context = _Context()
 
 
 class _HashingThreads:
