@@ -116,6 +116,9 @@ class Settings(BaseSettings):
     default_provider: str = "scripted"
     llm_timeout_seconds: float = Field(default=60.0, gt=0)
     llm_max_retries: int = Field(default=2, ge=0)
+    # /health/ready checks that each configured provider's API answers at most this often
+    # (seconds), in the background; 0 reports providers from their settings only.
+    provider_check_interval_seconds: float = Field(default=60.0, ge=0)
 {%- if cookiecutter.use_openai %}
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None
