@@ -77,7 +77,6 @@ MANIFEST: dict[str, Owned] = {
             "tests/ai/knowledge/stores/test_pgvector.py",
             "tests/support/pgvector.py",
             "tests/outages/test_database_outage.py",
-            "tests/support/tcp_proxy.py",
         ),
     ),
     "use_opentelemetry": Owned(

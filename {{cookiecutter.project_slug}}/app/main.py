@@ -45,7 +45,12 @@ with collector_paused():
     from app.api.openai_models import router as openai_models_router
     from app.api.user_limits import UserLimits
     from app.api.v1.router import api_router
-    from app.core.backends import create_auth_throttle, create_rate_limiter, create_store
+    from app.core.backends import (
+        create_auth_throttle,
+        create_rate_limiter,
+        create_store,
+        wait_for_store,
+    )
     from app.core.config import Settings, get_settings
     from app.core.errors import register_error_handlers
     from app.core.logging import RequestContextMiddleware, configure_logging
@@ -54,11 +59,12 @@ with collector_paused():
 {%- if cookiecutter.use_opentelemetry %}
     from app.core.tracing import configure_tracing, flush_traces, instrument_app, instrument_engine
 {%- endif %}
+    from app.core.waiting import DependencyUnreachableError
     from app.crud.accounts import apply_first_admin
     from app.crud.revocation import DatabaseRevocationLedger
     from app.crud.user_cache import UserCache
     from app.db.migrate import ensure_sqlite_directory, upgrade_if_behind
-    from app.db.session import Database, DatabaseUnreachableError, wait_for_database
+    from app.db.session import Database, wait_for_database
     from app.web.docs import install_api_docs
     from app.web.home import router as home_router
     from app.web.playground import install_playground
@@ -82,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ensure_sqlite_directory(settings)  # SQLite makes its file, not the file's folder
         await wait_for_database(settings)
+        await wait_for_store(settings)
         if settings.auto_migrate:
             await upgrade_if_behind(settings)
         app.state.database = database = Database(settings)
@@ -180,11 +187,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 class StartupFailureMiddleware:
-    """An unreachable database at start-up: one log line and exit status 3, no traceback.
+    """An unreachable database or Redis at start-up: one line and exit status 3, no traceback.
 
     Starlette reports any start-up exception to the server with its full traceback, and
     a uvicorn worker whose start-up failed exits 0, so `--workers N` would restart it
-    forever. For `DatabaseUnreachableError` this reports the error's one line instead,
+    forever. For `DependencyUnreachableError` this reports the error's one line instead,
     and a worker process then exits with uvicorn's start-up failure status.
     """
 
@@ -206,7 +213,7 @@ class StartupFailureMiddleware:
 
         try:
             await self.app(scope, receive, hold_startup_failure)
-        except DatabaseUnreachableError as exc:
+        except DependencyUnreachableError as exc:
             await send({"type": "lifespan.startup.failed", "message": str(exc)})
             if multiprocessing.parent_process() is not None:
                 _exit_worker_after_failed_startup()

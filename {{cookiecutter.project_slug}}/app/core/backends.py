@@ -5,13 +5,19 @@ of each other or of settings, so a new backend is a new leaf plus one branch her
 """
 
 from __future__ import annotations
-
+{% if cookiecutter.use_redis %}
+from functools import partial
+{% endif %}
 from limits.aio.storage import MemoryStorage
 
 from app.core.config import Settings
 from app.core.rate_limit import RateLimiter
 from app.core.store import KeyValueStore, MemoryStore
+{%- if cookiecutter.use_redis %}, StoreUnavailableError{% endif %}
 from app.core.throttle import AuthThrottle, DelayPolicy
+{%- if cookiecutter.use_redis %}
+from app.core.waiting import Backoff, DependencyUnreachableError, wait_until_reachable
+{%- endif %}
 
 
 def create_store(settings: Settings) -> KeyValueStore:
@@ -28,6 +34,48 @@ def create_store(settings: Settings) -> KeyValueStore:
         )
 {%- endif %}
     return MemoryStore()
+
+
+async def wait_for_store(settings: Settings) -> None:
+{%- if cookiecutter.use_redis %}
+    """Start-up waits for Redis when it backs the store, as for the database; memory needs none.
+
+    Raises:
+        DependencyUnreachableError: Redis did not answer within REDIS_CONNECT_ATTEMPTS.
+    """
+{%- else %}
+    """Start-up waits for nothing here: the in-process store needs no connection."""
+{%- endif %}
+{%- if cookiecutter.use_redis %}
+    if not settings.redis_url:
+        return
+    from app.core.store_redis import ping_once, redis_location
+
+    location = redis_location(settings.redis_url)
+    attempts = settings.redis_connect_attempts
+
+    def give_up(reason: str) -> DependencyUnreachableError:
+        return DependencyUnreachableError(
+            f"REDIS_URL: Redis at {location} is unreachable after {attempts} attempts "
+            f"({reason}); start it or correct REDIS_URL"
+        )
+
+    await wait_until_reachable(
+        "redis",
+        partial(
+            ping_once, settings.redis_url, timeout_seconds=settings.redis_socket_timeout_seconds
+        ),
+        Backoff(
+            attempts,
+            settings.redis_connect_backoff_seconds,
+            settings.redis_connect_max_backoff_seconds,
+        ),
+        location=location,
+        outages=(StoreUnavailableError, OSError),
+        attempt_timeout_seconds=settings.redis_socket_timeout_seconds + 1,
+        give_up=give_up,
+    )
+{%- endif %}
 
 
 def create_rate_limiter(settings: Settings) -> RateLimiter:

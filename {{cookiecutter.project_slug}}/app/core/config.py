@@ -62,10 +62,12 @@ class Settings(BaseSettings):
     database_pool_size: int = Field(default=10, ge=1)
     database_max_overflow: int = Field(default=5, ge=0)
     database_pool_timeout_seconds: float = Field(default=5.0, gt=0)
-    # Start-up tries the database this many times, waiting BACKOFF seconds (doubling)
-    # between tries, then exits non-zero with one line naming DATABASE_URL.
+    # Start-up tries the database this many times, waiting BACKOFF seconds (doubling up to
+    # MAX_BACKOFF, each wait drawn between half and all of it) between tries, then exits
+    # non-zero with one line naming DATABASE_URL.
     database_connect_attempts: int = Field(default=5, ge=1)
     database_connect_backoff_seconds: float = Field(default=0.5, ge=0)
+    database_connect_max_backoff_seconds: float = Field(default=10.0, ge=0)
     auto_migrate: bool = True
 
     # Per-request costs. Pre-ping checks each pooled connection before use (a round trip),
@@ -86,6 +88,10 @@ class Settings(BaseSettings):
     redis_socket_timeout_seconds: float = Field(default=5.0, gt=0)
     redis_max_connections: int = Field(default=100, ge=1)
     redis_pool_timeout_seconds: float = Field(default=2.0, gt=0)
+    # Start-up waits for REDIS_URL as it does for the database, then exits naming REDIS_URL.
+    redis_connect_attempts: int = Field(default=5, ge=1)
+    redis_connect_backoff_seconds: float = Field(default=0.5, ge=0)
+    redis_connect_max_backoff_seconds: float = Field(default=10.0, ge=0)
 {%- endif %}
 
     # Security
@@ -110,6 +116,9 @@ class Settings(BaseSettings):
     default_provider: str = "scripted"
     llm_timeout_seconds: float = Field(default=60.0, gt=0)
     llm_max_retries: int = Field(default=2, ge=0)
+    # /health/ready checks that each configured provider's API answers at most this often
+    # (seconds), in the background; 0 reports providers from their settings only.
+    provider_check_interval_seconds: float = Field(default=60.0, ge=0)
 {%- if cookiecutter.use_openai %}
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None

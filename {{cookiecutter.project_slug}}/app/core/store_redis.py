@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager, suppress
+from urllib.parse import urlsplit
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.client import PubSub
@@ -16,6 +17,7 @@ from app.core.store import StoreUnavailableError
 SOCKET_TIMEOUT_SECONDS = 5.0
 MAX_CONNECTIONS = 100
 POOL_TIMEOUT_SECONDS = 2.0
+DEFAULT_PORT = 6379
 
 
 class RedisStore:
@@ -107,6 +109,31 @@ class RedisStore:
     async def close(self) -> None:
         """Release the connection pool at shutdown."""
         await self.client.aclose()
+
+
+async def ping_once(url: str, *, timeout_seconds: float) -> None:
+    """Connect to `url` and PING on a connection of its own, for the start-up wait.
+
+    Raises:
+        StoreUnavailableError: Redis refused, timed out or failed the PING.
+    """
+    client = Redis.from_url(
+        url, socket_timeout=timeout_seconds, socket_connect_timeout=timeout_seconds
+    )
+    try:
+        with _unavailable():
+            reply = client.ping()
+            await reply if inspect.isawaitable(reply) else reply
+    finally:
+        await client.aclose()
+
+
+def redis_location(url: str) -> str:
+    """Where REDIS_URL points, without user or password: `host:port`, or the socket's path."""
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        return f"socket {parts.path}"
+    return f"{parts.hostname or 'localhost'}:{parts.port or DEFAULT_PORT}"
 
 
 @contextmanager

@@ -19,6 +19,7 @@ from sqlalchemy.pool import NullPool
 
 from app.core.config import Settings
 from app.core.outages import OUTAGE_ERRORS
+from app.core.waiting import Backoff, DependencyUnreachableError, wait_until_reachable
 from app.db.tracking import RowChange, TrackedAsyncSession, changed_rows, wrote
 
 # Told which rows a finished transaction changed; must not raise.
@@ -136,7 +137,7 @@ class Database:
         await self.engine.dispose()
 
 
-class DatabaseUnreachableError(Exception):
+class DatabaseUnreachableError(DependencyUnreachableError):
     """Start-up could not connect to DATABASE_URL; the message is the one line to print."""
 
 
@@ -151,31 +152,38 @@ def database_location(url: str) -> str:
 
 
 async def wait_for_database(settings: Settings) -> None:
-    """Connect once, retrying outages with a doubling backoff; raise when every try failed.
+    """Connect once, retrying outages with a jittered doubling backoff; raise when all failed.
 
     A database that comes up a moment after the service (compose, a restarting node) is
     waited for; one that never does ends start-up with `DatabaseUnreachableError`.
     """
     engine = create_async_engine(settings.database_url, poolclass=NullPool, hide_parameters=True)
-    delay = settings.database_connect_backoff_seconds
-    failure: Exception | None = None
+    location = database_location(settings.database_url)
+    attempts = settings.database_connect_attempts
+
+    async def select_one() -> None:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    def give_up(reason: str) -> DatabaseUnreachableError:
+        return DatabaseUnreachableError(
+            f"DATABASE_URL: the database at {location} is unreachable after {attempts} "
+            f"attempts ({reason}); start it or correct DATABASE_URL"
+        )
+
     try:
-        for attempt in range(settings.database_connect_attempts):
-            if attempt:
-                await asyncio.sleep(delay)
-                delay *= 2
-            try:
-                async with asyncio.timeout(CONNECT_ATTEMPT_TIMEOUT_SECONDS):
-                    async with engine.connect() as connection:
-                        await connection.execute(text("SELECT 1"))
-                return
-            except OUTAGE_ERRORS as exc:
-                failure = exc
+        await wait_until_reachable(
+            "database",
+            select_one,
+            Backoff(
+                attempts,
+                settings.database_connect_backoff_seconds,
+                settings.database_connect_max_backoff_seconds,
+            ),
+            location=location,
+            outages=OUTAGE_ERRORS,
+            attempt_timeout_seconds=CONNECT_ATTEMPT_TIMEOUT_SECONDS,
+            give_up=give_up,
+        )
     finally:
         await engine.dispose()
-    reason = type(failure.__cause__ or failure).__name__ if failure else "no answer"
-    raise DatabaseUnreachableError(
-        f"DATABASE_URL: the database at {database_location(settings.database_url)} is "
-        f"unreachable after {settings.database_connect_attempts} attempts ({reason}); "
-        f"start it or correct DATABASE_URL"
-    )

@@ -1,4 +1,4 @@
-"""Start-up with an unreachable database: bounded retries, one clear line, a failed exit."""
+"""Start-up with an unreachable database{% if cookiecutter.use_redis %} or Redis{% endif %}: bounded retries, one clear line, a failed exit."""
 
 from __future__ import annotations
 
@@ -40,6 +40,14 @@ def _serve(tmp_path: Path, *extra: str) -> tuple[subprocess.CompletedProcess[str
         DATABASE_CONNECT_ATTEMPTS="3",
         DATABASE_CONNECT_BACKOFF_SECONDS="0.1",
     )
+    completed, elapsed = _run_until_exit(env, *extra)
+    return completed, location, elapsed
+
+
+def _run_until_exit(
+    env: dict[str, str], *extra: str
+) -> tuple[subprocess.CompletedProcess[str], float]:
+    """Run uvicorn with `env` until it exits: its result and how long it took."""
     started = time.monotonic()
     completed = subprocess.run(  # noqa: S603 - our own interpreter and uvicorn
         uvicorn_command(free_port(), *extra),
@@ -50,7 +58,7 @@ def _serve(tmp_path: Path, *extra: str) -> tuple[subprocess.CompletedProcess[str
         timeout=EXIT_DEADLINE_SECONDS,
         check=False,
     )
-    return completed, location, time.monotonic() - started
+    return completed, time.monotonic() - started
 
 
 def _error_lines(output: str) -> list[str]:
@@ -69,6 +77,8 @@ def test_one_worker_exits_non_zero_with_one_line_and_no_traceback(tmp_path: Path
     assert "unreachable after 3 attempts" in lines[0]
     assert "Traceback" not in output
     assert PASSWORD not in output
+    # One warning per failed attempt before it, naming the dependency, not the URL.
+    assert output.count("dependency_unreachable") == 3, output
 
 
 @pytest.mark.slow
@@ -93,7 +103,7 @@ def test_several_workers_stop_the_supervisor_instead_of_restarting_forever(
     assert PASSWORD not in output
 
 
-async def test_the_wait_retries_with_a_doubling_backoff_then_names_the_setting(
+async def test_the_wait_retries_with_a_jittered_doubling_backoff_then_names_the_setting(
     settings: Settings, tmp_path: Path
 ) -> None:
     url, location = _unreachable_url(tmp_path)
@@ -109,7 +119,7 @@ async def test_the_wait_retries_with_a_doubling_backoff_then_names_the_setting(
         await wait_for_database(unreachable)
     elapsed = time.monotonic() - started
 
-    assert elapsed >= 0.2 + 0.4
+    assert elapsed >= (0.2 + 0.4) / 2  # each wait is at least half its doubled delay
     message = str(caught.value)
     assert message.startswith("DATABASE_URL: ")
     assert location in message
@@ -121,3 +131,29 @@ async def test_a_reachable_database_passes_the_wait_at_once(settings: Settings) 
     started = time.monotonic()
     await wait_for_database(settings)
     assert time.monotonic() - started < 5
+{%- if cookiecutter.use_redis %}
+
+
+@pytest.mark.slow
+def test_an_unreachable_redis_ends_start_up_with_one_line_naming_redis_url(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    env = child_environment(
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'app.db'}",
+        REDIS_URL=f"redis://:{PASSWORD}@127.0.0.1:{port}/0",
+        REDIS_CONNECT_ATTEMPTS="3",
+        REDIS_CONNECT_BACKOFF_SECONDS="0.1",
+    )
+    completed, _ = _run_until_exit(env)
+    output = completed.stdout + completed.stderr
+
+    assert completed.returncode == STARTUP_FAILURE, output
+    lines = [line for line in output.splitlines() if "REDIS_URL" in line]
+    assert len(lines) == 1, output
+    assert f"Redis at 127.0.0.1:{port} is unreachable after 3 attempts" in lines[0]
+    assert "(ConnectionRefusedError)" in lines[0]
+    assert output.count("dependency_unreachable") == 3, output
+    assert "Traceback" not in output
+    assert PASSWORD not in output
+{%- endif %}

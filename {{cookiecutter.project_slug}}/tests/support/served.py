@@ -112,11 +112,18 @@ class ServedApp:
 
 
 @contextmanager
-def served(env: Mapping[str, str], folder: Path, *, workers: int = 1) -> Iterator[ServedApp]:
-    """Serve the project with `env` until the block ends; the log goes to `folder`."""
+def served(
+    env: Mapping[str, str], folder: Path, *, workers: int = 1, wait_ready: bool = True
+) -> Iterator[ServedApp]:
+    """Serve the project with `env` until the block ends; the log goes to `folder`.
+
+    With `wait_ready=False` the block starts as soon as uvicorn is launched, for a test
+    that brings a dependency up while the service waits for it.
+    """
     server = ServedApp(env, folder / "uvicorn.log", workers)
     try:
-        server.wait_ready()
+        if wait_ready:
+            server.wait_ready()
         yield server
     finally:
         server.stop()

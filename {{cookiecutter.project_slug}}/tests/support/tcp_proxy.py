@@ -11,6 +11,9 @@ import socket
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+{%- if cookiecutter.use_redis %}
+from urllib.parse import urlsplit, urlunsplit
+{%- endif %}
 
 from sqlalchemy import URL, make_url
 
@@ -20,15 +23,16 @@ BUFFER_BYTES = 65536
 class TcpProxy:
     """Forwards 127.0.0.1:`port` to what `connect` opens, one pair of threads per connection."""
 
-    def __init__(self, connect: Callable[[], socket.socket]) -> None:
+    def __init__(self, connect: Callable[[], socket.socket], port: int = 0) -> None:
+        """`port` 0 listens on a free port; another listens there, e.g. where a URL points."""
         self._connect = connect
-        self.port = 0
+        self.port = port
         self._listener: socket.socket | None = None
         self._live: set[socket.socket] = set()
         self._lock = threading.Lock()
 
     def start(self) -> None:
-        """Listen on a free port (the first time) or on the same port (after a cut)."""
+        """Listen on `port` (a free one if 0) the first time, on the same port after a cut."""
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind(("127.0.0.1", self.port))
@@ -103,9 +107,9 @@ def to_unix_socket(path: str) -> Callable[[], socket.socket]:
 
 
 @contextmanager
-def tcp_proxy(connect: Callable[[], socket.socket]) -> Iterator[TcpProxy]:
-    """A started proxy to what `connect` opens, cut afterwards."""
-    proxy = TcpProxy(connect)
+def tcp_proxy(connect: Callable[[], socket.socket], port: int = 0) -> Iterator[TcpProxy]:
+    """A started proxy to what `connect` opens, on `port` (0: a free one), cut afterwards."""
+    proxy = TcpProxy(connect, port)
     proxy.start()
     try:
         yield proxy
@@ -113,15 +117,40 @@ def tcp_proxy(connect: Callable[[], socket.socket]) -> Iterator[TcpProxy]:
         proxy.cut()
 
 
-@contextmanager
-def proxied_database(database_url: str) -> Iterator[tuple[TcpProxy, str]]:
-    """A proxy to PostgreSQL at `database_url` (TCP or Unix socket), and the URL through it."""
+def to_database(database_url: str) -> Callable[[], socket.socket]:
+    """Connections to the PostgreSQL server of `database_url`, by TCP or Unix socket."""
     url = make_url(database_url)
     socket_folder = url.query.get("host")
     if isinstance(socket_folder, str) and socket_folder.startswith("/"):
-        connect = to_unix_socket(f"{socket_folder}/.s.PGSQL.{url.port or 5432}")
-    else:
-        connect = to_tcp(url.host or "127.0.0.1", url.port or 5432)
-    with tcp_proxy(connect) as proxy:
-        through: URL = url.difference_update_query(["host"]).set(host="127.0.0.1", port=proxy.port)
-        yield proxy, through.render_as_string(hide_password=False)
+        return to_unix_socket(f"{socket_folder}/.s.PGSQL.{url.port or 5432}")
+    return to_tcp(url.host or "127.0.0.1", url.port or 5432)
+
+
+def database_url_at(database_url: str, port: int) -> str:
+    """`database_url` pointed at 127.0.0.1:`port`, where a proxy listens or will."""
+    url = make_url(database_url)
+    through: URL = url.difference_update_query(["host"]).set(host="127.0.0.1", port=port)
+    return through.render_as_string(hide_password=False)
+{%- if cookiecutter.use_redis %}
+
+
+def to_redis(redis_url: str) -> Callable[[], socket.socket]:
+    """Connections to the Redis server of `redis_url`."""
+    parts = urlsplit(redis_url)
+    return to_tcp(parts.hostname or "127.0.0.1", parts.port or 6379)
+
+
+def redis_url_at(redis_url: str, port: int) -> str:
+    """`redis_url` (its password and database kept) pointed at 127.0.0.1:`port`."""
+    parts = urlsplit(redis_url)
+    credentials = parts.netloc.rpartition("@")[0]
+    netloc = f"{credentials}@127.0.0.1:{port}" if credentials else f"127.0.0.1:{port}"
+    return urlunsplit(parts._replace(netloc=netloc))
+{%- endif %}
+
+
+@contextmanager
+def proxied_database(database_url: str) -> Iterator[tuple[TcpProxy, str]]:
+    """A proxy to PostgreSQL at `database_url` (TCP or Unix socket), and the URL through it."""
+    with tcp_proxy(to_database(database_url)) as proxy:
+        yield proxy, database_url_at(database_url, proxy.port)

@@ -71,6 +71,7 @@ PROVIDERS: list[ProviderEntry] = [
         default_model=lambda settings: settings.openai_default_model,
         is_configured=lambda settings: bool(settings.openai_api_key or settings.openai_base_url),
         requires="OPENAI_API_KEY (or OPENAI_BASE_URL for a local server such as Ollama)",
+        endpoint=lambda settings: settings.openai_base_url or "https://api.openai.com/v1",
     ),
 {%- endif %}
 {%- if cookiecutter.use_anthropic %}
@@ -80,6 +81,7 @@ PROVIDERS: list[ProviderEntry] = [
         default_model=lambda settings: settings.anthropic_default_model,
         is_configured=lambda settings: bool(settings.anthropic_api_key),
         requires="ANTHROPIC_API_KEY",
+        endpoint=lambda _settings: "https://api.anthropic.com/v1",
     ),
 {%- endif %}
 {%- if cookiecutter.use_gemini %}
@@ -89,6 +91,7 @@ PROVIDERS: list[ProviderEntry] = [
         default_model=lambda settings: settings.gemini_default_model,
         is_configured=lambda settings: bool(settings.gemini_api_key),
         requires="GEMINI_API_KEY",
+        endpoint=lambda _settings: "https://generativelanguage.googleapis.com/v1beta",
     ),
 {%- endif %}
 ]

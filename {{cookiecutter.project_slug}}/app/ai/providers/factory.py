@@ -13,6 +13,7 @@ import structlog
 
 from app.ai.providers.base import Provider
 from app.ai.providers.catalog import PROVIDERS
+from app.ai.providers.reachability import ProviderReachability
 from app.ai.providers.registry import ProviderNotConfiguredError, ProviderRegistry
 from app.core.config import Settings
 
@@ -27,6 +28,10 @@ class ProviderFactory:
         self._settings = settings
         self._registry = ProviderRegistry(PROVIDERS) if providers is None else providers
         self._instances: dict[str, Provider] = {}
+        self.reachability = ProviderReachability(
+            {name: self._registry.entry(name).endpoint(settings) for name in self.available()},
+            interval_seconds=settings.provider_check_interval_seconds,
+        )
 
     def get(self, name: str) -> Provider:
         """The provider called `name`, importing and building it the first time.
@@ -59,6 +64,7 @@ class ProviderFactory:
 
     async def aclose(self) -> None:
         """Close every built provider; one failing to close does not keep others open."""
+        await self.reachability.aclose()
         instances, self._instances = self._instances, {}
         results = await asyncio.gather(
             *(provider.aclose() for provider in instances.values()), return_exceptions=True

@@ -37,7 +37,9 @@ class ProviderEntry:
     """How to build one provider, and how to tell whether the settings allow it.
 
     `load` imports the adapter (and so the vendor SDK) only when it runs; `requires`
-    names the settings to set when `is_configured` says they are missing.
+    names the settings to set when `is_configured` says they are missing. `endpoint` is
+    the URL readiness reaches to see that the vendor's API answers ("" for a provider
+    that runs in this process).
     """
 
     name: str
@@ -45,6 +47,7 @@ class ProviderEntry:
     default_model: Callable[[Settings], str] = _no_default
     is_configured: Callable[[Settings], bool] = _always
     requires: str = ""
+    endpoint: Callable[[Settings], str] = _no_default
 
 
 class ProviderRegistry:
