@@ -11,7 +11,7 @@ _EXAMPLE_CONVERSATION = "3f2b8c1e-6d4a-4b9e-8f7a-2c5d1e0b9a64"
 
 
 class ExecuteRequest(BaseModel):
-    """A user's message to an agent; how it is answered: waited for, streamed or in the background."""
+    """A message to an agent, and how to answer: waited for, streamed or in the background."""
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -37,7 +37,7 @@ class ExecuteRequest(BaseModel):
     background: bool = Field(
         default=False,
         description=(
-            "Answer 202 at once with the pending execution and let the run go on; follow it "
+            "Answer 202 at once with the execution as it starts; the run goes on. Follow it "
             "with GET /executions/{id}/events or poll GET /executions/{id} (the Location header)"
         ),
     )

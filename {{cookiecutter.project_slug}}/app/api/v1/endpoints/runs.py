@@ -73,7 +73,7 @@ async def execute_agent(
 ) -> Execution | EventSourceResponse:
     """Run the agent on a message: one JSON result, Server-Sent Events, or 202 at once.
 
-    With `background: true` the answer is 202 with the pending execution and its
+    With `background: true` the answer is 202 with the execution as it starts and its
     `Location`; follow it with `GET /executions/{id}/events` or poll it. With an
     `Idempotency-Key`, a repeat of the request answers with the run the key started:
     the execution once it has finished (waiting as the first request does), its events
