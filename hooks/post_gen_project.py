@@ -48,6 +48,7 @@ MANIFEST: dict[str, Owned] = {
             "tests/ai/providers/test_openai.py",
             "tests/ai/providers/openai_wire.py",
             "tests/api/test_provider_faults.py",
+            "tests/api/test_idempotent_retries.py",
             "app/ai/knowledge/embedders/openai.py",
             "tests/ai/knowledge/embedders/test_openai.py",
         ),

@@ -10,21 +10,28 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import uuid
+from collections.abc import AsyncIterator
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Response, status
 from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from app.ai.providers.base import ChatMessage, Role
-from app.ai.runs import events
+from app.ai.runs import PreparedRun, RunManager, events
 from app.ai.runs.events import RunEvent
+from app.api import idempotency
 from app.api.deps import CurrentUser, RunManagerDep, SessionDep, SettingsDep
 from app.api.error_responses import THROTTLED
+from app.api.idempotency import REPLAYED_HEADER, IdempotencyKeyDep, KeyedRequest
 from app.api.streaming import EventEncoder, stream_run
-from app.api.user_limits import RunLimit
+from app.api.user_limits import RunRateLimit, check_run_capacity
+from app.core.config import Settings
 from app.core.errors import NotFoundError, UnprocessableError
 from app.core.openai_errors import OPENAI_PATH_PREFIX, openai_error
 from app.crud import agent as agent_crud
+from app.crud import execution as execution_crud
 from app.models import Execution, ExecutionStatus
 from app.schemas.openai_compat import (
     AssistantMessage,
@@ -45,28 +52,55 @@ RATE_LIMIT_RETRY_AFTER = 5
 
 @router.post("/chat/completions", response_model=ChatCompletion, responses=THROTTLED)
 async def create_chat_completion(
-    _limit: RunLimit,
+    _limit: RunRateLimit,
     payload: ChatCompletionRequest,
+    response: Response,
     user: CurrentUser,
     session: SessionDep,
     runs: RunManagerDep,
     settings: SettingsDep,
+    idempotency_key: IdempotencyKeyDep,
 ) -> ChatCompletion | EventSourceResponse | JSONResponse:
-    """Run an agent on an OpenAI-style conversation; plain or streamed like OpenAI does."""
+    """Run an agent on an OpenAI-style conversation; plain or streamed like OpenAI does.
+
+    With an `Idempotency-Key`, a repeat of the request answers with the run the key
+    started: the completion once it has finished, or, streamed, the whole answer at once.
+    """
     agent = await agent_crud.get_by_id_or_name(session, owner_id=user.id, key=payload.model)
     if agent is None:
         raise NotFoundError(f"No agent with id or name '{payload.model}'")
-    *earlier, last = payload.messages
+    *history, last = payload.messages
     if last.role != "user" or not last.text.strip():
         raise UnprocessableError("The last message must be a non-empty user message")
-    # Committed with the stored run, freeing this connection; the run uses its own sessions.
-    prepared = await runs.prepare(
-        user_id=user.id,
-        agent=agent,
-        message=last.text,
-        prior_messages=_history(earlier),
-        session=session,
-    )
+    keyed = KeyedRequest.of(idempotency_key, endpoint="chat.completions", payload=payload)
+    earlier = await idempotency.earlier_run(session, keyed, owner_id=user.id, settings=settings)
+    if earlier is None:
+        await check_run_capacity(session, owner_id=user.id, settings=settings)
+        # Committed with the stored run, freeing this connection; the run uses its own sessions.
+        started = await idempotency.prepare_once(
+            runs,
+            session,
+            keyed,
+            settings=settings,
+            user_id=user.id,
+            agent=agent,
+            message=last.text,
+            prior_messages=_history(history),
+        )
+        if isinstance(started, PreparedRun):
+            return await _new_completion(started, payload, runs, settings)
+        earlier = started
+    response.headers[REPLAYED_HEADER] = "true"
+    return await _repeated_completion(earlier, payload, user.id, session, runs, settings)
+
+
+async def _new_completion(
+    prepared: PreparedRun,
+    payload: ChatCompletionRequest,
+    runs: RunManager,
+    settings: Settings,
+) -> ChatCompletion | EventSourceResponse | JSONResponse:
+    """Launch the run just stored; its answer whole, or streamed as OpenAI chunks."""
     created = int(time.time())
     completion_id = f"chatcmpl-{prepared.execution_id.hex}"
     if payload.stream:
@@ -78,12 +112,79 @@ async def create_chat_completion(
             closing=ServerSentEvent(data="[DONE]"),
         )
     execution = await asyncio.shield(runs.launch(prepared))
+    return _completion(execution, completion_id, created, payload.model)
+
+
+async def _repeated_completion(
+    execution_id: uuid.UUID,
+    payload: ChatCompletionRequest,
+    owner_id: uuid.UUID,
+    session: AsyncSession,
+    runs: RunManager,
+    settings: Settings,
+) -> ChatCompletion | EventSourceResponse | JSONResponse:
+    """The completion of the run an earlier request with the same key started."""
+    execution = await execution_crud.get(session, owner_id=owner_id, execution_id=execution_id)
+    if execution is None:
+        raise NotFoundError("The run this Idempotency-Key started no longer exists")
+    completion_id = f"chatcmpl-{execution_id.hex}"
+    created = int(execution.created_at.timestamp())
+    if payload.stream:
+        chunks = _replayed_chunks(
+            runs, execution_id, owner_id, completion_id, created, payload.model
+        )
+        replay = EventSourceResponse(chunks, ping=settings.sse_ping_seconds)
+        replay.headers[REPLAYED_HEADER] = "true"
+        return replay
+    # Only read so far: end the transaction, so no connection is held while waiting.
+    await session.rollback()
+    await idempotency.outcome_of(runs, execution_id, owner_id=owner_id)
+    execution = await execution_crud.get(session, owner_id=owner_id, execution_id=execution_id)
+    if execution is None:
+        raise NotFoundError("The run this Idempotency-Key started no longer exists")
+    answer = _completion(execution, completion_id, created, payload.model)
+    if isinstance(answer, JSONResponse):
+        answer.headers[REPLAYED_HEADER] = "true"
+    return answer
+
+
+async def _replayed_chunks(
+    runs: RunManager,
+    execution_id: uuid.UUID,
+    owner_id: uuid.UUID,
+    completion_id: str,
+    created: int,
+    model: str,
+) -> AsyncIterator[ServerSentEvent]:
+    """A repeated stream: the role at once, then the whole answer (or error) when the run ends.
+
+    The first request may have streamed part of the text already, and deltas joined from
+    the middle would read as the whole answer; so the text comes complete, in one chunk.
+    """
+    yield _chunk(completion_id, created, model, {"role": "assistant", "content": ""}, None)
+    outcome = await idempotency.outcome_of(runs, execution_id, owner_id=owner_id)
+    if outcome is None:
+        error = {"message": "The run this Idempotency-Key started no longer exists"}
+        yield ServerSentEvent(data=json.dumps({"error": error | {"type": "not_found_error"}}))
+    else:
+        if outcome.name == events.EXECUTION_COMPLETED:
+            text = {"content": outcome.data["output"] or ""}
+            yield _chunk(completion_id, created, model, text, None)
+        if (encoded := _chunk_encoder(completion_id, created, model)(outcome)) is not None:
+            yield encoded
+    yield ServerSentEvent(data="[DONE]")
+
+
+def _completion(
+    execution: Execution, completion_id: str, created: int, model: str
+) -> ChatCompletion | JSONResponse:
+    """The finished run as OpenAI's answer, or an error body that names why it failed."""
     if execution.status is not ExecutionStatus.COMPLETED:
         return _failure_response(execution)
     return ChatCompletion(
         id=completion_id,
         created=created,
-        model=payload.model,
+        model=model,
         choices=[Choice(message=AssistantMessage(content=execution.output))],
         usage=CompletionUsage(
             prompt_tokens=execution.input_tokens,

@@ -7,11 +7,13 @@ table, so every worker and replica sees the same number.
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
 from fastapi import Depends, Request, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.api.deps import CurrentUser, SessionDep, SettingsDep
+from app.api.deps import CurrentUser
 from app.core.config import Settings
 from app.core.errors import AppError
 from app.core.rate_limit import RateLimiter
@@ -47,12 +49,20 @@ def _limits(request: Request) -> UserLimits:
     return limits
 
 
-async def limit_runs(
-    request: Request, user: CurrentUser, session: SessionDep, settings: SettingsDep
-) -> None:
-    """Refuse a new run over the user's rate, or beyond their runs in progress."""
+async def limit_run_rate(request: Request, user: CurrentUser) -> None:
+    """Refuse a run request over the user's rate; a repeat with an Idempotency-Key counts too."""
     await _limits(request).runs.hit(f"runs:{user.id}")
-    running = await execution_crud.count_unfinished(session, owner_id=user.id)
+
+
+async def check_run_capacity(
+    session: AsyncSession, *, owner_id: uuid.UUID, settings: Settings
+) -> None:
+    """Refuse a new run beyond the user's runs in progress.
+
+    Checked only when a run is about to start: a repeated request answered with the run
+    its key started adds none, so it is not refused for the runs already going.
+    """
+    running = await execution_crud.count_unfinished(session, owner_id=owner_id)
     if running >= settings.max_concurrent_runs_per_user:
         raise TooManyRunsError(settings.max_concurrent_runs_per_user)
 
@@ -62,5 +72,6 @@ async def limit_tool_calls(request: Request, user: CurrentUser) -> None:
     await _limits(request).tools.hit(f"tools:{user.id}")
 
 
-RunLimit = Annotated[None, Depends(limit_runs)]
+# The rate only: the cap on runs in progress is `check_run_capacity`, once a run will start.
+RunRateLimit = Annotated[None, Depends(limit_run_rate)]
 ToolCallLimit = Annotated[None, Depends(limit_tool_calls)]

@@ -168,6 +168,8 @@ class Settings(BaseSettings):
     sse_ping_seconds: float = Field(default=15.0, gt=0)
     run_timeout_seconds: float = Field(default=600.0, gt=0)
     max_concurrent_runs: int = Field(default=100, ge=1)
+    # How long an Idempotency-Key keeps naming the run it started (24 hours, as Stripe's).
+    idempotency_window_seconds: int = Field(default=86_400, ge=1)
     sweep_interval_seconds: float = Field(default=15.0, gt=0)
     shutdown_timeout_seconds: float = Field(default=10.0, gt=0)
     llm_call_timeout_seconds: float = Field(default=180.0, gt=0)

@@ -11,6 +11,7 @@ from sqlalchemy import update as update_rows
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.text import clean_text
+from app.crud import idempotency as idempotency_crud
 from app.crud.base import apply_changes, paginate
 from app.models import Execution, ExecutionStatus
 
@@ -61,8 +62,13 @@ async def create(
     conversation_id: uuid.UUID,
     input: str,
 ) -> Execution:
-    """A pending execution; the caller has checked that the owner has the agent and conversation."""
+    """A pending execution; the caller has checked that the owner has the agent and conversation.
+
+    An Idempotency-Key the request holds on the session is stored in the same flush, so a
+    second request with that key fails here, before its run is committed or started.
+    """
     execution = Execution(
+        id=uuid.uuid4(),
         owner_id=owner_id,
         agent_id=agent_id,
         conversation_id=conversation_id,
@@ -70,6 +76,7 @@ async def create(
         status=ExecutionStatus.PENDING,
     )
     session.add(execution)
+    idempotency_crud.attach(session, execution)
     await session.flush()
     return execution
 

@@ -4,6 +4,7 @@ from app.models.agent import Agent
 from app.models.api_key import ApiKey
 from app.models.conversation import Conversation
 from app.models.execution import Execution, ExecutionStatus
+from app.models.idempotency import IdempotencyKey
 from app.models.knowledge import DocumentStatus, KnowledgeBase, KnowledgeChunk, KnowledgeDocument
 from app.models.message import Message, MessageRole
 from app.models.revocation import TokenRevocation
@@ -16,6 +17,7 @@ __all__ = [
     "DocumentStatus",
     "Execution",
     "ExecutionStatus",
+    "IdempotencyKey",
     "KnowledgeBase",
     "KnowledgeChunk",
     "KnowledgeDocument",

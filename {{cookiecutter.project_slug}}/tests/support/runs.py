@@ -6,6 +6,9 @@ import json
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
+
+from app.ai.providers.scripted import ScriptedProvider
 
 SCRIPTED = {"provider": "scripted", "model": "scripted"}
 
@@ -58,3 +61,30 @@ def parse_sse(text: str) -> list[tuple[str, Any]]:
             joined = "\n".join(data)
             parsed.append((name, joined if joined == "[DONE]" else json.loads(joined)))
     return parsed
+
+
+async def execute_with_key(
+    client: httpx.AsyncClient,
+    headers: dict[str, str],
+    agent_id: str,
+    key: str | None,
+    body: dict[str, Any],
+) -> httpx.Response:
+    """`POST /agents/{id}/execute` with this Idempotency-Key (None sends none)."""
+    keyed = headers if key is None else {**headers, "Idempotency-Key": key}
+    return await client.post(f"/api/v1/agents/{agent_id}/execute", json=body, headers=keyed)
+
+
+async def executions_of(client: httpx.AsyncClient, headers: dict[str, str]) -> list[Any]:
+    """The user's executions, newest first."""
+    listing = await client.get("/api/v1/executions", headers=headers)
+    assert listing.status_code == 200, listing.text
+    items: list[Any] = listing.json()["items"]
+    return items
+
+
+def scripted_calls(app: FastAPI, marker: str) -> int:
+    """How many requests reached the scripted model with `marker` in their last message."""
+    scripted = app.state.providers.get("scripted")
+    assert isinstance(scripted, ScriptedProvider)
+    return sum(1 for request in scripted.requests if marker in request.messages[-1].content)
