@@ -60,13 +60,18 @@ def service_env(**settings: str) -> dict[str, str]:
 class ServedApp:
     """A uvicorn master (and its workers) in a process group of its own."""
 
-    def __init__(self, env: Mapping[str, str], log: Path, workers: int) -> None:
+    def __init__(
+        self, env: Mapping[str, str], log: Path, workers: int, *, run_worker: bool = False
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
-        command = [sys.executable, "-m", "uvicorn", "--factory", "app.main:create_app"]
-        command += ["--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers)]
-        command += ["--log-level", "warning"]
+        if run_worker:
+            command = [sys.executable, "-m", "app.worker", "--port", str(self.port)]
+        else:
+            command = [sys.executable, "-m", "uvicorn", "--factory", "app.main:create_app"]
+            command += ["--host", "127.0.0.1", "--port", str(self.port)]
+            command += ["--workers", str(workers), "--log-level", "warning"]
         with log.open("ab") as output:
             self.process = subprocess.Popen(  # noqa: S603 - this interpreter and uvicorn
                 command,
@@ -112,9 +117,11 @@ class ServedApp:
 
 
 @contextmanager
-def served(env: Mapping[str, str], folder: Path, *, workers: int = 1) -> Iterator[ServedApp]:
-    """Serve the project with `env` until the block ends; the log goes to `folder`."""
-    server = ServedApp(env, folder / "uvicorn.log", workers)
+def served(
+    env: Mapping[str, str], folder: Path, *, workers: int = 1, run_worker: bool = False
+) -> Iterator[ServedApp]:
+    """Serve the project (or, `run_worker`, a run worker) with `env` until the block ends."""
+    server = ServedApp(env, folder / "uvicorn.log", workers, run_worker=run_worker)
     try:
         server.wait_ready()
         yield server

@@ -1,8 +1,10 @@
-"""A run from request to outcome: prepared, launched, followed, cancelled, swept.
+"""A run from request to outcome: prepared, launched, followed, cancelled, resumed.
 
 `RunManager` is the one object the API talks to. It stores a run before it starts,
-launches it as its own task, records its outcome whatever happens (answer, error,
-cancel, shutdown), and answers for runs of other processes through the shared store.
+launches it as a durable workflow (here, or queued for a worker), records its outcome
+whatever happens (answer, error, cancel), leaves a run cut short by a shutdown or a crash
+to be resumed from its last step, and answers for runs of other processes through the
+shared store.
 """
 
 from __future__ import annotations
@@ -18,10 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.ai.providers.base import ChatMessage, ProviderError
 from app.ai.providers.factory import ProviderFactory
-from app.ai.runs import cancellation, events, metering, persistence
+from app.ai.runs import cancellation, durable, events, metering, persistence
 from app.ai.runs.events import EventSink, RunEvent
 from app.ai.runs.following import RunFollower
-from app.ai.runs.loop import AgentLoop, MaxIterationsError
+from app.ai.runs.loop import AgentLoop, MaxIterationsError, UnrepeatableToolError
 from app.ai.runs.types import PreparedRun, RunTally
 from app.ai.tools.manager import ToolManager
 from app.ai.tools.registry import ToolRegistry
@@ -40,7 +42,6 @@ logger = structlog.get_logger(__name__)
 OUTCOME_RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)
 # What a client at capacity is told to wait.
 RETRY_AFTER_SECONDS = 2
-SHUTDOWN_WRITE_SECONDS = 5.0
 
 
 class RunManager:
@@ -70,9 +71,18 @@ class RunManager:
             tools=tools,
             tool_manager=tool_manager,
         )
+        # Launches awaited here, and the workflow bodies this process is executing.
         self._tasks: dict[uuid.UUID, asyncio.Task[Execution]] = {}
+        self._bodies: dict[uuid.UUID, asyncio.Task[Any]] = {}
+        self._launching: dict[uuid.UUID, tuple[PreparedRun, EventSink]] = {}
+        self._results: dict[uuid.UUID, Execution] = {}
         self._follower = RunFollower(database=self.database, store=store, is_live=self._is_live)
         self._reserved = 0
+        self._stopping = False
+
+    async def start(self) -> None:
+        """Join the process's run engine: runs started or queued from here become durable."""
+        await durable.acquire(self.settings, self)
 
     def check_config(self, *, provider: str, tools: Iterable[str]) -> None:
         """Refuse a provider that is unknown or unconfigured, or a tool that does not exist."""
@@ -128,13 +138,15 @@ class RunManager:
         """The stored run, leased so that no sweep takes it for an orphan."""
         prepared = await persistence.store_pending_run(session, **fields)
         # Leased before it is visible, so another process's start-up sweep spares it.
-        await cancellation.renew_lease(self.store, prepared.execution_id)
+        await cancellation.renew_lease(
+            self.store, prepared.execution_id, self.settings.run_lease_seconds
+        )
         return prepared
 
     @property
     def in_flight(self) -> int:
         """Runs this worker is running or about to start."""
-        return len(self._tasks) + self._reserved
+        return len(self._tasks.keys() | self._bodies.keys()) + self._reserved
 
     def _reserve(self) -> None:
         """Hold a place for one more run, or refuse when this worker is at its limit."""
@@ -147,12 +159,71 @@ class RunManager:
     def launch(
         self, prepared: PreparedRun, *, sink: EventSink = events.discard, stream: bool = False
     ) -> asyncio.Task[Execution]:
-        """Start the run as its own task, so it survives a client that disconnects."""
+        """Start the run as a durable workflow; the task ends with it, in its final state.
+
+        The workflow is its own task, so it survives a client that disconnects. With
+        `RUN_ROLE=api` it is queued for a worker and followed through the store instead.
+        """
         self._reserved = max(0, self._reserved - 1)
-        task = asyncio.create_task(self.run(prepared, sink=sink, stream=stream))
-        self._tasks[prepared.execution_id] = task
-        task.add_done_callback(lambda _: self._tasks.pop(prepared.execution_id, None))
+        execution_id = prepared.execution_id
+        self._launching[execution_id] = (prepared, sink)
+        task = asyncio.create_task(self._launched(prepared, stream=stream))
+        self._tasks[execution_id] = task
+
+        def forget(_: object) -> None:
+            self._tasks.pop(execution_id, None)
+            self._launching.pop(execution_id, None)
+            self._results.pop(execution_id, None)
+
+        task.add_done_callback(forget)
         return task
+
+    async def _launched(self, prepared: PreparedRun, *, stream: bool) -> Execution:
+        """The execution once its workflow, here or on a worker, has ended."""
+        execution_id = prepared.execution_id
+        if self.settings.run_role == "api":
+            return await self._queued(prepared, stream=stream)
+        handle = await durable.start(self, execution_id, stream=stream)
+        await handle.get_result()
+        return self._results[execution_id]
+
+    async def _queued(self, prepared: PreparedRun, *, stream: bool) -> Execution:
+        """Queue the run for a worker and pass its events on until it ends."""
+        execution_id = prepared.execution_id
+        _, sink = self._launching.pop(execution_id)
+        await durable.enqueue(execution_id, stream=stream)
+        async for event in self.follow(execution_id, owner_id=prepared.user_id):
+            await sink(event)
+        execution = await persistence.read_execution(
+            self.database, execution_id, owner_id=prepared.user_id
+        )
+        assert execution is not None
+        return execution
+
+    async def run_workflow(self, execution_id: uuid.UUID, *, stream: bool) -> str:
+        """The workflow's body: load the run (recorded), run it, and leave the result here."""
+        task = asyncio.current_task()
+        assert task is not None
+        self._bodies[execution_id] = task
+        try:
+            prepared = await durable.step("load_run", self._prepared, execution_id)
+            if prepared is None:
+                return "missing"  # deleted (with its agent or user) before it could run
+            launching = self._launching.pop(execution_id, None)
+            sink = launching[1] if launching is not None else events.discard
+            execution = await self.run(prepared, sink=sink, stream=stream)
+        finally:
+            self._bodies.pop(execution_id, None)
+        if execution_id in self._tasks:
+            self._results[execution_id] = execution
+        return execution.status.value
+
+    async def _prepared(self, execution_id: uuid.UUID) -> PreparedRun | None:
+        """The run as launched here, or as stored when another process launched it."""
+        launching = self._launching.get(execution_id)
+        if launching is not None:
+            return launching[0]
+        return await persistence.load_prepared(self.database, execution_id)
 
     async def cancel(
         self, execution_id: uuid.UUID, *, owner_id: uuid.UUID, wait_seconds: float = 5.0
@@ -161,51 +232,73 @@ class RunManager:
 
         A run in this process is awaited (briefly) so the answer shows it cancelled.
         """
-        task = self._tasks.get(execution_id)
+        body = self._bodies.get(execution_id)
         await cancellation.request_cancel(self.store, execution_id)
-        if task is not None:
-            task.cancel()
-            await settle(asyncio.shield(task), wait_seconds)
-            if task.cancelled():
+        if body is not None:
+            body.cancel()
+            await settle(asyncio.shield(body), wait_seconds)
+            if body.cancelled():
                 await persistence.record_never_started(
                     self.database, execution_id, owner_id=owner_id
                 )
-        elif not await cancellation.has_live_lease(self.store, execution_id):
-            # No process runs it (its own died): nobody else would ever record the cancel.
+        elif await self._unowned(execution_id):
+            # No process runs it (never begun, queued, or its own died): nobody else would
+            # record the cancel, and the engine must not start or resume it later.
+            await durable.cancel(execution_id)
             await persistence.record_never_started(self.database, execution_id, owner_id=owner_id)
         execution = await persistence.read_execution(self.database, execution_id, owner_id=owner_id)
         assert execution is not None
         return execution
 
-    async def shutdown(self) -> None:
-        """Cancel this process's runs and give them a bounded time to record their outcome.
+    async def _unowned(self, execution_id: uuid.UUID) -> bool:
+        """Whether no process is executing the run: its workflow has not begun, or is lost."""
+        if not await cancellation.has_live_lease(self.store, execution_id):
+            return True
+        return await durable.state_of(execution_id) in (None, "ENQUEUED")
 
-        Runs still going after `shutdown_timeout_seconds` are marked interrupted here, so
-        none is left running and the process exits in time.
+    def task_of(self, execution_id: uuid.UUID) -> asyncio.Task[Any] | None:
+        """The task executing the run in this process, if it runs here."""
+        return self._bodies.get(execution_id)
+
+    async def shutdown(self) -> None:
+        """Give this process's runs a bounded time to end, then leave the rest to resume.
+
+        A run still going after `shutdown_timeout_seconds` is stopped without an outcome:
+        its workflow stays pending, and this process on restart, or another one once its
+        lease lapses, resumes it from its last completed step.
         """
-        running = list(self._tasks.items())
-        for _, task in running:
+        self._stopping = True
+        bodies = dict(self._bodies)
+        if bodies:
+            await asyncio.wait(bodies.values(), timeout=self.settings.shutdown_timeout_seconds)
+        for execution_id, body in bodies.items():
+            if not body.done():
+                logger.warning("execution_left_to_resume", execution_id=str(execution_id))
+                body.cancel()
+        if bodies:
+            await asyncio.wait(bodies.values(), timeout=self.settings.shutdown_timeout_seconds)
+        for task in list(self._tasks.values()):
             task.cancel()
-        if running:
-            await asyncio.wait(
-                [task for _, task in running], timeout=self.settings.shutdown_timeout_seconds
-            )
-        for execution_id, task in running:
-            if task.cancelled():
-                await persistence.record_never_started(self.database, execution_id, owner_id=None)
-            elif not task.done():
-                logger.warning("execution_abandoned_at_shutdown", execution_id=str(execution_id))
-                await quietly(
-                    persistence.fail_orphan(self.database, execution_id),
-                    SHUTDOWN_WRITE_SECONDS,
-                    what="shutdown outcome",
-                )
+        durable.release(self)
 
     async def sweep_orphans(self) -> int:
-        """Fail executions left running by a process that died (their lease has lapsed)."""
+        """Resume runs a dead process left (their lease has lapsed); fail what cannot resume.
+
+        Only a run whose workflow the engine has already ended is failed: its outcome's
+        write was lost, and there is nothing left to run.
+        """
 
         async def is_live(execution_id: uuid.UUID) -> bool:
-            return await cancellation.has_live_lease(self.store, execution_id)
+            if execution_id in self._bodies or execution_id in self._tasks:
+                return True
+            if await cancellation.has_live_lease(self.store, execution_id):
+                return True
+            if self.settings.run_role == "api":
+                return await durable.state_of(execution_id) in durable.ACTIVE_STATES
+            resumed = await durable.resume(execution_id)
+            if resumed:
+                logger.warning("execution_resumed", execution_id=str(execution_id))
+            return resumed
 
         swept = await persistence.fail_orphans(self.database, is_live=is_live)
         if swept:
@@ -250,13 +343,20 @@ class RunManager:
         seconds = self.settings.run_timeout_seconds
         deadline = asyncio.timeout(seconds)
         try:
-            history = await persistence.start(self.database, prepared)
+            history = await durable.step("record_start", persistence.start, self.database, prepared)
             await sink(events.started_event(prepared))
-            watched = cancellation.watched(self.store, prepared.execution_id, cancel_seen)
+            watched = cancellation.watched(
+                self.store,
+                prepared.execution_id,
+                cancel_seen,
+                lease_seconds=self.settings.run_lease_seconds,
+            )
             async with watched, deadline:
                 output = await self._agent_loop.run(prepared, history, sink, tally, stream=stream)
             return {"status": ExecutionStatus.COMPLETED, "output": output}
         except asyncio.CancelledError:
+            if self._stopping and not cancel_seen.is_set():
+                raise  # a shutdown: the workflow stays pending, to be resumed
             _uncancel()
             return persistence.failure(
                 ExecutionStatus.CANCELLED, "cancelled", "Cancelled by request"
@@ -273,6 +373,8 @@ class RunManager:
             )
         except MaxIterationsError as exc:
             return persistence.failure(ExecutionStatus.FAILED, "max_iterations", str(exc))
+        except UnrepeatableToolError as exc:
+            return persistence.failure(ExecutionStatus.FAILED, "tool_interrupted", str(exc))
         except OUTAGE_ERRORS as exc:
             # The cause goes to the log; the user is told what to do, not where it broke.
             logger.warning(
@@ -304,10 +406,14 @@ class RunManager:
         orphan and record it as interrupted in place of its outcome.
         """
         execution_id = prepared.execution_id
-        renewal = cancellation.renew_lease(self.store, execution_id)
+        renewal = cancellation.renew_lease(
+            self.store, execution_id, self.settings.run_lease_seconds
+        )
         await quietly(renewal, cancellation.STORE_CALL_SECONDS, what="lease renewal")
         try:
-            execution = await self._write_outcome(prepared, tally, outcome)
+            execution = await durable.step(
+                "record_outcome", self._write_outcome, prepared, tally, outcome
+            )
         finally:
             release = cancellation.release_lease(self.store, execution_id)
             await quietly(release, cancellation.STORE_CALL_SECONDS, what="lease release")
@@ -367,10 +473,12 @@ class RunManager:
         return self._follower.follow(execution_id, owner_id=owner_id)
 
     async def _is_live(self, execution_id: uuid.UUID) -> bool:
-        """Whether some process (this one, or one holding the lease) still runs it."""
-        if execution_id in self._tasks:
+        """Whether some process runs it (this one, or one holding its lease) or will."""
+        if execution_id in self._tasks or execution_id in self._bodies:
             return True
-        return await cancellation.has_live_lease(self.store, execution_id)
+        if await cancellation.has_live_lease(self.store, execution_id):
+            return True
+        return await durable.state_of(execution_id) in durable.ACTIVE_STATES
 
 
 async def _to_the_end(task: asyncio.Future[Execution]) -> Execution:
