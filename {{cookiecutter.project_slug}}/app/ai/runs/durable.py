@@ -1,8 +1,9 @@
 """Runs as durable workflows on DBOS: checkpointed steps, a queue for workers, resumption.
 
-A run is the workflow `agent_run`, keyed by its execution id. Each model call, tool call
-and write of the run's rows is a step whose result DBOS records, so a run resumed in
-another process after a crash repeats none that completed. DBOS is one per process:
+A run is the workflow `agent_run`, keyed by its execution id and started with the run
+as it was prepared. Each model call, tool call and write of the run's rows is a step
+whose result DBOS records, so a run resumed in another process after a crash repeats
+none that completed. DBOS is one per process:
 every application in it acquires it at start, and the last one to stop shuts it down.
 """
 
@@ -21,6 +22,7 @@ from typing import Any, ParamSpec, Protocol, TypeVar
 from dbos import DBOS, DBOSConfig, Queue, SetWorkflowID, StepOptions, WorkflowHandleAsync
 from sqlalchemy.engine import make_url
 
+from app.ai.runs.types import PreparedRun
 from app.core.config import Settings
 
 T = TypeVar("T")
@@ -36,7 +38,7 @@ _attempt: ContextVar[str] = ContextVar("run_attempt", default="")
 class DurableRunner(Protocol):
     """What the workflow needs from the application that executes it."""
 
-    async def run_workflow(self, execution_id: uuid.UUID, *, stream: bool) -> str:
+    async def run_workflow(self, prepared: PreparedRun, *, stream: bool) -> str:
         """Run the execution to its end inside the workflow; its final status."""
         ...
 
@@ -116,20 +118,20 @@ def runs_here() -> bool:
 
 
 async def start(
-    runner: DurableRunner, execution_id: uuid.UUID, *, stream: bool
+    runner: DurableRunner, prepared: PreparedRun, *, stream: bool
 ) -> WorkflowHandleAsync[str]:
     """Run the execution in this process now, as a workflow another can resume."""
-    key = str(execution_id)
+    key = str(prepared.execution_id)
     _engine.launched_here[key] = runner
     with SetWorkflowID(key):
-        return await DBOS.start_workflow_async(agent_run, key, stream)
+        return await DBOS.start_workflow_async(agent_run, prepared, stream)
 
 
-async def enqueue(execution_id: uuid.UUID, *, stream: bool = False) -> None:
+async def enqueue(prepared: PreparedRun, *, stream: bool = False) -> None:
     """Queue the execution for whichever worker takes it first."""
     assert _engine.queue is not None, "acquire() first"
-    with SetWorkflowID(str(execution_id)):
-        await _engine.queue.enqueue_async(agent_run, str(execution_id), stream)
+    with SetWorkflowID(str(prepared.execution_id)):
+        await _engine.queue.enqueue_async(agent_run, prepared, stream)
 
 
 async def cancel(execution_id: uuid.UUID) -> None:
@@ -144,15 +146,20 @@ async def state_of(execution_id: uuid.UUID) -> str | None:
     return None if status is None else status.status
 
 
-async def resume(execution_id: uuid.UUID) -> bool:
+async def resume(
+    execution_id: uuid.UUID, load: Callable[[], Coroutine[Any, Any, PreparedRun | None]]
+) -> bool:
     """Hand a run whose process is gone to the queue, to go on from its last step.
 
-    A run stored but never started is queued from the beginning. False when the engine
-    has it ended: only its outcome's write was lost, and nothing is left to run.
+    A run stored but never started is queued from the beginning, as `load` reads it.
+    False when the engine has it ended (only its outcome's write was lost) or it is gone.
     """
     state = await state_of(execution_id)
     if state is None:
-        await enqueue(execution_id)
+        prepared = await load()
+        if prepared is None:
+            return False
+        await enqueue(prepared)
         return True
     if state == "PENDING":
         await DBOS.resume_workflow_async(str(execution_id), queue_name=QUEUE_NAME)
@@ -185,10 +192,10 @@ async def current_attempt() -> str:
 
 
 @DBOS.workflow(name=WORKFLOW_NAME)
-async def agent_run(execution_id: str, stream: bool) -> str:
+async def agent_run(prepared: PreparedRun, stream: bool) -> str:
     """The durable run: everything it does goes through `step`, so it resumes where it was."""
-    runner = _engine.launched_here.pop(execution_id, None) or _engine.primary
+    runner = _engine.launched_here.pop(str(prepared.execution_id), None) or _engine.primary
     if runner is None:
         raise RuntimeError("No application in this process executes runs")
     _attempt.set(uuid.uuid4().hex)
-    return await runner.run_workflow(uuid.UUID(execution_id), stream=stream)
+    return await runner.run_workflow(prepared, stream=stream)

@@ -77,7 +77,7 @@ class RunManager:
         # Launches awaited here, and the workflow bodies this process is executing.
         self._tasks: dict[uuid.UUID, asyncio.Task[Execution]] = {}
         self._bodies: dict[uuid.UUID, asyncio.Task[Any]] = {}
-        self._launching: dict[uuid.UUID, tuple[PreparedRun, EventSink]] = {}
+        self._sinks: dict[uuid.UUID, EventSink] = {}
         self._results: dict[uuid.UUID, Execution] = {}
         self._follower = RunFollower(database=self.database, store=store, is_live=self._is_live)
         self._reserved = 0
@@ -169,13 +169,13 @@ class RunManager:
         """
         self._reserved = max(0, self._reserved - 1)
         execution_id = prepared.execution_id
-        self._launching[execution_id] = (prepared, sink)
+        self._sinks[execution_id] = sink
         task = asyncio.create_task(self._launched(prepared, stream=stream))
         self._tasks[execution_id] = task
 
         def forget(_: object) -> None:
             self._tasks.pop(execution_id, None)
-            self._launching.pop(execution_id, None)
+            self._sinks.pop(execution_id, None)
             self._results.pop(execution_id, None)
 
         task.add_done_callback(forget)
@@ -186,15 +186,15 @@ class RunManager:
         execution_id = prepared.execution_id
         if self.settings.run_role == "api":
             return await self._queued(prepared, stream=stream)
-        handle = await durable.start(self, execution_id, stream=stream)
+        handle = await durable.start(self, prepared, stream=stream)
         await handle.get_result()
         return self._results[execution_id]
 
     async def _queued(self, prepared: PreparedRun, *, stream: bool) -> Execution:
         """Queue the run for a worker and pass its events on until it ends."""
         execution_id = prepared.execution_id
-        _, sink = self._launching.pop(execution_id)
-        await durable.enqueue(execution_id, stream=stream)
+        sink = self._sinks.pop(execution_id)
+        await durable.enqueue(prepared, stream=stream)
         async for event in self.follow(execution_id, owner_id=prepared.user_id):
             await sink(event)
         execution = await persistence.read_execution(
@@ -203,30 +203,20 @@ class RunManager:
         assert execution is not None
         return execution
 
-    async def run_workflow(self, execution_id: uuid.UUID, *, stream: bool) -> str:
-        """The workflow's body: load the run (recorded), run it, and leave the result here."""
+    async def run_workflow(self, prepared: PreparedRun, *, stream: bool) -> str:
+        """The workflow's body: run the run here, and leave the result for its launch."""
+        execution_id = prepared.execution_id
         task = asyncio.current_task()
         assert task is not None
         self._bodies[execution_id] = task
         try:
-            prepared = await durable.step("load_run", self._prepared, execution_id)
-            if prepared is None:
-                return "missing"  # deleted (with its agent or user) before it could run
-            launching = self._launching.pop(execution_id, None)
-            sink = launching[1] if launching is not None else events.discard
+            sink = self._sinks.pop(execution_id, events.discard)
             execution = await self.run(prepared, sink=sink, stream=stream)
         finally:
             self._bodies.pop(execution_id, None)
         if execution_id in self._tasks:
             self._results[execution_id] = execution
         return execution.status.value
-
-    async def _prepared(self, execution_id: uuid.UUID) -> PreparedRun | None:
-        """The run as launched here, or as stored when another process launched it."""
-        launching = self._launching.get(execution_id)
-        if launching is not None:
-            return launching[0]
-        return await persistence.load_prepared(self.database, execution_id)
 
     async def cancel(
         self, execution_id: uuid.UUID, *, owner_id: uuid.UUID, wait_seconds: float = 5.0
@@ -298,7 +288,9 @@ class RunManager:
                 return True
             if self.settings.run_role == "api":
                 return await durable.state_of(execution_id) in durable.ACTIVE_STATES
-            resumed = await durable.resume(execution_id)
+            resumed = await durable.resume(
+                execution_id, lambda: persistence.load_prepared(self.database, execution_id)
+            )
             if resumed:
                 logger.warning("execution_resumed", execution_id=str(execution_id))
             return resumed
