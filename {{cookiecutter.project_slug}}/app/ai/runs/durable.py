@@ -146,21 +146,11 @@ async def state_of(execution_id: uuid.UUID) -> str | None:
     return None if status is None else status.status
 
 
-async def resume(
-    execution_id: uuid.UUID, load: Callable[[], Coroutine[Any, Any, PreparedRun | None]]
-) -> bool:
-    """Hand a run whose process is gone to the queue, to go on from its last step.
+async def resume(execution_id: uuid.UUID, state: str) -> bool:
+    """Hand a started run whose process is gone to the queue, to go on from its last step.
 
-    A run stored but never started is queued from the beginning, as `load` reads it.
-    False when the engine has it ended (only its outcome's write was lost) or it is gone.
+    False when the engine has it ended: only its outcome's write was lost.
     """
-    state = await state_of(execution_id)
-    if state is None:
-        prepared = await load()
-        if prepared is None:
-            return False
-        await enqueue(prepared)
-        return True
     if state == "PENDING":
         await DBOS.resume_workflow_async(str(execution_id), queue_name=QUEUE_NAME)
         return True

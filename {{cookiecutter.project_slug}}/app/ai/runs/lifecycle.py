@@ -277,20 +277,23 @@ class RunManager:
     async def sweep_orphans(self) -> int:
         """Resume runs a dead process left (their lease has lapsed); fail what cannot resume.
 
-        Only a run whose workflow the engine has already ended is failed: its outcome's
-        write was lost, and there is nothing left to run.
+        A run stored but never started is queued from its beginning. Only a run whose
+        workflow the engine has already ended is failed: its outcome's write was lost,
+        and there is nothing left to run.
         """
+        unstarted: list[uuid.UUID] = []
 
         async def is_live(execution_id: uuid.UUID) -> bool:
             if execution_id in self._bodies or execution_id in self._tasks:
                 return True
             if await cancellation.has_live_lease(self.store, execution_id):
                 return True
-            if self.settings.run_role == "api":
-                return await durable.state_of(execution_id) in durable.ACTIVE_STATES
-            resumed = await durable.resume(
-                execution_id, lambda: persistence.load_prepared(self.database, execution_id)
-            )
+            state = await durable.state_of(execution_id)
+            if self.settings.run_role == "api" or state is None:
+                if state is None:
+                    unstarted.append(execution_id)
+                return state is None or state in durable.ACTIVE_STATES
+            resumed = await durable.resume(execution_id, state)
             if resumed:
                 logger.warning("execution_resumed", execution_id=str(execution_id))
             return resumed
@@ -298,6 +301,11 @@ class RunManager:
         swept = await persistence.fail_orphans(self.database, is_live=is_live)
         if swept:
             logger.warning("executions_swept", count=swept)
+        # Read after the sweep's transaction: runs may hold one connection at a time.
+        for execution_id in unstarted:
+            prepared = await persistence.load_prepared(self.database, execution_id)
+            if prepared is not None:
+                await durable.enqueue(prepared)
         return swept
 
     async def run(
