@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, ParamSpec, Protocol, TypeVar
 
 from dbos import DBOS, DBOSConfig, Queue, SetWorkflowID, StepOptions, WorkflowHandleAsync
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 from app.ai.runs.types import PreparedRun
@@ -75,16 +76,38 @@ def system_database_url(settings: Settings) -> str:
     return f"sqlite:///{path.with_name(f'{path.stem}-runs{suffix}')}"
 
 
+def _sqlite_engine(url: str) -> Engine:
+    """DBOS's own SQLite settings, plus WAL and NORMAL sync: recording a step needs no fsync.
+
+    In WAL mode NORMAL never corrupts the file; a power cut may lose the last recorded
+    steps, which the resumed run then repeats.
+    """
+    engine = create_engine(url)
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(connection: Any, _record: Any) -> None:
+        connection.isolation_level = "IMMEDIATE"  # writers queue, as in DBOS's own engine
+        connection.execute("PRAGMA busy_timeout=30000")
+        connection.execute("PRAGMA foreign_keys=ON")
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=NORMAL")
+
+    return engine
+
+
 async def acquire(settings: Settings, runner: DurableRunner) -> None:
     """Launch DBOS for this process if no application has yet; `runner` resumes runs here."""
     if not _engine.users:
+        url = system_database_url(settings)
         config: DBOSConfig = {
             "name": "agent-runs",
-            "system_database_url": system_database_url(settings),
+            "system_database_url": url,
             "executor_id": f"{socket.gethostname()}-{os.getpid()}",
             "log_level": "WARNING",
             "notification_listener_polling_interval_sec": settings.run_queue_poll_seconds,
         }
+        if url.startswith("sqlite"):
+            config["system_database_engine"] = _sqlite_engine(url)
         DBOS(config=config)
         if settings.run_role == "api":
             DBOS.listen_queues([])
