@@ -324,14 +324,19 @@ def test_compose_services(project: Path, answers: dict[str, Any]) -> None:
     if answers["database"] == "postgresql":
         expected.add("postgres")
     if _on(answers, "use_redis"):
-        expected.add("redis")
+        expected |= {"redis", "worker"}
     assert set(services) == expected
     for name, service in services.items():
         assert "healthcheck" in service, f"{name} has no healthcheck"
     environment = services["app"].get("environment", {})
     assert ("DATABASE_URL" in environment) == (answers["database"] == "postgresql")
     assert ("REDIS_URL" in environment) == _on(answers, "use_redis")
-    assert set(services["app"].get("depends_on", {})) == expected - {"app"}
+    assert set(services["app"].get("depends_on", {})) == expected - {"app", "worker"}
+    if "worker" in services:
+        # Runs go to the worker service, which shares the app's settings and data.
+        assert environment["RUN_ROLE"] == "${RUN_ROLE:-api}"
+        assert services["worker"]["environment"]["SECRET_KEY"] == environment["SECRET_KEY"]
+        assert services["worker"]["command"][:3] == ["python", "-m", "app.worker"]
     # Safe by default: no placeholder key, no development mode, stores on loopback only.
     assert environment["SECRET_KEY"].startswith("${SECRET_KEY:?")
     assert environment["ENVIRONMENT"] == "${ENVIRONMENT:-production}"

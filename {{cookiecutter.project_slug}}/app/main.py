@@ -119,6 +119,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             tools=tools,
             tool_manager=tool_manager,
         )
+        await runs.start()
         sweeper = Sweeper(runs, store, settings.sweep_interval_seconds)
         sweeper.start()
         try:
@@ -172,13 +173,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health_router)
     if settings.metrics_enabled:
         app.include_router(metrics_router)
-    app.include_router(api_router, prefix=settings.api_v1_prefix)
-    app.include_router(openai_router)
-    app.include_router(openai_models_router)
-    install_api_docs(app, docs_url="/docs", redoc_url="/redoc")
-    app.include_router(home_router)
-    if settings.playground_enabled:
-        install_playground(app)
+    if settings.run_role != "worker":
+        app.include_router(api_router, prefix=settings.api_v1_prefix)
+        app.include_router(openai_router)
+        app.include_router(openai_models_router)
+        install_api_docs(app, docs_url="/docs", redoc_url="/redoc")
+        app.include_router(home_router)
+        if settings.playground_enabled:
+            install_playground(app)
     install_error_responses(app)
 {%- if cookiecutter.use_opentelemetry %}
     instrument_app(app, settings)

@@ -171,6 +171,16 @@ class Settings(BaseSettings):
     # How long an Idempotency-Key keeps naming the run it started (24 hours, as Stripe's).
     idempotency_window_seconds: int = Field(default=86_400, ge=1)
     sweep_interval_seconds: float = Field(default=15.0, gt=0)
+    # Which runs a process executes: "both" serves the API and runs what it starts (one
+    # process is enough); "api" queues runs for workers; "worker" runs queued runs only.
+    run_role: Literal["both", "api", "worker"] = "both"
+    # The run engine's own state (DBOS); empty means beside DATABASE_URL (see README).
+    runs_database_url: str = ""
+    # Runs executing at once across every worker (0: no bound beyond each worker's).
+    run_queue_concurrency: int = Field(default=0, ge=0)
+    # How often a worker looks for queued runs, and how long a dead process's run waits.
+    run_queue_poll_seconds: float = Field(default=0.2, gt=0)
+    run_lease_seconds: float = Field(default=30.0, gt=0)
     shutdown_timeout_seconds: float = Field(default=10.0, gt=0)
     llm_call_timeout_seconds: float = Field(default=180.0, gt=0)
 

@@ -60,13 +60,18 @@ def service_env(**settings: str) -> dict[str, str]:
 class ServedApp:
     """A uvicorn master (and its workers) in a process group of its own."""
 
-    def __init__(self, env: Mapping[str, str], log: Path, workers: int) -> None:
+    def __init__(
+        self, env: Mapping[str, str], log: Path, workers: int, *, run_worker: bool = False
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
-        command = [sys.executable, "-m", "uvicorn", "--factory", "app.main:create_app"]
-        command += ["--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers)]
-        command += ["--log-level", "warning"]
+        if run_worker:
+            command = [sys.executable, "-m", "app.worker", "--port", str(self.port)]
+        else:
+            command = [sys.executable, "-m", "uvicorn", "--factory", "app.main:create_app"]
+            command += ["--host", "127.0.0.1", "--port", str(self.port)]
+            command += ["--workers", str(workers), "--log-level", "warning"]
         with log.open("ab") as output:
             self.process = subprocess.Popen(  # noqa: S603 - this interpreter and uvicorn
                 command,
@@ -113,14 +118,19 @@ class ServedApp:
 
 @contextmanager
 def served(
-    env: Mapping[str, str], folder: Path, *, workers: int = 1, wait_ready: bool = True
+    env: Mapping[str, str],
+    folder: Path,
+    *,
+    workers: int = 1,
+    wait_ready: bool = True,
+    run_worker: bool = False,
 ) -> Iterator[ServedApp]:
-    """Serve the project with `env` until the block ends; the log goes to `folder`.
+    """Serve the project (or, `run_worker`, a run worker) with `env` until the block ends.
 
-    With `wait_ready=False` the block starts as soon as uvicorn is launched, for a test
-    that brings a dependency up while the service waits for it.
+    With `wait_ready=False` the block starts as soon as the process is launched, for a
+    test that brings a dependency up while the service waits for it.
     """
-    server = ServedApp(env, folder / "uvicorn.log", workers)
+    server = ServedApp(env, folder / "uvicorn.log", workers, run_worker=run_worker)
     try:
         if wait_ready:
             server.wait_ready()

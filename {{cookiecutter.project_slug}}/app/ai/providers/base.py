@@ -182,6 +182,17 @@ class ProviderError(Exception):
         self.message = message
         self.retry_after = retry_after
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Rebuilt whole when a durable run replays the step that raised it."""
+        return (_rebuild_provider_error, (self.provider, self.kind, self.message, self.retry_after))
+
+
+def _rebuild_provider_error(
+    provider: str, kind: ProviderErrorKind, message: str, retry_after: float | None
+) -> ProviderError:
+    """The inverse of `ProviderError.__reduce__`."""
+    return ProviderError(provider, kind, message, retry_after=retry_after)
+
 
 def bad_response(provider: str, message: str) -> ProviderError:
     """The error for a reply that lacks what every reply must hold."""

@@ -8,8 +8,10 @@ One module per job, each importing only the ones above it in this list:
 - `cancellation`: cancel flags and liveness leases in the key-value store, shared by
   every process.
 - `persistence`: a run's reads and writes (messages, its Execution row, the orphan sweep).
-- `loop`: the agent loop itself (model call, tool step, iteration bound).
-- `lifecycle`: `RunManager`, which prepares, launches, cancels, follows and sweeps runs;
+- `durable`: the run engine (DBOS): the workflow, recorded steps, the queue, resuming.
+- `loop`: the agent loop itself (model call, tool step, iteration bound), each a step.
+- `executor`: one run from its first step to its stored outcome, however it ends.
+- `lifecycle`: `RunManager`, which prepares, launches, cancels, follows and resumes runs;
   the API uses it alone.
 """
 

@@ -44,9 +44,11 @@ async def has_live_lease(store: KeyValueStore, execution_id: uuid.UUID) -> bool:
     return await store.get(f"{LEASE_PREFIX}{execution_id}") is not None
 
 
-async def renew_lease(store: KeyValueStore, execution_id: uuid.UUID) -> None:
+async def renew_lease(
+    store: KeyValueStore, execution_id: uuid.UUID, seconds: float = LEASE_TTL_SECONDS
+) -> None:
     """Claim the execution as running here for another lease period."""
-    await store.set(f"{LEASE_PREFIX}{execution_id}", "1", ttl_seconds=LEASE_TTL_SECONDS)
+    await store.set(f"{LEASE_PREFIX}{execution_id}", "1", ttl_seconds=max(1, round(seconds)))
 
 
 async def release_lease(store: KeyValueStore, execution_id: uuid.UUID) -> None:
@@ -56,7 +58,11 @@ async def release_lease(store: KeyValueStore, execution_id: uuid.UUID) -> None:
 
 @contextlib.asynccontextmanager
 async def watched(
-    store: KeyValueStore, execution_id: uuid.UUID, seen: asyncio.Event | None = None
+    store: KeyValueStore,
+    execution_id: uuid.UUID,
+    seen: asyncio.Event | None = None,
+    *,
+    lease_seconds: float = LEASE_TTL_SECONDS,
 ) -> AsyncIterator[None]:
     """Run the block under a lease, cancelling it as soon as a cancel flag appears.
 
@@ -68,8 +74,11 @@ async def watched(
     task = asyncio.current_task()
     assert task is not None
     stop = asyncio.Event()
-    await quietly(renew_lease(store, execution_id), STORE_CALL_SECONDS, what="lease renewal")
-    watcher = asyncio.create_task(_watch(store, execution_id, task, stop, seen or asyncio.Event()))
+    renewal = renew_lease(store, execution_id, lease_seconds)
+    await quietly(renewal, STORE_CALL_SECONDS, what="lease renewal")
+    watcher = asyncio.create_task(
+        _watch(store, execution_id, task, stop, seen or asyncio.Event(), lease_seconds)
+    )
     try:
         yield
     finally:
@@ -84,13 +93,14 @@ async def _watch(
     task: asyncio.Task[object],
     stop: asyncio.Event,
     seen: asyncio.Event,
+    lease_seconds: float,
 ) -> None:
     """Poll the cancel flag and renew the lease until `stop` is set.
 
     Once a cancel is seen the run is cancelled again every `RECANCEL_SECONDS` until it
     stops, so a cancellation lost inside some library call is delivered again.
     """
-    polls_per_renewal = int(LEASE_TTL_SECONDS / 3 / POLL_INTERVAL_SECONDS)
+    polls_per_renewal = max(1, int(lease_seconds / 3 / POLL_INTERVAL_SECONDS))
     polls_per_recancel = int(RECANCEL_SECONDS / POLL_INTERVAL_SECONDS)
     polls = 0
     polls_since_cancel: int | None = None
@@ -108,7 +118,9 @@ async def _watch(
             task.cancel()
         if polls % polls_per_renewal == 0:
             await quietly(
-                renew_lease(store, execution_id), STORE_CALL_SECONDS, what="lease renewal"
+                renew_lease(store, execution_id, lease_seconds),
+                STORE_CALL_SECONDS,
+                what="lease renewal",
             )
 
 

@@ -23,14 +23,15 @@ from app.ai.providers.base import (
     Role,
     StreamCompleted,
     TextDelta,
+    ToolCall,
 )
 from app.ai.providers.factory import ProviderFactory
-from app.ai.runs import events, metering, persistence
+from app.ai.runs import durable, events, metering, persistence
 from app.ai.runs.events import EventSink, RunEvent
 from app.ai.runs.history import fit_to_budget
 from app.ai.runs.types import Draft, PreparedRun, RunTally
 from app.ai.tools.base import ToolContext
-from app.ai.tools.manager import ToolManager
+from app.ai.tools.manager import ToolManager, ToolResult
 from app.ai.tools.registry import ToolRegistry
 from app.core.config import Settings
 from app.core.outages import OUTAGE_ERRORS
@@ -44,6 +45,10 @@ DRAFT_SAVE_SECONDS = 1.0
 
 class MaxIterationsError(Exception):
     """The model kept asking for tools past the configured bound."""
+
+
+class UnrepeatableToolError(Exception):
+    """A resumed run reached a tool call that was cut short and is not safe to repeat."""
 
 
 class AgentLoop:
@@ -91,14 +96,21 @@ class AgentLoop:
                 temperature=agent.temperature,
                 max_tokens=agent.max_tokens,
             )
-            completion = await self._call(provider, request, sink, prepared, tally.draft, stream)
+            completion = await durable.step(
+                "model_call", self._call, provider, request, sink, prepared, tally.draft, stream
+            )
             tally.add(agent.model, completion.usage)
             if not completion.tool_calls:
                 # Stored with the run's outcome, in the same transaction.
                 tally.draft.final = completion
                 return completion.content
-            await persistence.store_assistant_message(
-                self.database, prepared, completion, tally.draft
+            await durable.step(
+                "record_assistant_message",
+                persistence.store_assistant_message,
+                self.database,
+                prepared,
+                completion,
+                tally.draft,
             )
             messages.append(
                 ChatMessage(
@@ -109,10 +121,14 @@ class AgentLoop:
             )
             for call in completion.tool_calls:
                 await sink(RunEvent(events.TOOL_CALL, events.tool_call_payload(call)))
-            results = await self.tool_manager.run_calls(
-                completion.tool_calls, allowed=agent.tools, context=context
+            results = await self._run_tools(completion.tool_calls, agent.tools, context)
+            await durable.step(
+                "record_tool_results",
+                persistence.store_tool_results,
+                self.database,
+                prepared,
+                results,
             )
-            await persistence.store_tool_results(self.database, prepared, results)
             for result in results:
                 await sink(RunEvent(events.TOOL_RESULT, events.tool_result_payload(result)))
                 messages.append(
@@ -126,6 +142,41 @@ class AgentLoop:
         raise MaxIterationsError(
             f"Stopped after {self.settings.max_tool_iterations} model calls without a final answer"
         )
+
+    async def _run_tools(
+        self, calls: Sequence[ToolCall], allowed: Sequence[str], context: ToolContext
+    ) -> list[ToolResult]:
+        """One turn's calls at once, each a step; results in the order of the calls.
+
+        Before a call to a tool that is not safe to repeat, a step records which attempt
+        of the run began it: finding an earlier attempt there means it was cut short.
+        """
+        began = {
+            call.id: await durable.step("tool_call_began", durable.current_attempt)
+            for call in calls
+            if call.name in self.tools and not self.tools.get(call.name).repeatable
+        }
+
+        async def run_one(call: ToolCall) -> ToolResult:
+            if began.get(call.id, durable.attempt()) != durable.attempt():
+                raise UnrepeatableToolError(
+                    f"The run stopped while {call.name} was running, and {call.name} is "
+                    "not safe to repeat; start a new run to try again"
+                )
+            return await self.tool_manager.run_call(call, allowed=allowed, context=context)
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                tasks = [
+                    group.create_task(durable.step(f"tool:{call.name}", run_one, call))
+                    for call in calls
+                ]
+        except ExceptionGroup as failed:
+            cut_short = [e for e in failed.exceptions if isinstance(e, UnrepeatableToolError)]
+            if cut_short:
+                raise cut_short[0] from None
+            raise
+        return [task.result() for task in tasks]
 
     async def _call(
         self,

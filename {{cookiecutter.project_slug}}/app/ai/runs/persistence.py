@@ -238,6 +238,21 @@ async def read_execution(
         return await execution_crud.get(session, execution_id=execution_id, owner_id=owner_id)
 
 
+async def load_prepared(database: Database, execution_id: uuid.UUID) -> PreparedRun | None:
+    """A stored run as its launch would have handed it over; None once it was deleted."""
+    async with database.transaction() as session:
+        execution = await session.get(Execution, execution_id)
+        agent = None if execution is None else await session.get(Agent, execution.agent_id)
+        if execution is None or agent is None:
+            return None
+        return PreparedRun(
+            execution_id=execution.id,
+            conversation_id=execution.conversation_id,
+            user_id=execution.owner_id,
+            agent=AgentSpec.of(agent),
+        )
+
+
 async def record_never_started(
     database: Database, execution_id: uuid.UUID, *, owner_id: uuid.UUID | None
 ) -> None:

@@ -58,6 +58,9 @@ class Tool(ABC, Generic[ArgsT]):
       (subclass `ToolArguments` to refuse unknown fields).
     - `timeout_seconds`: a per-tool limit, on the class or set by `__init__`; `None`
       uses the service default (`TOOL_TIMEOUT_SECONDS`).
+    - `repeatable`: whether running the same call twice is harmless. A run resumed after
+      a crash repeats a call that was cut short; for a tool that says False (it sends,
+      pays, or appends), the run fails with a clear reason instead.
 
     Tools run with least privilege: their configuration arrives through `__init__`
     (the catalog builds each tool from settings), the caller's identity and database
@@ -69,6 +72,7 @@ class Tool(ABC, Generic[ArgsT]):
     description: ClassVar[str]
     arguments: type[ArgsT]
     timeout_seconds: float | None = None
+    repeatable: ClassVar[bool] = True
 
     def parse(self, raw: Mapping[str, Any]) -> ArgsT:
         """Validate a model's raw JSON arguments.

@@ -1,4 +1,4 @@
-"""The run manager's guarantees: cross-process cancel, the orphan sweep, shutdown, early cancel."""
+"""The run manager's guarantees: cross-process cancel, resuming orphans, shutdown, early cancel."""
 
 from __future__ import annotations
 
@@ -8,9 +8,8 @@ import uuid
 
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select
 
-from app.ai.runs import cancellation, persistence
+from app.ai.runs import RunManager, cancellation, durable, persistence
 from app.ai.runs.sweeper import SWEEP_LOCK_KEY
 from app.core.errors import ServiceUnavailableError
 from app.db.session import Database
@@ -19,6 +18,18 @@ from tests.support.builders import Builder
 from tests.support.factories import AppFactory
 from tests.support.run_manager import manager_with, new_agent
 from tests.support.waiting import suspended_in, wait_for
+
+
+def sleeping(runs: RunManager, execution_id: uuid.UUID) -> bool:
+    """Whether the run is executing here and waiting in the scripted provider's sleep."""
+    body = runs.task_of(execution_id)
+    return body is not None and suspended_in(body, "sleep")
+
+
+async def status_of(database: Database, execution_id: uuid.UUID) -> ExecutionStatus | None:
+    async with database.transaction() as session:
+        row = await session.get(Execution, execution_id)
+        return None if row is None else row.status
 
 
 async def test_cancel_from_another_process_stops_the_run(
@@ -30,7 +41,7 @@ async def test_cancel_from_another_process_stops_the_run(
     agent = await new_agent(build, database, "scripted")
     prepared = await runner.prepare(user_id=agent.owner_id, agent=agent, message="!sleep 30")
     task = runner.launch(prepared)
-    await wait_for(lambda: suspended_in(task, "sleep"))
+    await wait_for(lambda: sleeping(runner, prepared.execution_id))
 
     await other_process.cancel(prepared.execution_id, owner_id=agent.owner_id, wait_seconds=0)
     execution = await asyncio.wait_for(task, timeout=5)
@@ -40,7 +51,7 @@ async def test_cancel_from_another_process_stops_the_run(
     assert not await cancellation.has_live_lease(app.state.store, prepared.execution_id)
 
 
-async def test_sweep_fails_runs_whose_process_died_and_spares_live_ones(
+async def test_sweep_resumes_runs_whose_process_died_and_spares_live_ones(
     app: FastAPI, build: Builder, database: Database
 ) -> None:
     runs = manager_with(app, [])
@@ -53,15 +64,37 @@ async def test_sweep_fails_runs_whose_process_died_and_spares_live_ones(
 
     swept = await runs.sweep_orphans()
 
-    assert swept == 1
-    async with database.transaction() as session:
-        statuses = {
-            e.id: (e.status, e.error_type) for e in (await session.scalars(select(Execution))).all()
-        }
-    assert statuses[orphan.id] == (ExecutionStatus.FAILED, "interrupted")
-    assert statuses[live.id] == (ExecutionStatus.RUNNING, None)
-    assert statuses[done.id] == (ExecutionStatus.COMPLETED, None)
+    assert swept == 0
+    await wait_for(
+        lambda: _is(database, orphan.id, ExecutionStatus.COMPLETED),
+        message="the orphan was resumed by a worker and ran to its end",
+    )
+    assert await status_of(database, live.id) is ExecutionStatus.RUNNING
+    assert await status_of(database, done.id) is ExecutionStatus.COMPLETED
     await cancellation.release_lease(app.state.store, live.id)
+
+
+async def test_sweep_fails_a_run_whose_workflow_ended_without_its_outcome_stored(
+    app: FastAPI, build: Builder, database: Database
+) -> None:
+    runs = manager_with(app, [])
+    agent = await new_agent(build, database, "scripted")
+    prepared = await runs.prepare(user_id=agent.owner_id, agent=agent, message="hello")
+    await runs.launch(prepared)
+    async with database.transaction() as session:
+        row = await session.get(Execution, prepared.execution_id)
+        assert row is not None
+        row.status = ExecutionStatus.RUNNING  # as if the outcome's write had been lost
+    await cancellation.release_lease(app.state.store, prepared.execution_id)
+
+    swept = await runs.sweep_orphans()
+
+    assert swept == 1
+    assert await status_of(database, prepared.execution_id) is ExecutionStatus.FAILED
+
+
+async def _is(database: Database, execution_id: uuid.UUID, status: ExecutionStatus) -> bool:
+    return await status_of(database, execution_id) is status
 
 
 async def test_sweep_leaves_runs_that_ended_or_vanished_while_it_looked(
@@ -93,19 +126,27 @@ async def test_sweep_leaves_runs_that_ended_or_vanished_while_it_looked(
         assert await session.get(Execution, vanishing.id) is None
 
 
-async def test_shutdown_records_the_outcome_of_runs_in_flight(
+async def test_shutdown_leaves_a_run_in_flight_to_be_resumed(
     app: FastAPI, build: Builder, database: Database
 ) -> None:
-    runs = manager_with(app, [])
+    runs = manager_with(app, [], shutdown_timeout_seconds=0.2)
     agent = await new_agent(build, database, "scripted")
     prepared = await runs.prepare(user_id=agent.owner_id, agent=agent, message="!sleep 30")
-    task = runs.launch(prepared)
-    await wait_for(lambda: suspended_in(task, "sleep"))
+    runs.launch(prepared)
+    await wait_for(lambda: sleeping(runs, prepared.execution_id))
 
     await runs.shutdown()
 
-    assert task.done()
-    assert task.result().status is ExecutionStatus.CANCELLED
+    assert runs.task_of(prepared.execution_id) is None
+    assert await status_of(database, prepared.execution_id) is ExecutionStatus.RUNNING
+    assert await durable.state_of(prepared.execution_id) == "PENDING"
+    service: RunManager = app.state.runs
+    await service.sweep_orphans()
+    await wait_for(
+        lambda: sleeping(service, prepared.execution_id), message="another worker resumed it"
+    )
+    cancelled = await service.cancel(prepared.execution_id, owner_id=agent.owner_id)
+    assert cancelled.status is ExecutionStatus.CANCELLED
 
 
 async def test_a_run_cancelled_before_its_first_step_is_recorded_as_cancelled(
@@ -177,7 +218,7 @@ async def test_cancel_and_follow_end_a_run_that_no_process_owns(
     ]
 
 
-async def test_the_periodic_sweep_fails_orphans_while_the_service_runs(
+async def test_the_periodic_sweep_resumes_orphans_while_the_service_runs(
     make_app: AppFactory, build: Builder, database: Database
 ) -> None:
     service = await make_app(sweep_interval_seconds=0.1)
@@ -186,12 +227,10 @@ async def test_the_periodic_sweep_fails_orphans_while_the_service_runs(
     orphan = await build.execution(conversation=conversation, status=ExecutionStatus.RUNNING)
     await service.state.store.delete(SWEEP_LOCK_KEY)
 
-    async def swept() -> bool:
-        async with database.transaction() as session:
-            row = await session.get(Execution, orphan.id)
-            return row is not None and row.status is ExecutionStatus.FAILED
-
-    await wait_for(swept, message="the orphan is failed by the running service")
+    await wait_for(
+        lambda: _is(database, orphan.id, ExecutionStatus.COMPLETED),
+        message="the orphan is resumed by the running service",
+    )
 
 
 async def test_shutdown_is_bounded_when_a_run_ignores_its_cancel(
@@ -209,12 +248,9 @@ async def test_shutdown_is_bounded_when_a_run_ignores_its_cancel(
         raise asyncio.CancelledError
 
     runs._reserved -= 1
-    runs._tasks[prepared.execution_id] = asyncio.create_task(stubborn())
+    runs._bodies[prepared.execution_id] = asyncio.create_task(stubborn())
     try:
         await asyncio.wait_for(runs.shutdown(), timeout=5)
-        async with database.transaction() as session:
-            row = await session.get(Execution, prepared.execution_id)
-        assert row is not None
-        assert (row.status, row.error_type) == (ExecutionStatus.FAILED, "interrupted")
+        assert await status_of(database, prepared.execution_id) is ExecutionStatus.PENDING
     finally:
         release.set()
