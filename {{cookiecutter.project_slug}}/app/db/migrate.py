@@ -11,7 +11,9 @@ import ast
 import asyncio
 import contextlib
 import re
+from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 from sqlalchemy import text
@@ -23,6 +25,12 @@ from app.core.config import PROJECT_ROOT, Settings
 
 if TYPE_CHECKING:
     from alembic.config import Config
+
+fcntl: ModuleType | None
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; start one worker there when migrating
+    fcntl = None
 
 SCRIPTS = PROJECT_ROOT / "alembic"
 # `revision: str = "0007"` and `down_revision: str | None = "0006"`, as Alembic writes them.
@@ -40,26 +48,58 @@ def alembic_config(settings: Settings) -> Config:
     return config
 
 
+def sqlite_path(settings: Settings) -> Path | None:
+    """The file DATABASE_URL names on SQLite; None for a server or an in-memory database."""
+    prefix = "sqlite+aiosqlite:///"
+    if not settings.database_url.startswith(prefix):
+        return None
+    path = settings.database_url.removeprefix(prefix).split("?", 1)[0]
+    return Path(path) if path and path != ":memory:" else None
+
+
 def ensure_sqlite_directory(settings: Settings) -> None:
     """SQLite creates the file but not its folder.
 
     A folder that cannot be made is left to the connection, whose failure start-up reports
     in one line.
     """
-    prefix = "sqlite+aiosqlite:///"
-    if settings.database_url.startswith(prefix):
-        path = settings.database_url.removeprefix(prefix).split("?", 1)[0]
-        if path and path != ":memory:":
-            with contextlib.suppress(OSError):
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
+    path = sqlite_path(settings)
+    if path is not None:
+        with contextlib.suppress(OSError):
+            path.parent.mkdir(parents=True, exist_ok=True)
 
 
 async def upgrade_to_head(settings: Settings) -> None:
     """Apply pending migrations in a worker thread (Alembic's async env runs its own loop)."""
+    ensure_sqlite_directory(settings)
+    await asyncio.to_thread(_upgrade, settings)
+
+
+def _upgrade(settings: Settings) -> None:
+    """Migrate to head, one process at a time on a SQLite file.
+
+    PostgreSQL serialises workers that start together with an advisory lock (see
+    alembic/env.py); SQLite has none, so a lock file beside the database does it.
+    """
     from alembic import command
 
-    ensure_sqlite_directory(settings)
-    await asyncio.to_thread(command.upgrade, alembic_config(settings), "head")
+    with _sqlite_migration_lock(settings):
+        command.upgrade(alembic_config(settings), "head")
+
+
+@contextlib.contextmanager
+def _sqlite_migration_lock(settings: Settings) -> Iterator[None]:
+    """Hold an exclusive lock on `<database>.migrate.lock` while the block runs."""
+    path = sqlite_path(settings)
+    if path is None or fcntl is None:
+        yield
+        return
+    with open(f"{path}.migrate.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 async def upgrade_if_behind(settings: Settings) -> bool:
