@@ -33,6 +33,9 @@ THROTTLED: dict[int | str, dict[str, Any]] = {
 }
 
 
+UNPROCESSABLE_BODIES = ("ValidationErrorBody", "ErrorBody")
+
+
 def _documented(description: str, model: str) -> dict[str, Any]:
     schema = {"$ref": REF.format(model=model)}
     return {"description": description, "content": {"application/json": {"schema": schema}}}
@@ -48,7 +51,14 @@ def expected_errors(method: str, operation: dict[str, Any]) -> dict[str, dict[st
     if "requestBody" in operation or method in WRITE_METHODS:
         errors["409"] = _documented("Conflicts with existing data", "ErrorBody")
         errors["413"] = _documented("Request body over the size cap", "ErrorBody")
-    errors["422"] = _documented("A field is invalid; each entry names one", "ValidationErrorBody")
+    # A field the schema refuses lists each problem; a request the service cannot carry out
+    # as it stands (an unknown provider or tool, a disabled agent) has one message.
+    either = {"anyOf": [{"$ref": REF.format(model=name)} for name in UNPROCESSABLE_BODIES]}
+    errors["422"] = {
+        "description": "A field is invalid (each entry names one), or the request cannot be "
+        "carried out as it stands",
+        "content": {"application/json": {"schema": either}},
+    }
     return errors
 
 
