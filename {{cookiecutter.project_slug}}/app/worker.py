@@ -2,8 +2,9 @@
 
 It is the application with `RUN_ROLE=worker`: it takes runs from the queue, resumes runs a
 dead process left, and serves `/health`, `/health/ready` and `/metrics` for probes, not
-the API. Start as many as the load needs; with more than one process executing runs,
-set REDIS_URL so they share cancel flags and leases.
+the API. {% if cookiecutter.use_redis %}Start as many as the load needs; with more than one process executing runs,
+set REDIS_URL so they share cancel flags and leases.{% else %}Without Redis, cancel flags and leases live in each process: run one process
+that executes runs at a time.{% endif %}
 """
 
 from __future__ import annotations

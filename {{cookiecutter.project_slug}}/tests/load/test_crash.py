@@ -35,16 +35,19 @@ pytestmark = pytest.mark.slow
 ANSWER = "6 times 7 is 42."
 LEASE_SECONDS = 2
 RESUME_SECONDS = 45.0
+{%- if cookiecutter.use_redis %}
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "")
 SERVED_REDIS_INDEX = 15
+{%- endif %}
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def service_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
-    """The database (and, on PostgreSQL, the Redis) the killed process and the worker share."""
+    """The database{% if cookiecutter.use_redis %} (and, on PostgreSQL, the Redis){% endif %} the killed process and the worker share."""
     if request.param == "sqlite":
         yield {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'crash.db'}"}
         return
+{%- if cookiecutter.use_redis %}
     if not os.environ.get("TEST_DATABASE_URL") or not REDIS_URL:
         pytest.skip("set TEST_DATABASE_URL and TEST_REDIS_URL to crash on PostgreSQL + Redis")
     admin_url: str = request.getfixturevalue("postgres_admin_url")
@@ -53,6 +56,13 @@ def service_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator
             "DATABASE_URL": url,
             "REDIS_URL": f"{REDIS_URL.rsplit('/', 1)[0]}/{SERVED_REDIS_INDEX}",
         }
+{%- else %}
+    if not os.environ.get("TEST_DATABASE_URL"):
+        pytest.skip("set TEST_DATABASE_URL to crash on PostgreSQL")
+    admin_url: str = request.getfixturevalue("postgres_admin_url")
+    with temporary_database(admin_url) as url:
+        yield {"DATABASE_URL": url}
+{%- endif %}
 
 
 def _events_until(response: httpx.Response, name: str) -> list[tuple[str, Any]]:
