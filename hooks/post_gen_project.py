@@ -48,9 +48,12 @@ MANIFEST: dict[str, Owned] = {
             "tests/ai/providers/test_openai.py",
             "tests/ai/providers/openai_wire.py",
             "tests/api/test_provider_faults.py",
+            "tests/api/test_conversation_summaries.py",
             "tests/api/test_idempotent_retries.py",
             "app/ai/knowledge/embedders/openai.py",
             "tests/ai/knowledge/embedders/test_openai.py",
+            "tests/ai/guardrails/builtin/test_moderation_openai.py",
+            "tests/api/test_guardrails_openai.py",
         ),
     ),
     "use_anthropic": Owned(

@@ -162,8 +162,8 @@ def test_generated_suite_passes(
     env = _suite_env(request, LAYER2[name])
     coverage = {} if LAYER2[name].coverage else {"COVERAGE": ""}
     args = "-q -p no:cacheprovider -p no:cookies"
-    if not LAYER2[name].slow:
-        args += " -m 'not slow'"
+    if LAYER2[name].marks:
+        args += f" -m '{LAYER2[name].marks}'"
     if LAYER2[name].paths:
         collected = project.make("test", env=env, ARGS=f"{args} --collect-only", COVERAGE="")
         _assert_collected(name, collected)
@@ -462,9 +462,10 @@ def test_agents_guide_commands_work(
     The server is started and the curl walkthrough run, then every recipe (a tool, a
     provider, a second OpenAI-compatible server, an entity with its migration) is applied
     and tested. Last, the whole `make check` must pass on the extended project, as it would
-    before a push. It runs without coverage (`COVERAGE=`) and without the `slow` layer
-    (servers, browser, load), which the `default` suite runs; the floor is for the
-    template's own code, and the guide's examples are tested by their own files. Of the
+    before a push: for the `default` configuration, whose suite runs only the `slow` layer
+    (servers, browser, load), this is where the rest of its tests run. It runs without
+    coverage (`COVERAGE=`) and without the slow layer; the floor is for the template's own
+    code, and the guide's examples are tested by their own files. Of the
     slow layer, the OpenAPI conformance test runs too, since it fuzzes the new routes.
     """
     if shutil.which("curl") is None:
@@ -506,6 +507,14 @@ def test_agents_guide_commands_work(
     walkthrough = outputs[0]
     assert "calculator -> 42" in walkthrough
     assert "execution.completed" in walkthrough
+    knowledge = next(output for output in outputs if "document: " in output)
+    assert "document: indexed" in knowledge
+    assert '"source":"leave.md"' in knowledge
+    assert "search_knowledge -> " in knowledge
+    assert "Ada works from Lisbon." in knowledge
+    workflow = next(output for output in outputs if "event: approval.decided" in output)
+    assert "event: run.completed" in workflow
+    assert "The playground is live." in workflow
     applied = {attributes.get("file") for _, attributes, _ in steps}
     assert {
         "app/ai/tools/custom/word_count.py",

@@ -117,6 +117,9 @@ def test_overlay_builds_the_expected_objects(
     assert {doc["kind"] for doc in documents} == BASE_KINDS
     deployments = {d["metadata"]["name"] for d in documents if d["kind"] == "Deployment"}
     assert deployments == {f"{app}-api"} | ({f"{app}-worker"} if worker else set())
+    api = _named(documents, "Deployment", f"{app}-api")["spec"]["template"]["spec"]
+    # The API executes runs itself unless workers do.
+    assert any(entry["name"] == "RUN_ROLE" for entry in api["containers"][0]["env"]) == worker
     namespace = app if overlay == "prod" else f"{app}-{overlay}"
     assert {doc["metadata"].get("namespace") for doc in documents} == {namespace}
     assert not [doc for doc in documents if doc["kind"] == "Secret"]
@@ -146,12 +149,15 @@ def test_probes_commands_and_scaling(build: Build, config_id: str, overlay: str)
     assert container["readinessProbe"]["httpGet"]["path"] == "/health/ready"
     assert container["livenessProbe"]["httpGet"]["path"] == "/health"
     assert "replicas" not in api["spec"], "the HorizontalPodAutoscaler owns replicas"
-    worker = _named(documents, "Deployment", f"{app}-worker")
-    assert worker["spec"]["template"]["spec"]["containers"][0]["command"] == [
-        "python",
-        "-m",
-        "app.worker",
-    ]
+    worker = _named(documents, "Deployment", f"{app}-worker")["spec"]["template"]["spec"]
+    [runner] = worker["containers"]
+    assert runner["command"][:3] == ["python", "-m", "app.worker"]
+    assert runner["readinessProbe"]["httpGet"] == {"path": "/health/ready", "port": "probes"}
+    assert runner["livenessProbe"]["httpGet"] == {"path": "/health", "port": "probes"}
+    [probes] = runner["ports"]
+    assert runner["command"][-2:] == ["--port", str(probes["containerPort"])]
+    # With workers, the API pods queue runs for them instead of executing them.
+    assert {"name": "RUN_ROLE", "value": "api"} in container["env"]
     job = _named(documents, "Job", f"{app}-migrate")
     command = job["spec"]["template"]["spec"]["containers"][0]["command"]
     assert command == ["alembic", "upgrade", "head"]
@@ -174,7 +180,9 @@ def test_secrets_are_references_and_the_image_comes_from_the_overlay(
         container = pod["containers"][0]
         assert container["image"] == f"registry.example.com/{app}:{answers['version']}"
         references = {
-            entry["name"]: entry["valueFrom"]["secretKeyRef"] for entry in container["env"]
+            entry["name"]: entry["valueFrom"]["secretKeyRef"]
+            for entry in container["env"]
+            if "valueFrom" in entry
         }
         assert {ref["name"] for ref in references.values()} == {f"{app}-secrets"}
         assert {"SECRET_KEY", "DATABASE_URL"} <= set(references), name

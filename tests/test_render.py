@@ -375,7 +375,7 @@ def test_readme_and_agents_guide(project: Path, answers: dict[str, Any]) -> None
     for command in ("make install", "make dev", "make test", "/docs"):
         assert command in readme
     guide = (project / "AGENTS.md").read_text(encoding="utf-8")
-    for heading in ("agent", "tool", "provider", "entity"):
+    for heading in ("agent", "workflow", "tool", "provider", "entity"):
         assert re.search(rf"^##+ .*\b{heading}", guide, re.MULTILINE | re.IGNORECASE), heading
     second_server = "## Add a second OpenAI-compatible server" in guide
     assert second_server == _on(answers, "use_openai")

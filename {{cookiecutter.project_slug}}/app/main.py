@@ -28,13 +28,20 @@ with collector_paused():
 
     from app import __doc__ as package_description
     from app import __version__
+    from app.ai.knowledge.background import IngestionQueue
+    from app.ai.knowledge.chunking import ChunkingOptions
+    from app.ai.knowledge.embedders.source import EmbedderSource
+    from app.ai.mcp.pool import McpPool
+    from app.ai.mcp.tools import McpToolSource
     from app.ai.providers.factory import ProviderFactory
     from app.ai.runs import RunManager
     from app.ai.runs.sweeper import Sweeper
     from app.ai.tools.catalog import build_default_registry
     from app.ai.tools.manager import ToolManager
+    from app.ai.workflows import WorkflowEngine
     from app.api.error_responses import install_error_responses
     from app.api.health import router as health_router
+    from app.api.mcp_server import install_mcp_server, mcp_running
     from app.api.metrics import router as metrics_router
     from app.api.middleware.body_limit import BodyLimitMiddleware
     from app.api.middleware.compression import CompressionMiddleware
@@ -54,6 +61,7 @@ with collector_paused():
     from app.core.config import Settings, get_settings
     from app.core.errors import register_error_handlers
     from app.core.logging import RequestContextMiddleware, configure_logging
+    from app.core.sealing import Sealer
     from app.core.security.passwords import use_hashing_threads
     from app.core.security.revocation import Revocations
 {%- if cookiecutter.use_opentelemetry %}
@@ -74,6 +82,8 @@ logger = structlog.get_logger(__name__)
 # uvicorn's exit status for "failed before serving"; its worker supervisor stops on it
 # instead of restarting the worker forever.
 STARTUP_FAILURE_EXIT_STATUS = 3
+# A multipart body carries its boundaries and part headers besides the document.
+MULTIPART_ALLOWANCE_BYTES = 64 * 1024
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -105,7 +115,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.auth_throttle = create_auth_throttle(settings, rate_limiter)
         app.state.user_limits = UserLimits(rate_limiter, settings)
         app.state.providers = providers = ProviderFactory(settings)
-        app.state.tools = tools = build_default_registry(settings)
+        app.state.embedders = embedders = EmbedderSource(settings, providers)
+        app.state.ingestion = ingestion = IngestionQueue(
+            database,
+            embedders,
+            ChunkingOptions.from_settings(settings),
+            store=store,
+            settings=settings,
+        )
+        app.state.tools = tools = build_default_registry(settings, embedders=embedders)
+        app.state.sealer = sealer = Sealer.from_settings(settings)
+        app.state.mcp_pool = mcp_pool = McpPool()
+        tools.add_source(McpToolSource(mcp_pool, sealer, allow_stdio=settings.mcp_allow_stdio))
         app.state.tool_manager = tool_manager = ToolManager(
             tools,
             default_timeout_seconds=settings.tool_timeout_seconds,
@@ -120,14 +141,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             tool_manager=tool_manager,
         )
         await runs.start()
+        await ingestion.start()
+        app.state.workflows = workflows = WorkflowEngine(runs)
+        await workflows.start()
         sweeper = Sweeper(runs, store, settings.sweep_interval_seconds)
-        sweeper.start()
+        if settings.run_role != "api":  # processes that execute runs are the ones to resume them
+            sweeper.start()
         try:
-            yield
+            async with mcp_running(app):
+                yield
         finally:
             await sweeper.stop()
+            await workflows.shutdown()
+            await ingestion.shutdown()
             await runs.shutdown()
             await tools.aclose()
+            await embedders.aclose()
             await providers.aclose()
             await app.state.rate_limiter.close()
             await store.close()
@@ -152,7 +181,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=settings.max_request_body_bytes,
-        overrides=settings.request_body_limits,
+        overrides=upload_limits(settings) | settings.request_body_limits,
     )
     if settings.cors_origins:
         app.add_middleware(
@@ -177,6 +206,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(api_router, prefix=settings.api_v1_prefix)
         app.include_router(openai_router)
         app.include_router(openai_models_router)
+        if settings.mcp_server_enabled:
+            install_mcp_server(app)
         install_api_docs(app, docs_url="/docs", redoc_url="/redoc")
         app.include_router(home_router)
         if settings.playground_enabled:
@@ -186,6 +217,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     instrument_app(app, settings)
 {%- endif %}
     return app
+
+
+def upload_limits(settings: Settings) -> dict[str, int]:
+    """Body caps for routes that take documents: the document cap plus room for the form."""
+    return {
+        f"{settings.api_v1_prefix}/knowledge-bases": settings.knowledge_upload_max_bytes
+        + MULTIPART_ALLOWANCE_BYTES
+    }
 
 
 class StartupFailureMiddleware:

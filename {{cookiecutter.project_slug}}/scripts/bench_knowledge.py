@@ -35,6 +35,7 @@ from app.ai.knowledge.chunking import ChunkingOptions
 from app.ai.knowledge.embedders.hashing import HashingEmbedder
 from app.ai.knowledge.repository import DocumentUpload
 from app.core.config import Settings
+from app.crud import organization as organization_crud
 from app.db.migrate import upgrade_to_head
 from app.db.session import Database
 from app.models import User
@@ -85,8 +86,13 @@ async def bench(url: str, label: str, chunks: int, queries: int) -> None:
             owner = User(email=f"bench-{uuid.uuid4().hex[:8]}@example.com", hashed_password="!")  # noqa: S106 - no login
             session.add(owner)
             await session.flush()
+            workspace = await organization_crud.create_personal(session, user_id=owner.id)
             base = await repository.create_base(
-                session, owner_id=owner.id, name="bench", embedder=embedder
+                session,
+                organization_id=workspace.id,
+                owner_id=owner.id,
+                name="bench",
+                embedder=embedder,
             )
         stored = 0
         elapsed = 0.0
@@ -98,7 +104,7 @@ async def bench(url: str, label: str, chunks: int, queries: int) -> None:
             document = await ingestion.ingest(
                 database,
                 embedder,
-                owner_id=owner.id,
+                organization_id=workspace.id,
                 base_id=base.id,
                 upload=upload,
                 options=OPTIONS,
@@ -113,7 +119,12 @@ async def bench(url: str, label: str, chunks: int, queries: int) -> None:
             began = time.perf_counter()
             async with database.transaction() as session:
                 await retrieval.search(
-                    session, embedder, owner_id=owner.id, base_ids=[base.id], query=query, top_k=5
+                    session,
+                    embedder,
+                    organization_id=workspace.id,
+                    base_ids=[base.id],
+                    query=query,
+                    top_k=5,
                 )
             if index >= 5:  # the first few warm caches and connections
                 samples.append((time.perf_counter() - began) * 1000)

@@ -8,6 +8,7 @@ output in a log file (shown when it fails to start).
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -61,15 +62,37 @@ def start(
     factory: bool = False,
     flags: Sequence[str] = DEPLOYED_FLAGS,
     cwd: Path | None = None,
+    own_group: bool = False,
 ) -> Served:
     """Launch `uvicorn APP` on a free port and return at once; `wait_ready` waits for it.
 
     The project root is put on PYTHONPATH, so `cwd` can be a scratch folder that holds no
-    `.env` file: the server then reads its settings from `env` alone.
+    `.env` file: the server then reads its settings from `env` alone. With `own_group` it
+    leads a process group of its own, for `kill_group`.
     """
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)]
     command += [*(["--factory"] if factory else []), *flags]
+    return _launch(command, port, env=env, log=log, cwd=cwd, own_group=own_group)
+
+
+def start_worker(*, env: Mapping[str, str], log: Path, cwd: Path | None = None) -> Served:
+    """Launch `python -m app.worker` in a process group of its own, for `kill_group`."""
+    port = free_port()
+    command = [sys.executable, "-m", "app.worker", "--port", str(port)]
+    return _launch(command, port, env=env, log=log, cwd=cwd, own_group=True)
+
+
+def _launch(
+    command: list[str],
+    port: int,
+    *,
+    env: Mapping[str, str],
+    log: Path,
+    cwd: Path | None,
+    own_group: bool = False,
+) -> Served:
+    """Start `command` with the project root on PYTHONPATH, its output appended to `log`."""
     path = os.pathsep.join(p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if p)
     with log.open("ab") as output:
         started = time.perf_counter()
@@ -79,6 +102,7 @@ def start(
             cwd=cwd or PROJECT_ROOT,
             stdout=output,
             stderr=subprocess.STDOUT,
+            start_new_session=own_group,
         )
     return Served(process, f"http://127.0.0.1:{port}", port, log, started)
 
@@ -120,6 +144,13 @@ def stop(served: Served, timeout: float = 30.0) -> None:
         except subprocess.TimeoutExpired:
             served.process.kill()
             served.process.wait(timeout=timeout)
+
+
+def kill_group(served: Served) -> None:
+    """SIGKILL the server's own process group, as a crash would: nothing is cleaned up."""
+    if served.process.poll() is None:
+        os.killpg(served.process.pid, signal.SIGKILL)
+    served.process.wait()
 
 
 @contextmanager

@@ -11,6 +11,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.ai.knowledge.background import IngestionQueue
+from app.ai.knowledge.embedders.source import EmbedderSource
 from app.ai.providers.factory import ProviderFactory
 from app.ai.runs import RunManager
 from app.ai.tools.manager import ToolManager
@@ -86,6 +88,18 @@ async def get_tool_manager(request: Request) -> ToolManager:
     return manager
 
 
+async def get_embedders(request: Request) -> EmbedderSource:
+    """The embedder knowledge bases and memories are embedded with."""
+    embedders: EmbedderSource = request.app.state.embedders
+    return embedders
+
+
+async def get_ingestion(request: Request) -> IngestionQueue:
+    """Indexes uploaded documents in the background."""
+    ingestion: IngestionQueue = request.app.state.ingestion
+    return ingestion
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 StoreDep = Annotated[KeyValueStore, Depends(get_store)]
@@ -94,6 +108,8 @@ RunManagerDep = Annotated[RunManager, Depends(get_run_manager)]
 ProvidersDep = Annotated[ProviderFactory, Depends(get_providers)]
 ToolRegistryDep = Annotated[ToolRegistry, Depends(get_tool_registry)]
 ToolManagerDep = Annotated[ToolManager, Depends(get_tool_manager)]
+EmbeddersDep = Annotated[EmbedderSource, Depends(get_embedders)]
+IngestionDep = Annotated[IngestionQueue, Depends(get_ingestion)]
 
 
 async def get_session(database: DatabaseDep) -> AsyncIterator[AsyncSession]:
@@ -175,7 +191,14 @@ SignedInUser = Annotated[Caller, Depends(get_signed_in_user)]
 async def get_current_user(
     request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]
 ) -> Caller:
-    """The caller, by access token or by API key; either is sent as a bearer credential."""
+    """The caller, by access token or by API key; either is sent as a bearer credential.
+
+    Found once per request and kept on it: FastAPI caches a dependency per set of OAuth2
+    scopes, and a route's permission check asks under its own.
+    """
+    known: Caller | None = getattr(request.state, "caller", None)
+    if known is not None:
+        return known
     if token and looks_like_api_key(token):
         database: Database = request.app.state.database
         async with database.transaction() as session:
@@ -183,8 +206,11 @@ async def get_current_user(
             user = None if key is None else await user_crud.get(session, user_id=key.owner_id)
         if user is None or not user.is_active:
             raise AuthenticationError("Invalid or expired API key")
-        return Caller.of(user)
-    return await get_signed_in_user(request, token)
+        caller = Caller.of(user)
+    else:
+        caller = await get_signed_in_user(request, token)
+    request.state.caller = caller
+    return caller
 
 
 CurrentUser = Annotated[Caller, Depends(get_current_user)]

@@ -4,7 +4,7 @@ Most are read from the operation itself, so a route added later is documented wi
 line of its own: a security requirement means 401, a path parameter 404, a body (or a
 write) 409 and 413, and every operation can answer 422, since text no database stores is
 refused wherever it appears, even in a header. Routes declare only what cannot be seen
-from outside: `ADMIN_ONLY` (403) and `THROTTLED` (429).
+from outside: `ADMIN_ONLY` (403), `BUDGETED` (402) and `THROTTLED` (429).
 """
 
 from __future__ import annotations
@@ -30,6 +30,11 @@ ADMIN_ONLY: dict[int | str, dict[str, Any]] = {
 }
 THROTTLED: dict[int | str, dict[str, Any]] = {
     status.HTTP_429_TOO_MANY_REQUESTS: _error("Too many attempts; wait as Retry-After says")
+}
+BUDGETED: dict[int | str, dict[str, Any]] = {
+    status.HTTP_402_PAYMENT_REQUIRED: _error(
+        "A budget is spent: `budget` names it, its limit, use and reset; so does Retry-After"
+    )
 }
 
 

@@ -26,9 +26,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.ai.runs import PreparedRun, RunEvent, RunManager, events
+from app.api.user_limits import check_run_capacity
 from app.core.config import Settings
 from app.crud import idempotency as idempotency_crud
 from app.db.types import utc_now
+from app.models import Agent
 from app.models.idempotency import KEY_LENGTH
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -113,6 +115,34 @@ async def earlier_run(
     return stored.execution_id
 
 
+async def start_or_replay(
+    runs: RunManager,
+    session: AsyncSession,
+    keyed: KeyedRequest | None,
+    *,
+    settings: Settings,
+    user_id: uuid.UUID,
+    **fields: Any,
+) -> PreparedRun | uuid.UUID:
+    """The run to start, stored; or the execution an earlier request with the key started.
+
+    A new run must fit the limits on runs in progress and budgets; a repeat costs nothing more.
+    """
+    earlier = await earlier_run(session, keyed, owner_id=user_id, settings=settings)
+    if earlier is not None:
+        return earlier
+    # A run acts in its agent's organisation, whose budget and run cap it shares.
+    agent: Agent = fields["agent"]
+    await check_run_capacity(
+        session,
+        owner_id=user_id,
+        organization_id=agent.organization_id,
+        settings=settings,
+        ledger=runs.ledger,
+    )
+    return await prepare_once(runs, session, keyed, settings=settings, user_id=user_id, **fields)
+
+
 async def prepare_once(
     runs: RunManager,
     session: AsyncSession,
@@ -143,10 +173,10 @@ async def prepare_once(
 
 
 async def outcome_of(
-    runs: RunManager, execution_id: uuid.UUID, *, owner_id: uuid.UUID
+    runs: RunManager, execution_id: uuid.UUID, *, organization_id: uuid.UUID
 ) -> RunEvent | None:
     """Wait for the run to end, wherever it runs; its final event (None if it is gone)."""
-    followed = runs.follow(execution_id, owner_id=owner_id)
+    followed = runs.follow(execution_id, organization_id=organization_id)
     final: RunEvent | None = None
     try:
         async for event in followed:

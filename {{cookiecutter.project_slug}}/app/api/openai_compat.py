@@ -1,7 +1,7 @@
 """`POST /v1/chat/completions`: any OpenAI client can talk to an agent.
 
-`model` names one of the caller's agents (by id or name) and the bearer token is the
-caller's access token. The agent's own prompt, model, sampling and tools apply; tool
+`model` names an agent of the active organisation (by id or name; the `X-Organization-Id`
+header, else the caller's personal workspace) and the bearer token is the caller's. The agent's own prompt, model, sampling and tools apply; tool
 calls run server-side, so clients only ever see the final text.
 """
 
@@ -12,21 +12,24 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator
+from typing import Annotated
 
 from fastapi import APIRouter, Response, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
+from app.ai.budgets import ERROR_TYPE as BUDGET_EXCEEDED
 from app.ai.providers.base import ChatMessage, Role
 from app.ai.runs import PreparedRun, RunManager, events
 from app.ai.runs.events import RunEvent
 from app.api import idempotency
-from app.api.deps import CurrentUser, RunManagerDep, SessionDep, SettingsDep
-from app.api.error_responses import THROTTLED
+from app.api.access import Access, require
+from app.api.deps import RunManagerDep, SessionDep, SettingsDep
+from app.api.error_responses import BUDGETED, THROTTLED
 from app.api.idempotency import REPLAYED_HEADER, IdempotencyKeyDep, KeyedRequest
 from app.api.streaming import EventEncoder, stream_run
-from app.api.user_limits import RunRateLimit, check_run_capacity
+from app.api.user_limits import RunRateLimit
 from app.core.config import Settings
 from app.core.errors import NotFoundError, UnprocessableError
 from app.core.openai_errors import OPENAI_PATH_PREFIX, openai_error
@@ -50,12 +53,14 @@ HISTORY_ROLES = {"user": Role.USER, "assistant": Role.ASSISTANT}
 RATE_LIMIT_RETRY_AFTER = 5
 
 
-@router.post("/chat/completions", response_model=ChatCompletion, responses=THROTTLED)
+@router.post(
+    "/chat/completions", response_model=ChatCompletion, responses={**THROTTLED, **BUDGETED}
+)
 async def create_chat_completion(
+    access: Annotated[Access, require("executions:run")],
     _limit: RunRateLimit,
     payload: ChatCompletionRequest,
     response: Response,
-    user: CurrentUser,
     session: SessionDep,
     runs: RunManagerDep,
     settings: SettingsDep,
@@ -66,32 +71,34 @@ async def create_chat_completion(
     With an `Idempotency-Key`, a repeat of the request answers with the run the key
     started: the completion once it has finished, or, streamed, the whole answer at once.
     """
-    agent = await agent_crud.get_by_id_or_name(session, owner_id=user.id, key=payload.model)
+    agent = await agent_crud.get_by_id_or_name(
+        session, organization_id=access.organization_id, key=payload.model
+    )
     if agent is None:
         raise NotFoundError(f"No agent with id or name '{payload.model}'")
     *history, last = payload.messages
     if last.role != "user" or not last.text.strip():
         raise UnprocessableError("The last message must be a non-empty user message")
-    keyed = KeyedRequest.of(idempotency_key, endpoint="chat.completions", payload=payload)
-    earlier = await idempotency.earlier_run(session, keyed, owner_id=user.id, settings=settings)
-    if earlier is None:
-        await check_run_capacity(session, owner_id=user.id, settings=settings)
-        # Committed with the stored run, freeing this connection; the run uses its own sessions.
-        started = await idempotency.prepare_once(
-            runs,
-            session,
-            keyed,
-            settings=settings,
-            user_id=user.id,
-            agent=agent,
-            message=last.text,
-            prior_messages=_history(history),
-        )
-        if isinstance(started, PreparedRun):
-            return await _new_completion(started, payload, runs, settings)
-        earlier = started
+    # The same key and body in another organisation names another agent: a different request.
+    endpoint = f"chat.completions:{access.organization_id}"
+    keyed = KeyedRequest.of(idempotency_key, endpoint=endpoint, payload=payload)
+    # Committed with the stored run, freeing this connection; the run uses its own sessions.
+    started = await idempotency.start_or_replay(
+        runs,
+        session,
+        keyed,
+        settings=settings,
+        user_id=access.user_id,
+        agent=agent,
+        message=last.text,
+        prior_messages=_history(history),
+    )
+    if isinstance(started, PreparedRun):
+        return await _new_completion(started, payload, runs, settings)
     response.headers[REPLAYED_HEADER] = "true"
-    return await _repeated_completion(earlier, payload, user.id, session, runs, settings)
+    return await _repeated_completion(
+        started, payload, access.organization_id, session, runs, settings
+    )
 
 
 async def _new_completion(
@@ -118,28 +125,32 @@ async def _new_completion(
 async def _repeated_completion(
     execution_id: uuid.UUID,
     payload: ChatCompletionRequest,
-    owner_id: uuid.UUID,
+    organization_id: uuid.UUID,
     session: AsyncSession,
     runs: RunManager,
     settings: Settings,
 ) -> ChatCompletion | EventSourceResponse | JSONResponse:
     """The completion of the run an earlier request with the same key started."""
-    execution = await execution_crud.get(session, owner_id=owner_id, execution_id=execution_id)
+    execution = await execution_crud.get(
+        session, organization_id=organization_id, execution_id=execution_id
+    )
     if execution is None:
         raise NotFoundError("The run this Idempotency-Key started no longer exists")
     completion_id = f"chatcmpl-{execution_id.hex}"
     created = int(execution.created_at.timestamp())
     if payload.stream:
         chunks = _replayed_chunks(
-            runs, execution_id, owner_id, completion_id, created, payload.model
+            runs, execution_id, organization_id, completion_id, created, payload.model
         )
         replay = EventSourceResponse(chunks, ping=settings.sse_ping_seconds)
         replay.headers[REPLAYED_HEADER] = "true"
         return replay
     # Only read so far: end the transaction, so no connection is held while waiting.
     await session.rollback()
-    await idempotency.outcome_of(runs, execution_id, owner_id=owner_id)
-    execution = await execution_crud.get(session, owner_id=owner_id, execution_id=execution_id)
+    await idempotency.outcome_of(runs, execution_id, organization_id=organization_id)
+    execution = await execution_crud.get(
+        session, organization_id=organization_id, execution_id=execution_id
+    )
     if execution is None:
         raise NotFoundError("The run this Idempotency-Key started no longer exists")
     answer = _completion(execution, completion_id, created, payload.model)
@@ -151,7 +162,7 @@ async def _repeated_completion(
 async def _replayed_chunks(
     runs: RunManager,
     execution_id: uuid.UUID,
-    owner_id: uuid.UUID,
+    organization_id: uuid.UUID,
     completion_id: str,
     created: int,
     model: str,
@@ -162,7 +173,7 @@ async def _replayed_chunks(
     the middle would read as the whole answer; so the text comes complete, in one chunk.
     """
     yield _chunk(completion_id, created, model, {"role": "assistant", "content": ""}, None)
-    outcome = await idempotency.outcome_of(runs, execution_id, owner_id=owner_id)
+    outcome = await idempotency.outcome_of(runs, execution_id, organization_id=organization_id)
     if outcome is None:
         error = {"message": "The run this Idempotency-Key started no longer exists"}
         yield ServerSentEvent(data=json.dumps({"error": error | {"type": "not_found_error"}}))
@@ -197,17 +208,23 @@ def _completion(
 def _failure_status(error_type: str | None) -> tuple[int, dict[str, str]]:
     """The HTTP status (and headers) that say why a run failed, as an OpenAI client expects.
 
-    429 for the provider's rate limit, 504 for a deadline, 502 for a bad upstream reply,
-    503 when our own dependencies were away, 409 for a cancelled run, 500 for a fault.
+    429 for the provider's rate limit, 402 for a budget spent mid-run, 504 for a deadline,
+    502 for a bad upstream reply, 503 when our own dependencies were away, 409 for a
+    cancelled run, 400 for a run a guardrail blocked (as OpenAI refuses content its policy
+    blocks), 500 for a fault.
     """
     if error_type == "provider.rate_limited":
         return status.HTTP_429_TOO_MANY_REQUESTS, {"Retry-After": str(RATE_LIMIT_RETRY_AFTER)}
+    if error_type == BUDGET_EXCEEDED:
+        return status.HTTP_402_PAYMENT_REQUIRED, {}
     if error_type in ("provider.timeout", "deadline"):
         return status.HTTP_504_GATEWAY_TIMEOUT, {}
     if error_type == "unavailable":
         return status.HTTP_503_SERVICE_UNAVAILABLE, {"Retry-After": str(RATE_LIMIT_RETRY_AFTER)}
     if error_type == "cancelled":
         return status.HTTP_409_CONFLICT, {}
+    if error_type == "guardrail_blocked":
+        return status.HTTP_400_BAD_REQUEST, {}
     if error_type in ("internal_error", "interrupted"):
         return status.HTTP_500_INTERNAL_SERVER_ERROR, {}
     return status.HTTP_502_BAD_GATEWAY, {}

@@ -19,7 +19,10 @@ from sqlalchemy import select
 from app.ai.providers.factory import ProviderFactory
 from app.ai.providers.registry import UnknownProviderError
 from app.cli.common import migrated_database
+from app.cli.seed_workflows import seed_workflows
 from app.core.config import Settings, get_settings
+from app.crud import agent_version as version_crud
+from app.crud import organization as organization_crud
 from app.crud import user as user_crud
 from app.crud.accounts import AccountError, ensure_account
 from app.models import Agent, UserRole
@@ -60,6 +63,7 @@ class SeedResult:
     password: str
     created_agents: list[str]
     kept_agents: list[str]
+    created_workflows: list[str] = field(default_factory=list)
 
 
 def generated_password() -> str:
@@ -67,8 +71,13 @@ def generated_password() -> str:
     return f"demo-{secrets.token_hex(4)}-{secrets.randbelow(90) + 10}"
 
 
-async def seed(settings: Settings, *, email: str, password: str) -> SeedResult:
-    """Create or refresh the demo user, then add the example agents it does not have yet."""
+async def seed(
+    settings: Settings, *, email: str, password: str, workflows: bool = True
+) -> SeedResult:
+    """Create or refresh the demo user, then add the examples it does not have yet.
+
+    With `workflows`, the example workflows come too, with the agents they run.
+    """
     if settings.environment == "production":
         raise AccountError("refused in production: a demo account with a printed password")
     providers = ProviderFactory(settings)
@@ -88,28 +97,43 @@ async def seed(settings: Settings, *, email: str, password: str) -> SeedResult:
         async with database.transaction() as session:
             user = await user_crud.get_by_email(session, email=email)
             assert user is not None  # made just above
+            # The demo agents live in the user's personal workspace, made with the account.
+            workspace = await organization_crud.get_personal_id(session, user_id=user.id)
+            assert workspace is not None
             existing = set(
-                await session.scalars(select(Agent.name).where(Agent.owner_id == user.id))
+                await session.scalars(select(Agent.name).where(Agent.organization_id == workspace))
             )
             for example in EXAMPLE_AGENTS:
                 if example.name in existing:
                     kept.append(example.name)
                     continue
-                session.add(
-                    Agent(
-                        owner_id=user.id,
-                        name=example.name,
-                        description=example.description,
-                        system_prompt=example.system_prompt,
-                        provider=provider,
-                        model=model,
-                        tools=example.tools,
-                        version=1,
-                    )
+                agent = Agent(
+                    organization_id=workspace,
+                    owner_id=user.id,
+                    name=example.name,
+                    description=example.description,
+                    system_prompt=example.system_prompt,
+                    provider=provider,
+                    model=model,
+                    tools=example.tools,
+                    version=1,
                 )
+                session.add(agent)
+                await session.flush()
+                await version_crud.record(session, agent=agent)
                 created.append(example.name)
+            if workflows:
+                made = await seed_workflows(
+                    session, owner_id=user.id, provider=provider, model=model
+                )
     await providers.aclose()
-    return SeedResult(email=email, password=password, created_agents=created, kept_agents=kept)
+    return SeedResult(
+        email=email,
+        password=password,
+        created_agents=created,
+        kept_agents=kept,
+        created_workflows=made if workflows else [],
+    )
 
 
 def sign_in_message(result: SeedResult, url: str, api_prefix: str = "/api/v1") -> str:
@@ -120,6 +144,11 @@ def sign_in_message(result: SeedResult, url: str, api_prefix: str = "/api/v1") -
             f"Demo user ready: {result.email} / {result.password}",
             f"Agents: {agents}"
             + (f" (new: {', '.join(result.created_agents)})" if result.created_agents else ""),
+            *(
+                [f"Example workflows added: {', '.join(result.created_workflows)}"]
+                if result.created_workflows
+                else []
+            ),
             f"Sign in at {url.rstrip('/')}/playground/ (start the server with `make dev`),",
             f"or get a token: curl -d 'username={result.email}&password={result.password}' "
             f"{url.rstrip('/')}{api_prefix}/auth/login",
@@ -133,11 +162,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--email", default=DEMO_EMAIL)
     parser.add_argument("--password", help="default: a new random one, printed")
     parser.add_argument("--url", default="http://localhost:8000", help="the server's address")
+    parser.add_argument(
+        "--no-workflows",
+        action="store_true",
+        help="skip the example workflows (software delivery, triage) and their agents",
+    )
     args = parser.parse_args(argv)
     settings = get_settings()
     try:
         result = asyncio.run(
-            seed(settings, email=args.email, password=args.password or generated_password())
+            seed(
+                settings,
+                email=args.email,
+                password=args.password or generated_password(),
+                workflows=not args.no_workflows,
+            )
         )
     except (AccountError, UnknownProviderError) as exc:
         print(f"Not seeded: {exc}", file=sys.stderr)

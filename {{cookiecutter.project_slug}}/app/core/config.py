@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import ipaddress
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal, Self
@@ -133,6 +135,20 @@ class Settings(BaseSettings):
     gemini_default_model: str = "gemini-2.5-flash"
 {%- endif %}
 
+    # MCP: connections to users' MCP servers, and this service's own server at /mcp.
+    # MCP_ENCRYPTION_KEY is a Fernet key for the headers stored with a connection; empty
+    # derives one from SECRET_KEY (rotating SECRET_KEY then makes stored headers unreadable).
+    mcp_encryption_key: SecretStr | None = None
+    # stdio connections start a process on this host, so only an admin's setting allows them.
+    mcp_allow_stdio: bool = False
+    mcp_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    mcp_server_enabled: bool = True
+    # Also offer the built-in tools at /mcp, run as the caller (as POST /tools/{name}/execute).
+    mcp_server_tools: bool = False
+
+    # Agent templates: one TOML file per template; adding a file adds a template.
+    agent_templates_dir: Path = PROJECT_ROOT / "app" / "agent_templates"
+
     # Tools
     tools_sandbox_dir: Path = PROJECT_ROOT / "data" / "sandbox"
     tool_timeout_seconds: float = Field(default=30.0, gt=0)
@@ -156,16 +172,50 @@ class Settings(BaseSettings):
     knowledge_chunk_tokens: int = Field(default=300, ge=16, le=8000)
     knowledge_chunk_overlap: int = Field(default=50, ge=0)
     knowledge_search_candidates: int = Field(default=50, ge=1, le=1000)
+    # Largest document accepted by upload or fetched by URL; a larger one is a 413.
+    knowledge_upload_max_bytes: int = Field(default=10_000_000, ge=1024)
+    # Documents one process that executes runs indexes at once; the rest wait in the queue.
+    knowledge_ingestion_concurrency: int = Field(default=2, ge=1)
+    # Long-term memory: a new memory this similar to a kept one replaces it instead.
+    memory_duplicate_similarity: float = Field(default=0.9, gt=0, le=1)
+    # Recall weighs recency: a memory this many days old counts half as recent.
+    memory_recency_half_life_days: float = Field(default=30.0, gt=0)
+    memory_max_per_agent: int = Field(default=1000, ge=1)
 
     # Per-user limits on runs (execute and chat completions) and direct tool calls
     user_run_rate_limit: str = "60/minute"
     user_tool_rate_limit: str = "120/minute"
     max_concurrent_runs_per_user: int = Field(default=4, ge=1)
+    # Uploads of knowledge documents per user; and, per organisation, runs, tool calls and
+    # uploads by all of its members together.
+    user_upload_rate_limit: str = "30/minute"
+    organization_run_rate_limit: str = "600/minute"
+    organization_tool_rate_limit: str = "1200/minute"
+    organization_upload_rate_limit: str = "300/minute"
+    # Runs one organisation's members may have pending or running at once, together
+    # (unset: no cap but each member's own); an organisation's budget may set a lower one.
+    organization_max_concurrent_runs: int | None = Field(default=None, ge=1)
+
+    # Budgets: each user's default limits where no budget is set for them (unset: none).
+    # Tokens count input and output; costs are in the price table's currency.
+    user_daily_token_budget: int | None = Field(default=None, ge=1)
+    user_monthly_token_budget: int | None = Field(default=None, ge=1)
+    user_daily_cost_budget: Decimal | None = Field(
+        default=None, gt=0, max_digits=14, decimal_places=6
+    )
+    user_monthly_cost_budget: Decimal | None = Field(
+        default=None, gt=0, max_digits=14, decimal_places=6
+    )
+    # The longest date range one `GET /usage` may report on.
+    usage_report_max_days: int = Field(default=366, ge=1)
 
     # Agent runs
     max_tool_iterations: int = Field(default=8, ge=1)
     history_token_budget: int = Field(default=8_000, ge=256)
+    history_summary_max_tokens: int = Field(default=512, ge=16)
     sse_ping_seconds: float = Field(default=15.0, gt=0)
+    # How long a run's events stay readable after its last one (for `Last-Event-ID`).
+    run_events_retention_seconds: int = Field(default=3_600, ge=60)
     run_timeout_seconds: float = Field(default=600.0, gt=0)
     max_concurrent_runs: int = Field(default=100, ge=1)
     # How long an Idempotency-Key keeps naming the run it started (24 hours, as Stripe's).
@@ -204,6 +254,26 @@ class Settings(BaseSettings):
             raise ValueError("Set FIRST_ADMIN_EMAIL and FIRST_ADMIN_PASSWORD together")
         return self
 
+    @field_validator("agent_templates_dir")
+    @classmethod
+    def _within_the_project(cls, value: Path) -> Path:
+        """A relative folder is the project's, wherever the process was started from."""
+        return value if value.is_absolute() else PROJECT_ROOT / value
+
+    @field_validator("mcp_encryption_key")
+    @classmethod
+    def _is_a_fernet_key(cls, value: SecretStr | None) -> SecretStr | None:
+        """A malformed key would fail the first stored header; refuse it at start-up instead."""
+        if value is None or not value.get_secret_value():
+            return None
+        try:
+            raw = base64.urlsafe_b64decode(value.get_secret_value().encode())
+        except ValueError:
+            raw = b""
+        if len(raw) != 32:
+            raise ValueError("MCP_ENCRYPTION_KEY must be a Fernet key (32 url-safe base64 bytes)")
+        return value
+
     @field_validator("trusted_proxies")
     @classmethod
     def _proxies_are_addresses(cls, value: list[str]) -> list[str]:
@@ -226,6 +296,11 @@ class Settings(BaseSettings):
         "metrics_token",
         "password_hash_threads",
         "database_pool_pre_ping",
+        "organization_max_concurrent_runs",
+        "user_daily_token_budget",
+        "user_monthly_token_budget",
+        "user_daily_cost_budget",
+        "user_monthly_cost_budget",
 {%- if cookiecutter.use_opentelemetry %}
         "otel_exporter_otlp_endpoint",
 {%- endif %}

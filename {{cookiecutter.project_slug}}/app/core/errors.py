@@ -32,10 +32,18 @@ class AppError(Exception):
 
     status_code = status.HTTP_400_BAD_REQUEST
 
-    def __init__(self, detail: str, *, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        detail: str,
+        *,
+        headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        """`extra` adds fields to the body beside `detail` (inside `error` under `/v1`)."""
         super().__init__(detail)
         self.detail = detail
         self.headers = headers
+        self.extra = extra
 
 
 class NotFoundError(AppError):
@@ -48,6 +56,12 @@ class ConflictError(AppError):
     """The request would duplicate or contradict existing data."""
 
     status_code = status.HTTP_409_CONFLICT
+
+
+class PayloadTooLargeError(AppError):
+    """A request or the document it names is over a size cap."""
+
+    status_code = status.HTTP_413_CONTENT_TOO_LARGE
 
 
 class AuthenticationError(AppError):
@@ -97,6 +111,7 @@ def error_response(
     status_code: int,
     *,
     headers: Mapping[str, str] | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> JSONResponse:
     """One error body for every handler and middleware, in the shape the caller's client reads.
 
@@ -105,8 +120,9 @@ def error_response(
     if is_openai_path(path):
         message, param = _summary(detail)
         body = openai_error(message, status_code, param=param)
+        body["error"] |= extra or {}
     else:
-        body = {"detail": detail}
+        body = {"detail": detail} | dict(extra or {})
     return JSONResponse(body, status_code=status_code, headers=headers)
 
 
@@ -122,7 +138,9 @@ def _summary(detail: Any) -> tuple[str, str | None]:
 
 async def _app_error_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
-    return error_response(request.url.path, exc.detail, exc.status_code, headers=exc.headers)
+    return error_response(
+        request.url.path, exc.detail, exc.status_code, headers=exc.headers, extra=exc.extra
+    )
 
 
 async def _http_error_handler(request: Request, exc: Exception) -> Response:

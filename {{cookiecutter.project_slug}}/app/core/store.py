@@ -1,23 +1,40 @@
-"""Shared state: keys with expiry plus publish/subscribe, and the in-process backend.
+"""Shared state: keys with expiry plus event logs, and the in-process backend.
 
-Revoked tokens, cancellation flags and live run events go through here, so with Redis
-every worker and replica sees them; the in-memory store serves a single process only.
+Revoked tokens, cancellation flags and run events go through here, so with Redis every
+worker and replica sees them; the in-memory store serves a single process only.
 `app.core.backends` chooses between them from settings.
 """
 
 from __future__ import annotations
 
-import asyncio
 import heapq
 import time
-from collections import defaultdict
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Protocol
+
+from app.core.event_log import LogEntry, MemoryEventLogs
+
+# Most entries one read of an event log returns.
+READ_LIMIT = 500
 
 
 class StoreUnavailableError(Exception):
     """The store did not answer in time or refused the connection; callers may retry later."""
+
+
+@dataclass(frozen=True, slots=True)
+class Increment:
+    """Add `amount` to the integer counter `key`, refused if it would go above `limit`.
+
+    A counter created by it expires after `ttl_seconds`; one that exists keeps its expiry.
+    A `limit` of None never refuses, nor does a negative `amount` (a release).
+    """
+
+    key: str
+    amount: int
+    limit: int | None
+    ttl_seconds: int
 
 
 class KeyValueStore(Protocol):
@@ -44,15 +61,23 @@ class KeyValueStore(Protocol):
         ...
 
     async def delete(self, key: str) -> None:
-        """Forget `key`; a missing key is not an error."""
+        """Forget `key` (a value or an event log); a missing key is not an error."""
         ...
 
-    async def publish(self, channel: str, message: str) -> None:
-        """Deliver to everyone subscribed to `channel` right now; nothing is kept."""
+    async def increment_within(self, increments: Sequence[Increment]) -> int | None:
+        """Apply every increment at once, or none: the index of the first that would overspend."""
         ...
 
-    def subscribe(self, channel: str) -> AbstractAsyncContextManager[AsyncIterator[str]]:
-        """Messages published to `channel` from the moment the block is entered."""
+    async def append_event(
+        self, log: str, entry_id: str, message: str, *, ttl_seconds: int
+    ) -> bool:
+        """Add to `log` under `entry_id` if it is above the last id (else False); keep it longer."""
+        ...
+
+    async def read_events(
+        self, log: str, after: str, *, wait_seconds: float, limit: int = READ_LIMIT
+    ) -> list[LogEntry]:
+        """Entries of `log` after the id `after`, waiting up to `wait_seconds` for the next."""
         ...
 
     async def ping(self) -> bool:
@@ -76,7 +101,7 @@ class MemoryStore:
         self._items: dict[str, tuple[str, float | None]] = {}
         # (expires_at, key) in expiry order; stale entries are skipped when popped.
         self._expiries: list[tuple[float, str]] = []
-        self._subscribers: defaultdict[str, set[asyncio.Queue[str]]] = defaultdict(set)
+        self._logs = MemoryEventLogs(clock=clock)
 
     async def set(self, key: str, value: str, *, ttl_seconds: int | None = None) -> None:
         """Store `value`, evicting keys whose time is up so memory stays bounded."""
@@ -109,25 +134,35 @@ class MemoryStore:
         return [await self.get(key) for key in keys]
 
     async def delete(self, key: str) -> None:
-        """Forget `key`; a missing key is not an error."""
+        """Forget `key`, a value or an event log; a missing key is not an error."""
         self._items.pop(key, None)
+        self._logs.discard(key)
 
-    async def publish(self, channel: str, message: str) -> None:
-        """Queue `message` for every subscriber in this process."""
-        for queue in self._subscribers.get(channel, ()):
-            queue.put_nowait(message)
+    async def increment_within(self, increments: Sequence[Increment]) -> int | None:
+        """Check every limit, then add every amount; nothing awaits, so no other call interleaves."""
+        counts = [int(await self.get(step.key) or 0) for step in increments]
+        for index, (step, count) in enumerate(zip(increments, counts, strict=True)):
+            if step.amount > 0 and step.limit is not None and count + step.amount > step.limit:
+                return index
+        for step, count in zip(increments, counts, strict=True):
+            item = self._items.get(step.key)
+            if item is not None:
+                self._items[step.key] = (str(count + step.amount), item[1])
+            else:
+                await self.set(step.key, str(step.amount), ttl_seconds=step.ttl_seconds)
+        return None
 
-    @asynccontextmanager
-    async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[str]]:
-        """Messages on `channel` until the block exits; each subscriber has its own queue."""
-        queue: asyncio.Queue[str] = asyncio.Queue()
-        self._subscribers[channel].add(queue)
-        try:
-            yield _drain(queue)
-        finally:
-            self._subscribers[channel].discard(queue)
-            if not self._subscribers[channel]:
-                del self._subscribers[channel]
+    async def append_event(
+        self, log: str, entry_id: str, message: str, *, ttl_seconds: int
+    ) -> bool:
+        """Append in memory; readers waiting in this process wake at once."""
+        return self._logs.append(log, entry_id, message, ttl_seconds=ttl_seconds)
+
+    async def read_events(
+        self, log: str, after: str, *, wait_seconds: float, limit: int = READ_LIMIT
+    ) -> list[LogEntry]:
+        """Entries after `after`, or the next ones appended within `wait_seconds`."""
+        return await self._logs.read(log, after, wait_seconds=wait_seconds, limit=limit)
 
     async def ping(self) -> bool:
         """Always ready: memory needs no connection."""
@@ -150,8 +185,3 @@ class MemoryStore:
             item = self._items.get(key)
             if item is not None and item[1] == expires_at:
                 del self._items[key]
-
-
-async def _drain(queue: asyncio.Queue[str]) -> AsyncIterator[str]:
-    while True:
-        yield await queue.get()

@@ -3,21 +3,46 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import AsyncIterator, Iterator, Sequence
-from contextlib import asynccontextmanager, contextmanager, suppress
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 from redis.asyncio import BlockingConnectionPool, Redis
-from redis.asyncio.client import PubSub
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
-from app.core.store import StoreUnavailableError
+from app.core.event_log import LogEntry
+from app.core.store import READ_LIMIT, Increment, StoreUnavailableError
 
 # Bounded waits, so an unreachable Redis fails a request instead of stalling it.
 SOCKET_TIMEOUT_SECONDS = 5.0
 MAX_CONNECTIONS = 100
 POOL_TIMEOUT_SECONDS = 2.0
 DEFAULT_PORT = 6379
+# The field each event log entry keeps its message in.
+MESSAGE_FIELD = "m"
+# Redis's answer to an XADD whose id is not above the stream's last one.
+_NOT_ABOVE_TOP = "equal or smaller"
+# Checks every counter against its limit (-1: none), then adds to them all, in one atomic
+# call; a counter it creates expires after its TTL. Answers 0, or the first refused one's
+# position counted from 1.
+_INCREMENT_WITHIN = """
+local counts = {}
+for i = 1, #KEYS do
+  local amount = tonumber(ARGV[3 * i - 2])
+  local limit = tonumber(ARGV[3 * i - 1])
+  counts[i] = tonumber(redis.call('GET', KEYS[i]) or '0')
+  if amount > 0 and limit >= 0 and counts[i] + amount > limit then
+    return i
+  end
+end
+for i = 1, #KEYS do
+  redis.call('INCRBY', KEYS[i], ARGV[3 * i - 2])
+  if redis.call('TTL', KEYS[i]) < 0 then
+    redis.call('EXPIRE', KEYS[i], ARGV[3 * i])
+  end
+end
+return 0
+"""
 
 
 class RedisStore:
@@ -25,6 +50,9 @@ class RedisStore:
 
     def __init__(self, client: Redis) -> None:
         self.client = client
+        socket_timeout = client.connection_pool.connection_kwargs.get("socket_timeout")
+        # A blocking read must end well before the socket gives up on a quiet connection.
+        self._longest_block = float(socket_timeout or SOCKET_TIMEOUT_SECONDS) / 2
 
     @classmethod
     def from_url(
@@ -79,23 +107,46 @@ class RedisStore:
         with _unavailable():
             await self.client.delete(key)
 
-    async def publish(self, channel: str, message: str) -> None:
-        """Fan `message` out to every subscribed worker."""
+    async def increment_within(self, increments: Sequence[Increment]) -> int | None:
+        """One Lua script: every worker's increments to the same counters queue behind it."""
+        if not increments:
+            return None
+        arguments: list[int] = []
+        for step in increments:
+            limit = -1 if step.limit is None else step.limit
+            arguments += [step.amount, limit, max(1, step.ttl_seconds)]
+        keys = [step.key for step in increments]
         with _unavailable():
-            await self.client.publish(channel, message)
+            refused = await self.client.eval(_INCREMENT_WITHIN, len(keys), *keys, *arguments)
+        return None if not refused else int(refused) - 1
 
-    @asynccontextmanager
-    async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[str]]:
-        """Messages on `channel` from any worker, until the block exits and unsubscribes."""
-        pubsub = self.client.pubsub(ignore_subscribe_messages=True)
-        try:
-            with _unavailable():
-                await pubsub.subscribe(channel)
-            yield _messages(pubsub)
-        finally:
-            with suppress(RedisError, OSError):
-                await pubsub.unsubscribe(channel)
-            await pubsub.aclose()  # type: ignore[no-untyped-call]
+    async def append_event(
+        self, log: str, entry_id: str, message: str, *, ttl_seconds: int
+    ) -> bool:
+        """`XADD` with the writer's id, then `EXPIRE`, in one round trip; False for an old id."""
+        with _unavailable():
+            async with self.client.pipeline(transaction=False) as pipe:
+                pipe.xadd(log, {MESSAGE_FIELD: message}, id=entry_id)
+                pipe.expire(log, ttl_seconds)
+                added, _ = await pipe.execute(raise_on_error=False)
+        if isinstance(added, ResponseError):
+            if _NOT_ABOVE_TOP in str(added):
+                return False
+            raise StoreUnavailableError(f"Redis refused an event ({added})")
+        return True
+
+    async def read_events(
+        self, log: str, after: str, *, wait_seconds: float, limit: int = READ_LIMIT
+    ) -> list[LogEntry]:
+        """`XREAD`, blocking up to `wait_seconds` (kept under the socket timeout) for news."""
+        block = round(min(wait_seconds, self._longest_block) * 1000) or None
+        with _unavailable():
+            reply: list[tuple[str, list[tuple[str, dict[str, str]]]]] | None
+            reply = await self.client.xread({log: after}, count=limit, block=block)  # type: ignore[assignment]
+        if not reply:
+            return []
+        [(_name, entries)] = reply
+        return [LogEntry(str(entry_id), str(fields[MESSAGE_FIELD])) for entry_id, fields in entries]
 
     async def ping(self) -> bool:
         """Whether Redis answers, for the readiness probe; never raises."""
@@ -143,13 +194,3 @@ def _unavailable() -> Iterator[None]:
         yield
     except (RedisError, OSError) as exc:
         raise StoreUnavailableError(f"Redis is unavailable ({type(exc).__name__})") from exc
-
-
-async def _messages(pubsub: PubSub) -> AsyncIterator[str]:
-    # Polling with a timeout, not `listen()`: the poll's own timeout replaces the socket's,
-    # so a quiet channel never trips it.
-    while True:
-        with _unavailable():
-            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
-        if message is not None and message["type"] == "message":
-            yield str(message["data"])

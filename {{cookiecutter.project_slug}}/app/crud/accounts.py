@@ -10,6 +10,8 @@ from sqlalchemy.exc import IntegrityError
 
 from app.core.config import Settings
 from app.core.security.passwords import hash_password, too_short_message
+from app.crud import audit as audit_crud
+from app.crud import organization as organization_crud
 from app.crud import user as user_crud
 from app.db.session import Database
 from app.models import User, UserRole
@@ -64,13 +66,36 @@ async def ensure_account(
     async with database.transaction() as session:
         user: User | None = await user_crud.get_by_email(session, email=data.email)
         if user is None:
-            await user_crud.create(session, email=data.email, hashed_password=hashed, role=role)
+            user = await user_crud.create(
+                session, email=data.email, hashed_password=hashed, role=role
+            )
+            await audit_crud.record(
+                session,
+                action="admin.account_created",
+                organization_id=await organization_crud.get_personal_id(session, user_id=user.id),
+                target_type="user",
+                target_id=user.id,
+                details={"role": role, "by": "operator"},
+            )
             return Outcome.CREATED
         if not update_existing:
             return Outcome.UNCHANGED
         # Through `update`, so the new password, role or flag ends earlier sessions.
         changes = {"role": role, "is_active": True, "hashed_password": hashed}
         await user_crud.update(session, user=user, changes=changes)
+        await audit_crud.record(
+            session,
+            action="admin.account_updated",
+            organization_id=await organization_crud.get_personal_id(session, user_id=user.id),
+            target_type="user",
+            target_id=user.id,
+            details={
+                "fields": ["is_active", "password", "role"],
+                "role": role,
+                "is_active": True,
+                "by": "operator",
+            },
+        )
         return Outcome.UPDATED
 
 

@@ -1,4 +1,4 @@
-"""Conversation queries, always scoped to the owner."""
+"""Conversation queries, always scoped to one organisation."""
 
 from __future__ import annotations
 
@@ -15,12 +15,12 @@ from app.models.conversation import DEFAULT_TITLE
 
 
 async def get(
-    session: AsyncSession, *, owner_id: uuid.UUID, conversation_id: uuid.UUID
+    session: AsyncSession, *, organization_id: uuid.UUID, conversation_id: uuid.UUID
 ) -> Conversation | None:
-    """The owner's conversation, or None for a missing id and for another user's alike."""
+    """The organisation's conversation; None for a missing id and another organisation's alike."""
     return await session.scalar(
         select(Conversation).where(
-            Conversation.id == conversation_id, Conversation.owner_id == owner_id
+            Conversation.id == conversation_id, Conversation.organization_id == organization_id
         )
     )
 
@@ -28,7 +28,7 @@ async def get(
 async def get_page(
     session: AsyncSession,
     *,
-    owner_id: uuid.UUID,
+    organization_id: uuid.UUID,
     skip: int,
     limit: int,
     agent_id: uuid.UUID | None = None,
@@ -37,7 +37,7 @@ async def get_page(
     """Newest first; `q` matches the title, case-insensitively and literally."""
     statement = (
         select(Conversation)
-        .where(Conversation.owner_id == owner_id)
+        .where(Conversation.organization_id == organization_id)
         .order_by(Conversation.created_at.desc(), Conversation.id.desc())
     )
     if agent_id is not None:
@@ -50,14 +50,19 @@ async def get_page(
 async def create(
     session: AsyncSession,
     *,
+    organization_id: uuid.UUID,
     owner_id: uuid.UUID,
     agent_id: uuid.UUID,
     title: str = DEFAULT_TITLE,
     meta: Mapping[str, Any] | None = None,
 ) -> Conversation:
-    """Start a conversation; the caller has already checked that the owner has this agent."""
+    """Start a conversation; the caller has checked that the organisation has this agent."""
     conversation = Conversation(
-        owner_id=owner_id, agent_id=agent_id, title=title, meta=dict(meta or {})
+        organization_id=organization_id,
+        owner_id=owner_id,
+        agent_id=agent_id,
+        title=title,
+        meta=dict(meta or {}),
     )
     session.add(conversation)
     await session.flush()

@@ -1,4 +1,4 @@
-"""Execution queries, always scoped to the owner, plus the run manager's bookkeeping."""
+"""Execution queries, always scoped to one organisation, plus the run manager's bookkeeping."""
 
 from __future__ import annotations
 
@@ -19,23 +19,25 @@ UNFINISHED = (ExecutionStatus.PENDING, ExecutionStatus.RUNNING)
 
 
 async def get(
-    session: AsyncSession, *, owner_id: uuid.UUID, execution_id: uuid.UUID
+    session: AsyncSession, *, organization_id: uuid.UUID, execution_id: uuid.UUID
 ) -> Execution | None:
-    """The owner's execution, or None for a missing id and for another user's alike."""
+    """The organisation's execution; None for a missing id and another organisation's alike."""
     return await session.scalar(
-        select(Execution).where(Execution.id == execution_id, Execution.owner_id == owner_id)
+        select(Execution).where(
+            Execution.id == execution_id, Execution.organization_id == organization_id
+        )
     )
 
 
 async def get_any(session: AsyncSession, *, execution_id: uuid.UUID) -> Execution | None:
-    """Any owner's execution, for the run manager's own bookkeeping; never for a user's request."""
+    """Any organisation's execution, for the run manager's own bookkeeping; never for a user's request."""
     return await session.get(Execution, execution_id)
 
 
 async def get_page(
     session: AsyncSession,
     *,
-    owner_id: uuid.UUID,
+    organization_id: uuid.UUID,
     skip: int,
     limit: int,
     agent_id: uuid.UUID | None = None,
@@ -44,7 +46,7 @@ async def get_page(
     """Newest first."""
     statement = (
         select(Execution)
-        .where(Execution.owner_id == owner_id)
+        .where(Execution.organization_id == organization_id)
         .order_by(Execution.created_at.desc(), Execution.id.desc())
     )
     if agent_id is not None:
@@ -57,21 +59,25 @@ async def get_page(
 async def create(
     session: AsyncSession,
     *,
+    organization_id: uuid.UUID,
     owner_id: uuid.UUID,
     agent_id: uuid.UUID,
     conversation_id: uuid.UUID,
     input: str,
+    agent_version: int | None = None,
 ) -> Execution:
-    """A pending execution; the caller has checked that the owner has the agent and conversation.
+    """A pending execution; the caller has checked the organisation's agent and conversation.
 
     An Idempotency-Key the request holds on the session is stored in the same flush, so a
     second request with that key fails here, before its run is committed or started.
     """
     execution = Execution(
         id=uuid.uuid4(),
+        organization_id=organization_id,
         owner_id=owner_id,
         agent_id=agent_id,
         conversation_id=conversation_id,
+        agent_version=agent_version,
         input=input,
         status=ExecutionStatus.PENDING,
     )
@@ -96,17 +102,17 @@ async def change(
     *,
     execution_id: uuid.UUID,
     changes: Mapping[str, Any],
-    owner_id: uuid.UUID | None = None,
+    organization_id: uuid.UUID | None = None,
     unfinished_only: bool = False,
 ) -> Execution | None:
     """Apply `changes` in one UPDATE ... RETURNING: the row as it now stands, or None.
 
-    None when no row matched: a missing id, another owner's (when `owner_id` is given), or,
-    with `unfinished_only`, a run that has already ended, which is left as it is.
+    None when no row matched: a missing id, another organisation's (when `organization_id`
+    is given), or, with `unfinished_only`, a run that has already ended, left as it is.
     """
     statement = update_rows(Execution).where(Execution.id == execution_id)
-    if owner_id is not None:
-        statement = statement.where(Execution.owner_id == owner_id)
+    if organization_id is not None:
+        statement = statement.where(Execution.organization_id == organization_id)
     if unfinished_only:
         statement = statement.where(Execution.status.in_(UNFINISHED))
     returning = statement.values(**_cleaned(changes)).returning(Execution)
@@ -150,7 +156,7 @@ async def list_unfinished(session: AsyncSession) -> Sequence[Execution]:
 
 
 async def count_unfinished(session: AsyncSession, *, owner_id: uuid.UUID) -> int:
-    """How many of the owner's executions are pending or running, for the concurrency cap."""
+    """How many runs the user started are pending or running, for the per-user concurrency cap."""
     statement = (
         select(func.count())
         .select_from(Execution)

@@ -161,6 +161,15 @@ async def revise(session: AsyncSession, *, message_id: uuid.UUID, **changes: Any
     await session.execute(update(Message).where(Message.id == message_id).values(**cleaned))
 
 
+async def revise_input(session: AsyncSession, *, execution_id: uuid.UUID, content: str) -> None:
+    """Replace the user message that started an execution, as a guardrail redacted it."""
+    await session.execute(
+        update(Message)
+        .where(Message.execution_id == execution_id, Message.role == MessageRole.USER)
+        .values(content=clean_text(content))
+    )
+
+
 async def get_page(
     session: AsyncSession, *, conversation_id: uuid.UUID, skip: int, limit: int
 ) -> tuple[Sequence[Message], int]:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.crud import organization as organization_crud
 from app.crud.base import apply_changes, paginate
 from app.models import User, UserRole
 from app.models.user import SESSION_FIELDS
@@ -37,7 +38,7 @@ async def create(
     full_name: str | None = None,
     role: UserRole = UserRole.USER,
 ) -> User:
-    """Insert a user; a duplicate email fails at flush with an IntegrityError (a 409)."""
+    """Insert a user and their personal workspace; a duplicate email is a 409 at flush."""
     user = User(
         email=normalize_email(email),
         hashed_password=hashed_password,
@@ -46,6 +47,7 @@ async def create(
     )
     session.add(user)
     await session.flush()
+    await organization_crud.create_personal(session, user_id=user.id)
     return user
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base, IdMixin, TimestampMixin
@@ -18,6 +18,10 @@ class Conversation(IdMixin, TimestampMixin, Base):
 
     __tablename__ = "conversations"
 
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    # The user who created it; per-user budgets, limits and audit read it, access does not.
     owner_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), index=True
     )
@@ -27,3 +31,7 @@ class Conversation(IdMixin, TimestampMixin, Base):
     title: Mapped[str] = mapped_column(String(200), default=DEFAULT_TITLE)
     # "metadata" is reserved on declarative classes, so the attribute has another name.
     meta: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
+    # Older turns that no longer fit the model's budget, summarised once and reused.
+    summary: Mapped[str | None] = mapped_column(Text, default=None)
+    # The sequence number of the last message the summary covers.
+    summary_through: Mapped[int | None] = mapped_column(Integer, default=None)

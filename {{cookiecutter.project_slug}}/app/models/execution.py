@@ -34,6 +34,10 @@ class Execution(IdMixin, TimestampMixin, Base):
 
     __tablename__ = "executions"
 
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    # The user who created it; per-user budgets, limits and audit read it, access does not.
     owner_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), index=True
     )
@@ -48,6 +52,8 @@ class Execution(IdMixin, TimestampMixin, Base):
         default=ExecutionStatus.PENDING,
         index=True,
     )
+    # The agent version the run used; null for runs recorded before versions existed.
+    agent_version: Mapped[int | None] = mapped_column(Integer)
     input: Mapped[str] = mapped_column(Text, default="")
     output: Mapped[str | None] = mapped_column(Text)
     error_type: Mapped[str | None] = mapped_column(String(100))

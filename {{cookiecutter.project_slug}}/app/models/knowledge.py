@@ -51,10 +51,14 @@ class DocumentStatus(StrEnum):
 
 
 class KnowledgeBase(IdMixin, TimestampMixin, Base):
-    """An owner's collection of documents, all embedded by one model."""
+    """An organisation's collection of documents, all embedded by one model."""
 
     __tablename__ = "knowledge_bases"
 
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    # Who created it: per-user limits and the audit log read it; access goes by organisation.
     owner_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), index=True
     )
@@ -112,3 +116,16 @@ class KnowledgeChunk(Base):
     embedding_model: Mapped[str] = mapped_column(String(200))
     dimension: Mapped[int] = mapped_column(Integer)
     embedding: Mapped[FloatVector] = mapped_column(VectorColumn())
+
+
+class AgentKnowledgeBase(Base):
+    """An agent may search a base: its `search_knowledge` tool reads these links."""
+
+    __tablename__ = "agent_knowledge_bases"
+
+    agent_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True
+    )
+    base_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("knowledge_bases.id", ondelete="CASCADE"), primary_key=True, index=True
+    )

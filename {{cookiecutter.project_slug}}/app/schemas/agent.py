@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
@@ -43,6 +43,28 @@ SystemPrompt = Annotated[str, StringConstraints(max_length=100_000), AfterValida
 Temperature = Annotated[float, Field(ge=0.0, le=2.0)]
 MaxTokens = Annotated[int, Field(ge=1, le=200_000)]
 ToolNames = Annotated[list[ToolName], Field(max_length=64)]
+Guardrails = Annotated[
+    list[dict[str, Any]],
+    Field(
+        max_length=20,
+        description=(
+            "Checks on the input, tool results and output, run in order; each has a `type` "
+            "(max_length, blocked_terms, pii, prompt_injection, moderation or one you added) "
+            "and that check's options. See the README's Guardrails section."
+        ),
+    ),
+]
+KnowledgeBaseIds = Annotated[
+    list[uuid.UUID],
+    Field(max_length=20, description="Your knowledge bases its `search_knowledge` tool searches"),
+]
+
+
+def unique_ids(ids: list[uuid.UUID] | None) -> list[uuid.UUID] | None:
+    """A base linked twice is a mistake in the request; say so rather than guess."""
+    if ids is not None and len(set(ids)) != len(ids):
+        raise ValueError("Knowledge base ids must be unique")
+    return ids
 
 
 def unique_tools(tools: list[str] | None) -> list[str] | None:
@@ -85,9 +107,12 @@ class AgentCreate(BaseModel):
     temperature: Temperature = 0.7
     max_tokens: MaxTokens = 1024
     tools: ToolNames = Field(default_factory=list)
+    guardrails: Guardrails = Field(default_factory=list)
+    knowledge_base_ids: KnowledgeBaseIds = Field(default_factory=list)
     is_active: bool = True
 
     _unique_tools = field_validator("tools")(unique_tools)
+    _unique_ids = field_validator("knowledge_base_ids")(unique_ids)
 
     def with_defaults(self, *, provider: str, model: Callable[[str], str]) -> AgentCreate:
         """This request with the provider and model it left out filled in.
@@ -111,9 +136,12 @@ class AgentUpdate(PartialUpdate):
     temperature: Temperature | None = None
     max_tokens: MaxTokens | None = None
     tools: ToolNames | None = None
+    guardrails: Guardrails | None = None
+    knowledge_base_ids: KnowledgeBaseIds | None = None
     is_active: bool | None = None
 
     _unique_tools = field_validator("tools")(unique_tools)
+    _unique_ids = field_validator("knowledge_base_ids")(unique_ids)
 
 
 class AgentRead(ReadModel):
@@ -128,7 +156,28 @@ class AgentRead(ReadModel):
     temperature: float
     max_tokens: int
     tools: list[str]
+    guardrails: list[dict[str, Any]]
+    knowledge_base_ids: list[uuid.UUID]
     is_active: bool
     version: int = Field(description="Incremented whenever a setting that changes behaviour does")
     created_at: datetime
     updated_at: datetime
+
+
+class AgentVersionRead(ReadModel):
+    """One recorded version: the behaviour settings the agent had under that number."""
+
+    version: int
+    settings: dict[str, Any] = Field(
+        description="system_prompt, provider, model, temperature, max_tokens, tools and guardrails"
+    )
+    rolled_back_from: int | None = Field(
+        description="The version this one restored, when it was made by a rollback"
+    )
+    created_at: datetime
+
+
+class AgentRollback(BaseModel):
+    """Which earlier version to make current again."""
+
+    version: int = Field(ge=1, description="An existing version number of this agent")

@@ -52,5 +52,11 @@ class ConversationRead(ReadModel):
     agent_id: uuid.UUID
     title: str
     meta: dict[str, Any] = Field(serialization_alias="metadata")
+    summary: str | None = Field(
+        default=None, description="What the agent was told of turns too old to resend"
+    )
+    summary_through: int | None = Field(
+        default=None, description="Sequence number of the last message the summary covers"
+    )
     created_at: datetime
     updated_at: datetime

@@ -27,6 +27,9 @@ class ExecutionRead(ReadModel):
     id: uuid.UUID
     agent_id: uuid.UUID
     conversation_id: uuid.UUID
+    agent_version: int | None = Field(
+        description="The agent version the run used; null for runs from before versions"
+    )
     status: ExecutionStatus
     input: str
     output: str | None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Sequence
 
 import httpx
 
@@ -30,8 +31,8 @@ async def log_in(http: httpx.AsyncClient, email: str) -> str:
     return token
 
 
-async def new_agent(url: str, token: str) -> str:
-    """A scripted agent of the account's: its execute path, answered instantly."""
+async def new_agent(url: str, token: str, tools: Sequence[str] = ()) -> str:
+    """A scripted agent of the account's, with `tools`: its execute path, answered instantly."""
     async with httpx.AsyncClient(base_url=url, timeout=60) as http:
         agent = await http.post(
             "/api/v1/agents",
@@ -39,6 +40,7 @@ async def new_agent(url: str, token: str) -> str:
                 "name": f"bench-{uuid.uuid4().hex[:8]}",
                 "provider": "scripted",
                 "model": "scripted",
+                "tools": list(tools),
             },
             headers={"Authorization": f"Bearer {token}"},
         )

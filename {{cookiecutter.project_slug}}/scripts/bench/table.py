@@ -70,16 +70,33 @@ class Row:
 
 def render(title: str, rows: Sequence[Row], notes: Sequence[str] = ()) -> str:
     """The table as aligned text, with a title line above and notes below."""
-    lines = [tuple(HEADER), *(row.cells() for row in rows)]
-    widths = [max(len(line[column]) for line in lines) for column in range(len(HEADER))]
+    return grid(title, HEADER, [row.cells() for row in rows], notes, numeric=3)
+
+
+def grid(
+    title: str,
+    header: Sequence[str],
+    lines: Sequence[Sequence[str]],
+    notes: Sequence[str] = (),
+    *,
+    numeric: int,
+) -> str:
+    """Cells in aligned columns: the first left, the next `numeric` right, the rest left."""
+    table = [tuple(header), *(tuple(line) for line in lines)]
+    widths = [max(len(line[column]) for line in table) for column in range(len(header))]
     rule = "  ".join("-" * width for width in widths)
+    last = numeric + 1
 
     def text(line: tuple[str, ...]) -> str:
         first, *rest = line
         cells = [first.ljust(widths[0])]
-        cells += [cell.rjust(width) for cell, width in zip(rest[:3], widths[1:4], strict=True)]
-        cells += [cell.ljust(width) for cell, width in zip(rest[3:], widths[4:], strict=True)]
+        cells += [
+            cell.rjust(width) for cell, width in zip(rest[:numeric], widths[1:last], strict=True)
+        ]
+        cells += [
+            cell.ljust(width) for cell, width in zip(rest[numeric:], widths[last:], strict=True)
+        ]
         return "  ".join(cells).rstrip()
 
-    body = [title, rule, text(lines[0]), rule, *(text(line) for line in lines[1:]), rule]
+    body = [title, rule, text(table[0]), rule, *(text(line) for line in table[1:]), rule]
     return "\n".join([*body, *notes])

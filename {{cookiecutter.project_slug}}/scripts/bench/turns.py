@@ -31,6 +31,7 @@ from app.ai.providers.scripted import ScriptedProvider
 from app.ai.runs import RunManager
 from app.core.config import Settings
 from app.crud import agent as agent_crud
+from app.crud import organization as organization_crud
 from app.crud import user as user_crud
 from app.main import create_app
 from app.models import Agent
@@ -74,7 +75,7 @@ async def measure(settings: Settings, runs: int) -> dict[str, list[float]]:
 
     async with app.router.lifespan_context(app):
         manager: RunManager = app.state.runs
-        agent = await _agent(app.state.database)
+        agent = await scripted_agent(app.state.database)
         counter = Counter()
         engine = app.state.database.engine.sync_engine
         event.listen(engine, "before_cursor_execute", counter.statement)
@@ -106,7 +107,7 @@ async def measure(settings: Settings, runs: int) -> dict[str, list[float]]:
     return samples
 
 
-async def _agent(database: Any) -> Agent:
+async def scripted_agent(database: Any) -> Agent:
     """A throwaway owner and their scripted agent with the calculator tool."""
     async with database.transaction() as session:
         user = await user_crud.create(
@@ -114,8 +115,11 @@ async def _agent(database: Any) -> Agent:
             email=f"turns-{uuid.uuid4().hex[:12]}@example.com",
             hashed_password="!",  # noqa: S106 - this account never signs in
         )
+        workspace = await organization_crud.get_personal_id(session, user_id=user.id)
+        assert workspace is not None  # made with the account
         agent: Agent = await agent_crud.create(
             session,
+            organization_id=workspace,
             owner_id=user.id,
             data=AgentCreate(
                 name=f"turns-{uuid.uuid4().hex[:8]}",

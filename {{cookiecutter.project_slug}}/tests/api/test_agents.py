@@ -47,7 +47,7 @@ async def test_agent_names_are_unique_per_owner(
 
     assert first.status_code == 201
     assert taken.status_code == 409
-    assert taken.json() == {"detail": "You already have an agent named 'Helper'"}
+    assert taken.json() == {"detail": "This organization already has an agent named 'Helper'"}
     assert theirs.status_code == 201
 
 

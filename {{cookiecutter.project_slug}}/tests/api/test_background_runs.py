@@ -52,7 +52,7 @@ async def test_a_background_run_is_accepted_at_once_and_finishes(
     assert events[-1][1]["output"] == finished["output"]
 
 
-async def test_a_finished_background_run_replays_its_outcome_to_a_late_follower(
+async def test_a_finished_background_run_replays_its_events_to_a_late_follower(
     client: httpx.AsyncClient, auth_headers: dict[str, str]
 ) -> None:
     agent = await create_agent(client, auth_headers)
@@ -65,7 +65,8 @@ async def test_a_finished_background_run_replays_its_outcome_to_a_late_follower(
 
     assert finished["status"] == "failed"
     assert finished["error_type"] == "provider.unavailable"
-    [(name, outcome)] = parse_sse(followed.text)
+    [(started, _), (name, outcome)] = parse_sse(followed.text)
+    assert started == "execution.started"
     assert name == "execution.failed"
     assert outcome["error_type"] == "provider.unavailable"
 

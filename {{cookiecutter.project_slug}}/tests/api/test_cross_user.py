@@ -9,20 +9,36 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
+from cryptography.fernet import Fernet
 from fastapi import FastAPI
 from sqlalchemy import select
 
+from app.ai.knowledge import ingestion, repository
+from app.ai.knowledge.chunking import ChunkingOptions
+from app.ai.knowledge.embedders.hashing import HashingEmbedder
+from app.ai.knowledge.repository import DocumentUpload
+from app.ai.memory import store
+from app.core.sealing import Sealer
 from app.crud import api_key as api_key_crud
+from app.crud import mcp_connection as mcp_crud
+from app.crud import membership as membership_crud
+from app.crud import organization as organization_crud
 from app.db.base import Base
 from app.db.session import Database
+from app.db.types import utc_now
+from app.models import Role, Workflow, WorkflowRun, WorkflowRunStatus
+from app.schemas.mcp_connection import McpConnectionCreate
 from tests.support.builders import Builder
 from tests.support.factories import SignedInUser
 
 METHODS = ("get", "post", "put", "patch", "delete")
+# Path parameters that are not ids, with a value that exists in the owner's resources.
+OTHER_PATH_VALUES = {"step": "only", "scope_kind": "user"}
 
 
 async def _owned_ids(build: Builder, owner: SignedInUser) -> dict[str, uuid.UUID]:
@@ -33,12 +49,84 @@ async def _owned_ids(build: Builder, owner: SignedInUser) -> dict[str, uuid.UUID
     execution = await build.execution(conversation=conversation)
     async with build.database.transaction() as session:
         key, _ = await api_key_crud.create(session, owner_id=owner.id, name="ci", expires_at=None)
+        workspace = await organization_crud.get_personal_id(session, user_id=owner.id)
+        assert workspace is not None
+        base = await repository.create_base(
+            session,
+            organization_id=workspace,
+            owner_id=owner.id,
+            name="handbook",
+            embedder=HashingEmbedder(),
+        )
+        memory, _ = await store.remember(
+            session,
+            HashingEmbedder(),
+            owner=store.MemoryOwner(organization_id=workspace, user_id=owner.id),
+            agent_id=agent.id,
+            text="Prefers tea.",
+            policy=store.MemoryPolicy(),
+        )
+        connection = await mcp_crud.create(
+            session,
+            organization_id=workspace,
+            owner_id=owner.id,
+            data=McpConnectionCreate(name="tools", url="http://127.0.0.1:9/mcp"),
+            sealer=Sealer(Fernet.generate_key()),
+            default_timeout=1.0,
+        )
+        steps = [{"id": "only", "type": "agent", "agent_id": str(agent.id), "input": "${input}"}]
+        workflow = Workflow(
+            organization_id=workspace, owner_id=owner.id, name="flow", version=1, steps=steps
+        )
+        session.add(workflow)
+        await session.flush()
+        run = WorkflowRun(
+            organization_id=workspace,
+            owner_id=owner.id,
+            workflow_id=workflow.id,
+            workflow_version=1,
+            definition=steps,
+            input="hello",
+            status=WorkflowRunStatus.WAITING,
+        )
+        session.add(run)
+        await session.flush()
+        team = await organization_crud.create(session, name="Acme", owner_id=owner.id)
+        invitation = await membership_crud.create_invitation(
+            session,
+            organization=team,
+            actor_role=Role.OWNER,
+            invited_by_id=owner.id,
+            email="invitee@example.com",
+            role=Role.MEMBER,
+            token="inv_" + uuid.uuid4().hex,
+            expires_at=utc_now() + timedelta(days=1),
+        )
+    document = await ingestion.ingest(
+        build.database,
+        HashingEmbedder(),
+        organization_id=workspace,
+        base_id=base.id,
+        upload=DocumentUpload("leave.md", b"# Leave\nTwenty-five days.", "text/markdown"),
+        options=ChunkingOptions(),
+    )
     return {
+        "base_id": base.id,
+        "document_id": document.id,
+        "memory_id": memory.id,
         "key_id": key.id,
+        "connection_id": connection.id,
         "agent_id": agent.id,
         "conversation_id": conversation.id,
         "execution_id": execution.id,
         "user_id": owner.id,
+        "actor_id": owner.id,
+        "target_id": owner.id,
+        "scope_id": owner.id,
+        "workflow_id": workflow.id,
+        "workflow_run_id": run.id,
+        "organization_id": team.id,
+        "invitation_id": invitation.id,
     }
 
 
@@ -49,11 +137,31 @@ def _operations(document: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, 
                 yield method, path, item[method]
 
 
+def _admin_only(operation: dict[str, Any]) -> bool:
+    """Administrators see every user's rows by design; the 403 says so."""
+    refused = operation.get("responses", {}).get("403", {})
+    return bool(refused.get("description") == "Administrators only")
+
+
+def _pages(operation: dict[str, Any]) -> bool:
+    """Whether the operation answers with a JSON page (an export streams lines instead)."""
+    return "application/json" in operation["responses"].get("200", {}).get("content", {})
+
+
 def _id_parameters(operation: dict[str, Any], where: str) -> list[str]:
     return [
         parameter["name"]
         for parameter in operation.get("parameters", [])
         if parameter["in"] == where and parameter["name"].endswith("_id")
+    ]
+
+
+def _path_numbers(operation: dict[str, Any]) -> list[str]:
+    """Path parameters that count within a resource, such as an agent's version number."""
+    return [
+        parameter["name"]
+        for parameter in operation.get("parameters", [])
+        if parameter["in"] == "path" and parameter["schema"].get("type") == "integer"
     ]
 
 
@@ -90,12 +198,22 @@ def _body(document: dict[str, Any], operation: dict[str, Any], ids: dict[str, uu
     }
 
 
+def _comparable(value: Any) -> Any:
+    """Embeddings compare as their bytes: arrays have no single truth value."""
+    tobytes = getattr(value, "tobytes", None)
+    return tobytes() if callable(tobytes) else value
+
+
 async def _snapshot(database: Database) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every table, to prove a refused call changed nothing."""
     async with database.transaction() as session:
         return {
             table.name: sorted(
-                (tuple(row) for row in (await session.execute(select(table))).all()), key=repr
+                (
+                    tuple(_comparable(value) for value in row)
+                    for row in (await session.execute(select(table))).all()
+                ),
+                key=repr,
             )
             for table in Base.metadata.sorted_tables
         }
@@ -119,7 +237,8 @@ async def test_another_users_ids_are_not_found_and_change_nothing(
             continue
         unknown = [name for name in names if name not in ids]
         assert not unknown, f"{method.upper()} {path}: add how to make {unknown} to _owned_ids"
-        url = path.format(**{name: ids[name] for name in names})
+        numbers = dict.fromkeys(_path_numbers(operation), 1)
+        url = path.format(**numbers, **OTHER_PATH_VALUES, **{name: ids[name] for name in names})
         admin_only = "403" in operation["responses"]
         response = await client.request(
             method,
@@ -145,7 +264,7 @@ async def test_filters_by_another_users_ids_find_nothing(
     ids = await _owned_ids(build, me)
     checked = 0
     for method, path, operation in _operations(document):
-        if method != "get" or "{" in path:
+        if method != "get" or "{" in path or _admin_only(operation) or not _pages(operation):
             continue
         for name in _id_parameters(operation, "query"):
             response = await client.get(
@@ -157,13 +276,17 @@ async def test_filters_by_another_users_ids_find_nothing(
     assert checked >= 2
 
 
-@pytest.mark.parametrize("kind", ["agent_id", "conversation_id", "execution_id"])
+@pytest.mark.parametrize("kind", ["agent_id", "conversation_id", "execution_id", "base_id"])
 async def test_the_owner_reaches_what_the_stranger_cannot(
     client: httpx.AsyncClient, build: Builder, me: SignedInUser, kind: str
 ) -> None:
     """The 404s above come from ownership: the same URL works for the owner."""
     ids = await _owned_ids(build, me)
-    collection = {"agent_id": "agents", "conversation_id": "conversations"}.get(kind, "executions")
+    collection = {
+        "agent_id": "agents",
+        "conversation_id": "conversations",
+        "base_id": "knowledge-bases",
+    }.get(kind, "executions")
 
     response = await client.get(f"/api/v1/{collection}/{ids[kind]}", headers=me.headers)
 

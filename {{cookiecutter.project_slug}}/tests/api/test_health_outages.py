@@ -9,7 +9,6 @@ without a restart: its pools reconnect once the dependency answers again.
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -47,7 +46,8 @@ async def test_readiness_is_503_when_the_database_is_unreachable(
     folder = tmp_path / "goes-away"
     folder.mkdir()
     broken = await make_app(database_url=f"sqlite+aiosqlite:///{folder / 'app.db'}")
-    shutil.rmtree(folder)
+    # A rename is atomic: a background task reconnecting mid-delete cannot refill it.
+    folder.rename(tmp_path / "gone")
     async with client_for(broken) as http:
         response = await http.get("/health/ready")
         alone = await http.get("/health/ready/database")

@@ -1,8 +1,9 @@
 """Every list endpoint reads a page in the same few statements, however long the list.
 
 Each list is read with one row and with many; the statements sent must be the same in
-number (no query per row) and stay within the endpoint's bound: who is calling, the
-total, the page, and the parent a nested list belongs to.
+number (no query per row) and stay within the endpoint's bound: who is calling, their
+membership of the active organisation, the total, the page, and the parent a nested list
+belongs to.
 """
 
 from __future__ import annotations
@@ -95,14 +96,18 @@ def _at(path: str) -> Callable[[Arrange], Awaitable[str]]:
     return fixed
 
 
+# Lists of an organisation's rows read the caller's membership of it first.
+MEMBERSHIP = 1
+
 LISTINGS = [
-    Listing("agents", _at("/api/v1/agents"), _add_agent, bound=3),
-    Listing("conversations", _at("/api/v1/conversations"), _add_conversation, bound=3),
-    Listing("messages", _messages_path, _add_message, bound=4),
-    Listing("executions", _at("/api/v1/executions"), _add_execution, bound=3),
+    # Agents: one more for the knowledge bases of the whole page at once (selectin).
+    Listing("agents", _at("/api/v1/agents"), _add_agent, bound=4 + MEMBERSHIP),
+    Listing("conversations", _at("/api/v1/conversations"), _add_conversation, bound=3 + MEMBERSHIP),
+    Listing("messages", _messages_path, _add_message, bound=4 + MEMBERSHIP),
+    Listing("executions", _at("/api/v1/executions"), _add_execution, bound=3 + MEMBERSHIP),
     Listing("api-keys", _at("/api/v1/api-keys"), _add_api_key, bound=3),
     Listing("users", _at("/api/v1/users"), _add_user, bound=3, present=1),
-    Listing("openai-models", _at("/v1/models"), _add_agent, bound=2, items="data"),
+    Listing("openai-models", _at("/v1/models"), _add_agent, bound=3 + MEMBERSHIP, items="data"),
 ]
 
 

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from app.ai.providers.base import Usage
 from app.ai.providers.pricing import cost_of
-from tests.support.runs import create_agent, execute, messages_of, parse_sse
+from tests.support.runs import create_agent, execute, messages_of, parse_sse, sse_ids
 from tests.support.waiting import wait_for
 
 CALCULATE = '!tool calculator {"expression": "6*7"}'
@@ -288,7 +288,7 @@ async def test_a_run_can_be_followed_from_another_request(
     assert (await run).json()["status"] == "completed"
 
 
-async def test_following_a_finished_run_replays_its_outcome(
+async def test_following_a_finished_run_replays_its_events_and_outcome(
     client: httpx.AsyncClient, auth_headers: dict[str, str], other_headers: dict[str, str]
 ) -> None:
     agent = await create_agent(client, auth_headers)
@@ -298,7 +298,9 @@ async def test_following_a_finished_run_replays_its_outcome(
     followed = await client.get(url, headers=auth_headers)
     foreign = await client.get(url, headers=other_headers)
 
-    [(name, outcome)] = parse_sse(followed.text)
+    [(started, ids), (name, outcome)] = parse_sse(followed.text)
+    assert started == "execution.started"
+    assert ids == {"execution_id": execution["id"], "conversation_id": execution["conversation_id"]}
     assert name == "execution.failed"
     assert outcome["execution_id"] == execution["id"]
     assert outcome["status"] == "failed"
@@ -306,3 +308,20 @@ async def test_following_a_finished_run_replays_its_outcome(
     assert outcome["error_message"] == execution["error_message"]
     assert Decimal(outcome["cost"]) == Decimal(execution["cost"])
     assert foreign.status_code == 404
+
+
+async def test_a_run_whose_events_have_expired_answers_with_its_outcome_alone(
+    app: FastAPI, client: httpx.AsyncClient, auth_headers: dict[str, str]
+) -> None:
+    agent = await create_agent(client, auth_headers)
+    execution = (await execute(client, auth_headers, agent["id"], "hello")).json()
+    await app.state.store.delete(f"execution-events:{execution['id']}")
+
+    followed = await client.get(
+        f"/api/v1/executions/{execution['id']}/events", headers=auth_headers
+    )
+
+    [(name, outcome)] = parse_sse(followed.text)
+    assert name == "execution.completed"
+    assert outcome["output"] == execution["output"]
+    assert sse_ids(followed.text) == [(None, "execution.completed")]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from app.ai.workflows.examples import EXAMPLES
 from app.cli.seed import DEMO_EMAIL, EXAMPLE_AGENTS, generated_password
 from app.schemas.user import check_password_strength
 from tests.cli.conftest import RunCommand
@@ -12,8 +13,8 @@ from tests.support.factories import AppFactory, client_for
 SIGN_IN = re.compile(r"^Demo user ready: (\S+) / (\S+)$", re.MULTILINE)
 
 
-async def _agents_after_login(
-    make_app: AppFactory, database_url: str, email: str, password: str
+async def _listed_after_login(
+    make_app: AppFactory, database_url: str, email: str, password: str, what: str
 ) -> list[dict[str, object]]:
     app = await make_app(database_url=database_url)
     async with client_for(app) as client:
@@ -22,7 +23,7 @@ async def _agents_after_login(
         )
         assert login.status_code == 200, login.text
         headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
-        page = (await client.get("/api/v1/agents", headers=headers)).json()
+        page = (await client.get(f"/api/v1/{what}?limit=100", headers=headers)).json()
     items: list[dict[str, object]] = page["items"]
     return items
 
@@ -43,12 +44,26 @@ async def test_seed_prints_a_sign_in_that_works_and_is_idempotent(
     email, password = match.groups()
     assert email == DEMO_EMAIL
 
-    agents = await _agents_after_login(make_app, command_database, email, password)
+    agents = await _listed_after_login(make_app, command_database, email, password, "agents")
+    workflows = await _listed_after_login(make_app, command_database, email, password, "workflows")
 
-    assert sorted(str(agent["name"]) for agent in agents) == sorted(a.name for a in EXAMPLE_AGENTS)
+    expected = [a.name for a in EXAMPLE_AGENTS] + [
+        a.name for example in EXAMPLES for a in example.agents
+    ]
+    assert sorted(str(agent["name"]) for agent in agents) == sorted(expected)
+    assert sorted(str(w["name"]) for w in workflows) == sorted(e.name for e in EXAMPLES)
+    assert "Example workflows added: Software delivery, Support triage" in first.stdout
+    assert "Example workflows added" not in second.stdout
     calculator = next(agent for agent in agents if agent["name"] == "Calculator")
     assert calculator["tools"] == ["calculator", "current_time"]
     assert calculator["provider"] == "scripted"
+
+
+def test_seed_can_leave_out_the_workflows(run_command: RunCommand) -> None:
+    completed = run_command("seed", "--no-workflows")
+
+    assert completed.returncode == 0, completed.stderr
+    assert "workflows" not in completed.stdout
 
 
 def test_seed_is_refused_in_production(run_command: RunCommand) -> None:

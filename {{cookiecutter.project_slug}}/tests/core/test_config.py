@@ -154,3 +154,18 @@ def test_pooled_connections_are_checked_where_a_server_can_close_them(
 ) -> None:
     settings = settings_from({"database_url": url, "database_pool_pre_ping": setting})
     assert settings.pool_pre_ping is expected
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "user_daily_token_budget",
+        "user_monthly_token_budget",
+        "user_daily_cost_budget",
+        "user_monthly_cost_budget",
+    ],
+)
+def test_an_empty_budget_setting_means_no_limit(name: str) -> None:
+    """`USER_DAILY_TOKEN_BUDGET=` in a .env file, as .env.example shows it, sets no limit."""
+    assert getattr(make(**{name: ""}), name) is None
+    assert getattr(make(**{name: "7"}), name) == 7

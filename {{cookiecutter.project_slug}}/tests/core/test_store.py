@@ -1,10 +1,10 @@
-"""The in-process key-value store: expiry, atomic claims and publish/subscribe."""
+"""The in-process key-value store: expiry and atomic claims (event logs: test_event_log)."""
 
 from __future__ import annotations
 
 import pytest
 
-from app.core.store import MemoryStore
+from app.core.store import Increment, MemoryStore
 
 
 class FakeClock:
@@ -110,20 +110,26 @@ async def test_ping_and_close(store: MemoryStore) -> None:
     assert len(store) == 0
 
 
-async def test_subscribers_receive_what_is_published_after_they_join(store: MemoryStore) -> None:
-    await store.publish("news", "before anyone listened")
-    async with store.subscribe("news") as first, store.subscribe("news") as second:
-        await store.publish("news", "hello")
-        await store.publish("elsewhere", "not for us")
-        await store.publish("news", "again")
-        assert [await anext(first), await anext(first)] == ["hello", "again"]
-        assert await anext(second) == "hello"
+async def test_deleting_an_event_log_forgets_its_events(store: MemoryStore) -> None:
+    await store.append_event("log", "1-1", "first", ttl_seconds=60)
+
+    await store.delete("log")
+
+    assert await store.read_events("log", "0-0", wait_seconds=0) == []
 
 
-async def test_leaving_a_subscription_stops_delivery(store: MemoryStore) -> None:
-    async with store.subscribe("news"):
-        pass
-    await store.publish("news", "nobody hears this")
-    async with store.subscribe("news") as messages:
-        await store.publish("news", "fresh")
-        assert await anext(messages) == "fresh"
+async def test_increments_apply_together_or_not_at_all() -> None:
+    now = [0.0]
+    store = MemoryStore(clock=lambda: now[0])
+    first = await store.increment_within(
+        [Increment("a", 5, 10, ttl_seconds=60), Increment("b", 5, None, ttl_seconds=60)]
+    )
+    refused = await store.increment_within(
+        [Increment("b", 1, None, ttl_seconds=60), Increment("a", 6, 10, ttl_seconds=60)]
+    )
+    released = await store.increment_within([Increment("a", -3, 0, ttl_seconds=60)])
+
+    assert (first, refused, released) == (None, 1, None)
+    assert await store.get_many(["a", "b"]) == ["2", "5"]
+    now[0] = 61.0
+    assert await store.get_many(["a", "b"]) == [None, None]

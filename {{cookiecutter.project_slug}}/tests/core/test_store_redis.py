@@ -22,11 +22,12 @@ from redis.asyncio import Redis
 
 from app.core.backends import create_store
 from app.core.config import Settings
+from app.core.event_log import LogEntry
 from app.core.rate_limit_fallback import FailOpenStorage
 from app.core.rate_limit_redis import RATE_LIMIT_KEY_PREFIX
 from app.core.security.revocation import LOADED_KEY, Revocations
 from app.core.security.tokens import TokenType, create_token, decode_token
-from app.core.store import StoreUnavailableError
+from app.core.store import Increment, StoreUnavailableError
 from app.core.store_redis import RedisStore
 from app.crud.revocation import DatabaseRevocationLedger
 from app.db.session import Database
@@ -72,6 +73,41 @@ async def test_set_get_delete(redis_store: RedisStore) -> None:
     assert await redis_store.get("k") == "v"
     await redis_store.delete("k")
     assert await redis_store.get("k") is None
+
+
+async def test_increments_apply_together_or_not_at_all(
+    redis_store: RedisStore, fake_client: Redis
+) -> None:
+    first = await redis_store.increment_within(
+        [Increment("a", 5, 10, ttl_seconds=60), Increment("b", 5, None, ttl_seconds=60)]
+    )
+    refused = await redis_store.increment_within(
+        [Increment("b", 1, None, ttl_seconds=60), Increment("a", 6, 10, ttl_seconds=60)]
+    )
+    released = await redis_store.increment_within([Increment("a", -3, 0, ttl_seconds=60)])
+
+    assert (first, refused, released) == (None, 1, None)
+    assert await redis_store.get_many(["a", "b"]) == ["2", "5"]
+    assert 0 < await fake_client.ttl("a") <= 60
+
+
+async def test_increments_on_many_workers_never_pass_the_limit(
+    server: fakeredis.FakeServer,
+) -> None:
+    clients = [fakeredis.FakeAsyncRedis(server=server, decode_responses=True) for _ in range(4)]
+    stores = [RedisStore(client) for client in clients]
+    try:
+        outcomes = await asyncio.gather(
+            *(
+                stores[n % 4].increment_within([Increment("spent", 3, 100, ttl_seconds=60)])
+                for n in range(60)
+            )
+        )
+        assert outcomes.count(None) == 33
+        assert await stores[0].get("spent") == "99"
+    finally:
+        for client in clients:
+            await client.aclose()
 
 
 async def test_get_many_is_one_mget(redis_store: RedisStore) -> None:
@@ -302,21 +338,57 @@ async def test_readiness_pings_redis(client: httpx.AsyncClient) -> None:
     assert response.json()["checks"]["store"] is True
 
 
-async def test_publish_reaches_a_subscriber_on_another_connection(
+async def test_an_event_log_is_shared_ordered_and_ignores_replays(
     server: fakeredis.FakeServer,
 ) -> None:
-    publisher = RedisStore(fakeredis.FakeAsyncRedis(server=server, decode_responses=True))
-    follower = RedisStore(fakeredis.FakeAsyncRedis(server=server, decode_responses=True))
+    writer = RedisStore(fakeredis.FakeAsyncRedis(server=server, decode_responses=True))
+    reader = RedisStore(fakeredis.FakeAsyncRedis(server=server, decode_responses=True))
     try:
-        async with follower.subscribe("execution-events:1") as messages:
-            await publisher.publish("execution-events:1", "first")
-            await publisher.publish("execution-events:2", "other run")
-            await publisher.publish("execution-events:1", "second")
-            received = [
-                await asyncio.wait_for(anext(messages), 5),
-                await asyncio.wait_for(anext(messages), 5),
-            ]
-        assert received == ["first", "second"]
+        assert await writer.append_event("execution-events:1", "3-1", "first", ttl_seconds=60)
+        assert await writer.append_event("execution-events:2", "3-1", "other", ttl_seconds=60)
+        assert await writer.append_event("execution-events:1", "4-1", "second", ttl_seconds=60)
+        assert not await writer.append_event("execution-events:1", "3-1", "again", ttl_seconds=60)
+
+        everything = await reader.read_events("execution-events:1", "0-0", wait_seconds=0)
+        after = await reader.read_events("execution-events:1", "3-1", wait_seconds=0)
+
+        assert everything == [LogEntry("3-1", "first"), LogEntry("4-1", "second")]
+        assert after == [LogEntry("4-1", "second")]
+        assert 0 < await writer.client.ttl("execution-events:1") <= 60
     finally:
-        await publisher.close()
-        await follower.close()
+        await writer.close()
+        await reader.close()
+
+
+async def test_a_reader_waiting_on_an_event_log_wakes_for_the_next_entry(
+    server: fakeredis.FakeServer,
+) -> None:
+    writer = RedisStore(fakeredis.FakeAsyncRedis(server=server, decode_responses=True))
+    reader = RedisStore(fakeredis.FakeAsyncRedis(server=server, decode_responses=True))
+    try:
+        await writer.append_event("execution-events:1", "3-1", "first", ttl_seconds=60)
+        waiting = asyncio.create_task(
+            reader.read_events("execution-events:1", "3-1", wait_seconds=2)
+        )
+        await writer.append_event("execution-events:1", "4-1", "second", ttl_seconds=60)
+
+        assert await asyncio.wait_for(waiting, 5) == [LogEntry("4-1", "second")]
+        assert await reader.read_events("execution-events:1", "4-1", wait_seconds=0.05) == []
+    finally:
+        await writer.close()
+        await reader.close()
+
+
+@needs_redis
+async def test_event_logs_on_a_real_redis_ignore_replays_and_expire() -> None:
+    store = RedisStore.from_url(REDIS_URL)
+    log = f"execution-events:{uuid.uuid4()}"
+    try:
+        waiting = asyncio.create_task(store.read_events(log, "0-0", wait_seconds=2))
+        assert await store.append_event(log, "3-1", "started", ttl_seconds=60)
+        assert await asyncio.wait_for(waiting, 5) == [LogEntry("3-1", "started")]
+        assert not await store.append_event(log, "3-1", "started again", ttl_seconds=60)
+        assert 0 < await store.client.ttl(log) <= 60
+    finally:
+        await store.delete(log)
+        await store.close()

@@ -9,6 +9,8 @@ import pytest
 from pydantic import SecretStr
 
 from app.core.config import Settings
+from app.crud import audit as audit_crud
+from app.crud import organization as organization_crud
 from app.crud import user as user_crud
 from app.crud.accounts import (
     AccountError,
@@ -138,3 +140,35 @@ def test_half_of_the_first_admin_is_a_settings_error(email: str, password: str |
             first_admin_email=email,
             first_admin_password=password,
         )
+
+
+async def test_accounts_made_or_changed_by_an_operator_are_audited(
+    database: Database, settings: Settings
+) -> None:
+    email = _email()
+    for update_existing in (False, True):
+        await ensure_account(
+            database,
+            settings,
+            email=email,
+            password=DEFAULT_PASSWORD,
+            role=UserRole.ADMIN,
+            update_existing=update_existing,
+        )
+
+    async with database.transaction() as session:
+        user = await user_crud.get_by_email(session, email=email)
+        assert user is not None
+        personal_id = await organization_crud.get_personal_id(session, user_id=user.id)
+        entries, _ = await audit_crud.get_page(
+            session,
+            organization_id=personal_id,
+            where=audit_crud.AuditFilter(target_type="user"),
+            skip=0,
+            limit=10,
+        )
+    assert personal_id is not None
+    assert [(e.action, e.actor_id, e.target_id, e.details["role"]) for e in entries] == [
+        ("admin.account_updated", None, str(user.id), "admin"),
+        ("admin.account_created", None, str(user.id), "admin"),
+    ]

@@ -1,4 +1,4 @@
-"""Agent queries: owner scoping, paging, filters, versioning and cascading deletes."""
+"""Agent queries: organisation scoping, paging, filters, versioning and cascading deletes."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from tests.support.builders import (
     add_user,
     count_rows,
     minutes_ago,
+    workspace_of,
 )
 
 
@@ -26,23 +27,28 @@ async def test_create_starts_at_version_one(session: AsyncSession) -> None:
     owner = await add_user(session)
     data = AgentCreate(name="Helper", provider="scripted", model="echo", tools=["calculator"])
 
-    agent = await agent_crud.create(session, owner_id=owner.id, data=data)
+    workspace = await workspace_of(session, owner)
 
-    assert agent.owner_id == owner.id
+    agent = await agent_crud.create(
+        session, organization_id=workspace, owner_id=owner.id, data=data
+    )
+
+    assert (agent.organization_id, agent.owner_id) == (workspace, owner.id)
     assert agent.version == 1
     assert agent.tools == ["calculator"]
     assert agent.temperature == 0.7
     assert agent.created_at.tzinfo is not None
 
 
-async def test_get_is_scoped_to_the_owner(session: AsyncSession) -> None:
+async def test_get_is_scoped_to_the_organization(session: AsyncSession) -> None:
     owner = await add_user(session)
-    stranger = await add_user(session)
+    here = await workspace_of(session, owner)
+    elsewhere = await workspace_of(session, await add_user(session))
     agent = await add_agent(session, owner_id=owner.id)
 
-    assert await agent_crud.get(session, owner_id=owner.id, agent_id=agent.id) is agent
-    assert await agent_crud.get(session, owner_id=stranger.id, agent_id=agent.id) is None
-    assert await agent_crud.get(session, owner_id=owner.id, agent_id=uuid.uuid4()) is None
+    assert await agent_crud.get(session, organization_id=here, agent_id=agent.id) is agent
+    assert await agent_crud.get(session, organization_id=elsewhere, agent_id=agent.id) is None
+    assert await agent_crud.get(session, organization_id=here, agent_id=uuid.uuid4()) is None
 
 
 async def test_get_by_id_or_name_prefers_the_id_then_the_name(session: AsyncSession) -> None:
@@ -53,7 +59,9 @@ async def test_get_by_id_or_name_prefers_the_id_then_the_name(session: AsyncSess
     await add_agent(session, owner_id=stranger.id, name="Theirs")
 
     async def find(key: str) -> Agent | None:
-        return await agent_crud.get_by_id_or_name(session, owner_id=owner.id, key=key)
+        return await agent_crud.get_by_id_or_name(
+            session, organization_id=helper.organization_id, key=key
+        )
 
     assert await find(str(helper.id)) is helper
     assert await find("Helper") is helper
@@ -70,7 +78,9 @@ async def test_list_active_is_by_name_and_skips_disabled_agents(session: AsyncSe
     await add_agent(session, owner_id=owner.id, name="off", is_active=False)
     await add_agent(session, owner_id=(await add_user(session)).id, name="beta")
 
-    listed = await agent_crud.list_active(session, owner_id=owner.id)
+    listed = await agent_crud.list_active(
+        session, organization_id=await workspace_of(session, owner)
+    )
 
     assert [agent.name for agent in listed] == ["alpha", "zeta"]
 
@@ -82,7 +92,9 @@ async def test_get_page_orders_newest_first_and_counts_all(session: AsyncSession
         await add_agent(session, owner_id=owner.id, name=f"age-{age}", created_at=minutes_ago(age))
     await add_agent(session, owner_id=stranger.id)
 
-    page, total = await agent_crud.get_page(session, owner_id=owner.id, skip=1, limit=2)
+    page, total = await agent_crud.get_page(
+        session, organization_id=await workspace_of(session, owner), skip=1, limit=2
+    )
 
     assert total == 4
     assert [a.name for a in page] == ["age-1", "age-2"]
@@ -96,9 +108,11 @@ async def test_get_page_filters_combine(session: AsyncSession) -> None:
         session, owner_id=owner.id, name="Gamma", description="like alpha", provider="scripted"
     )
 
+    workspace = await workspace_of(session, owner)
+
     async def names(**filters: Any) -> list[str]:
         page, total = await agent_crud.get_page(
-            session, owner_id=owner.id, skip=0, limit=10, **filters
+            session, organization_id=workspace, skip=0, limit=10, **filters
         )
         assert total == len(page)
         return sorted(a.name for a in page)
@@ -137,13 +151,14 @@ async def test_update_with_nothing_different_writes_nothing(session: AsyncSessio
 async def test_concurrent_updates_both_bump_the_version(database: Database) -> None:
     async with database.transaction() as session:
         owner = await add_user(session)
-        agent_id = (await add_agent(session, owner_id=owner.id)).id
+        added = await add_agent(session, owner_id=owner.id)
+        agent_id, workspace = added.id, added.organization_id
 
     async with database.transaction() as first:
-        stale = await agent_crud.get(first, owner_id=owner.id, agent_id=agent_id)
+        stale = await agent_crud.get(first, organization_id=workspace, agent_id=agent_id)
         assert stale is not None
         async with database.transaction() as second:
-            fresh = await agent_crud.get(second, owner_id=owner.id, agent_id=agent_id)
+            fresh = await agent_crud.get(second, organization_id=workspace, agent_id=agent_id)
             assert fresh is not None
             await agent_crud.update(second, agent=fresh, changes={"model": "from-second"})
         await agent_crud.update(first, agent=stale, changes={"model": "from-first"})

@@ -1,4 +1,4 @@
-"""Conversation queries: owner scoping, paging, filters, updates and cascading deletes."""
+"""Conversation queries: organisation scoping, paging, filters, updates and cascading deletes."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from tests.support.builders import (
     add_user,
     count_rows,
     minutes_ago,
+    workspace_of,
 )
 
 
@@ -23,11 +24,14 @@ async def test_create_uses_the_default_title_and_empty_metadata(session: AsyncSe
     owner = await add_user(session)
     agent = await add_agent(session, owner_id=owner.id)
 
-    conversation = await conversation_crud.create(session, owner_id=owner.id, agent_id=agent.id)
+    conversation = await conversation_crud.create(
+        session, organization_id=agent.organization_id, owner_id=owner.id, agent_id=agent.id
+    )
 
     assert conversation.title == "New conversation"
     assert conversation.meta == {}
     assert (conversation.owner_id, conversation.agent_id) == (owner.id, agent.id)
+    assert conversation.organization_id == agent.organization_id
 
 
 async def test_create_stores_metadata(session: AsyncSession) -> None:
@@ -35,25 +39,35 @@ async def test_create_stores_metadata(session: AsyncSession) -> None:
     agent = await add_agent(session, owner_id=owner.id)
 
     created = await conversation_crud.create(
-        session, owner_id=owner.id, agent_id=agent.id, title="T", meta={"k": [1, "two"]}
+        session,
+        organization_id=agent.organization_id,
+        owner_id=owner.id,
+        agent_id=agent.id,
+        title="T",
+        meta={"k": [1, "two"]},
     )
     await session.refresh(created)
 
     assert created.meta == {"k": [1, "two"]}
 
 
-async def test_get_is_scoped_to_the_owner(session: AsyncSession) -> None:
+async def test_get_is_scoped_to_the_organization(session: AsyncSession) -> None:
     owner = await add_user(session)
-    stranger = await add_user(session)
+    elsewhere = await workspace_of(session, await add_user(session))
     conversation = await add_conversation(
         session, agent=await add_agent(session, owner_id=owner.id)
     )
+    here = conversation.organization_id
 
-    found = await conversation_crud.get(session, owner_id=owner.id, conversation_id=conversation.id)
-    foreign = await conversation_crud.get(
-        session, owner_id=stranger.id, conversation_id=conversation.id
+    found = await conversation_crud.get(
+        session, organization_id=here, conversation_id=conversation.id
     )
-    missing = await conversation_crud.get(session, owner_id=owner.id, conversation_id=uuid.uuid4())
+    foreign = await conversation_crud.get(
+        session, organization_id=elsewhere, conversation_id=conversation.id
+    )
+    missing = await conversation_crud.get(
+        session, organization_id=here, conversation_id=uuid.uuid4()
+    )
 
     assert found is conversation
     assert foreign is None
@@ -70,14 +84,16 @@ async def test_get_page_orders_filters_and_counts(session: AsyncSession) -> None
     stranger = await add_user(session)
     await add_conversation(session, agent=await add_agent(session, owner_id=stranger.id))
 
+    here = first.organization_id
+
     everything, total = await conversation_crud.get_page(
-        session, owner_id=owner.id, skip=0, limit=10
+        session, organization_id=here, skip=0, limit=10
     )
     by_agent, by_agent_total = await conversation_crud.get_page(
-        session, owner_id=owner.id, skip=0, limit=1, agent_id=first.id
+        session, organization_id=here, skip=0, limit=1, agent_id=first.id
     )
     searched, searched_total = await conversation_crud.get_page(
-        session, owner_id=owner.id, skip=0, limit=10, q="PLAN"
+        session, organization_id=here, skip=0, limit=10, q="PLAN"
     )
 
     assert [c.title for c in everything] == ["Other", "New plan", "Old plan"]

@@ -1,4 +1,4 @@
-"""Execution queries: owner scoping, filters, the engine's updates and the start-up sweep."""
+"""Execution queries: organisation scoping, filters, the engine's updates and the start-up sweep."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from tests.support.builders import (
     add_execution,
     add_user,
     minutes_ago,
+    workspace_of,
 )
 
 
@@ -31,6 +32,7 @@ async def test_create_is_pending_and_owned(session: AsyncSession) -> None:
 
     execution = await execution_crud.create(
         session,
+        organization_id=conversation.organization_id,
         owner_id=conversation.owner_id,
         agent_id=conversation.agent_id,
         conversation_id=conversation.id,
@@ -42,20 +44,20 @@ async def test_create_is_pending_and_owned(session: AsyncSession) -> None:
     assert (execution.input, execution.output) == ("hello", None)
     assert (execution.input_tokens, execution.output_tokens, execution.cost) == (0, 0, Decimal(0))
     assert execution.owner_id == conversation.owner_id
+    assert execution.organization_id == conversation.organization_id
 
 
-async def test_get_is_scoped_to_the_owner(session: AsyncSession) -> None:
+async def test_get_is_scoped_to_the_organization(session: AsyncSession) -> None:
     conversation = await _conversation(session)
-    stranger = await add_user(session)
+    elsewhere = await workspace_of(session, await add_user(session))
     execution = await add_execution(session, conversation=conversation)
+    here = conversation.organization_id
 
-    found = await execution_crud.get(
-        session, owner_id=conversation.owner_id, execution_id=execution.id
+    found = await execution_crud.get(session, organization_id=here, execution_id=execution.id)
+    foreign = await execution_crud.get(
+        session, organization_id=elsewhere, execution_id=execution.id
     )
-    foreign = await execution_crud.get(session, owner_id=stranger.id, execution_id=execution.id)
-    missing = await execution_crud.get(
-        session, owner_id=conversation.owner_id, execution_id=uuid.uuid4()
-    )
+    missing = await execution_crud.get(session, organization_id=here, execution_id=uuid.uuid4())
 
     assert (found, foreign, missing) == (execution, None, None)
 
@@ -86,11 +88,11 @@ async def test_get_page_orders_and_filters(session: AsyncSession) -> None:
         created_at=minutes_ago(1),
     )
     await add_execution(session, conversation=await _conversation(session), input="foreign")
-    owner_id = conversation.owner_id
+    organization_id = conversation.organization_id
 
     async def inputs(**filters: Any) -> tuple[list[str], int]:
         page, total = await execution_crud.get_page(
-            session, owner_id=owner_id, skip=0, limit=10, **filters
+            session, organization_id=organization_id, skip=0, limit=10, **filters
         )
         return [e.input for e in page], total
 
@@ -137,7 +139,7 @@ async def test_change_returns_the_row_as_updated_in_one_statement(session: Async
     changed = await execution_crud.change(
         session,
         execution_id=execution.id,
-        owner_id=execution.owner_id,
+        organization_id=execution.organization_id,
         changes={"status": ExecutionStatus.FAILED, "error_message": "broke\x00 down"},
     )
 
@@ -146,7 +148,9 @@ async def test_change_returns_the_row_as_updated_in_one_statement(session: Async
     assert changed.updated_at >= execution.created_at
 
 
-async def test_change_leaves_other_owners_and_ended_runs_alone(session: AsyncSession) -> None:
+async def test_change_leaves_other_organizations_and_ended_runs_alone(
+    session: AsyncSession,
+) -> None:
     conversation = await _conversation(session)
     running = await add_execution(
         session, conversation=conversation, status=ExecutionStatus.RUNNING
@@ -157,7 +161,7 @@ async def test_change_leaves_other_owners_and_ended_runs_alone(session: AsyncSes
     cancel = {"status": ExecutionStatus.CANCELLED}
 
     foreign = await execution_crud.change(
-        session, execution_id=running.id, owner_id=uuid.uuid4(), changes=cancel
+        session, execution_id=running.id, organization_id=uuid.uuid4(), changes=cancel
     )
     finished = await execution_crud.change(
         session, execution_id=ended.id, changes=cancel, unfinished_only=True

@@ -35,6 +35,7 @@ async def _conversation(session: AsyncSession) -> Conversation:
 async def _execution(session: AsyncSession, conversation: Conversation) -> Execution:
     return await execution_crud.create(
         session,
+        organization_id=conversation.organization_id,
         owner_id=conversation.owner_id,
         agent_id=conversation.agent_id,
         conversation_id=conversation.id,

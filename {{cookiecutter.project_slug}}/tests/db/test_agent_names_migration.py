@@ -7,12 +7,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from alembic import command
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 from app.core.config import Settings
 from app.db.migrate import alembic_config
 from app.models import Agent, User
+from tests.support.old_schema import table_without
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -29,8 +30,8 @@ async def _add_agents(url: str, names: list[tuple[str, str]]) -> None:
                     session.add(owners[email])
                     await session.flush()
                 created = START + timedelta(minutes=minute)
-                session.add(
-                    Agent(
+                await session.execute(
+                    insert(table_without("agents", "guardrails")).values(
                         owner_id=owners[email].id,
                         name=name,
                         provider="scripted",

@@ -9,60 +9,35 @@ the conversation ends with each message exactly once.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import select
-
+{% if cookiecutter.use_redis %}
+from app.ai.runs import events
+{%- endif %}
 from app.core.config import Settings
+{%- if cookiecutter.use_redis %}
+from app.core.event_log import START, parse_id
+from app.core.store_redis import RedisStore
+{%- endif %}
 from app.db.session import Database
 from app.models import Execution, Message
-from tests.support.databases import temporary_database
 from tests.support.fake_provider import FakeProvider
 from tests.support.fake_replies import Hang, Text, ToolCalls
 from tests.support.served import served, service_env
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 
 ANSWER = "6 times 7 is 42."
 LEASE_SECONDS = 2
 RESUME_SECONDS = 45.0
-{%- if cookiecutter.use_redis %}
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "")
-SERVED_REDIS_INDEX = 15
-{%- endif %}
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def service_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
-    """The database{% if cookiecutter.use_redis %} (and, on PostgreSQL, the Redis){% endif %} the killed process and the worker share."""
-    if request.param == "sqlite":
-        yield {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'crash.db'}"}
-        return
-{%- if cookiecutter.use_redis %}
-    if not os.environ.get("TEST_DATABASE_URL") or not REDIS_URL:
-        pytest.skip("set TEST_DATABASE_URL and TEST_REDIS_URL to crash on PostgreSQL + Redis")
-    admin_url: str = request.getfixturevalue("postgres_admin_url")
-    with temporary_database(admin_url) as url:
-        yield {
-            "DATABASE_URL": url,
-            "REDIS_URL": f"{REDIS_URL.rsplit('/', 1)[0]}/{SERVED_REDIS_INDEX}",
-        }
-{%- else %}
-    if not os.environ.get("TEST_DATABASE_URL"):
-        pytest.skip("set TEST_DATABASE_URL to crash on PostgreSQL")
-    admin_url: str = request.getfixturevalue("postgres_admin_url")
-    with temporary_database(admin_url) as url:
-        yield {"DATABASE_URL": url}
-{%- endif %}
 
 
 def _events_until(response: httpx.Response, name: str) -> list[tuple[str, Any]]:
@@ -151,7 +126,12 @@ async def test_a_worker_resumes_the_run_of_a_killed_process_from_its_last_step(
             execution, _ = await _stored(database_url, execution_id)
             return execution.status.value == "completed"
 
-        await _wait_async(completed, worker.log_tail)
+        await wait_for(
+            completed,
+            deadline_seconds=RESUME_SECONDS,
+            poll_seconds=0.2,
+            message=lambda: f"the run never completed on the worker: {worker.log_tail()}",
+        )
     resumed_in = time.monotonic() - killed_at
 
     execution, messages = await _stored(database_url, execution_id)
@@ -166,13 +146,27 @@ async def test_a_worker_resumes_the_run_of_a_killed_process_from_its_last_step(
     # the resumed second call.
     assert len(fake_provider.requests) == 3
     assert resumed_in < RESUME_SECONDS
+{%- if cookiecutter.use_redis %}
+    if "REDIS_URL" in service_settings:
+        await _assert_each_event_logged_once(service_settings["REDIS_URL"], execution_id)
 
 
-async def _wait_async(condition: Any, log_tail: Any) -> None:
-    """Poll an async condition until it holds, failing with the worker's log after a deadline."""
-    deadline = time.monotonic() + RESUME_SECONDS
-    while not await condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"the run never completed on the worker: {log_tail()}")
-        await asyncio.sleep(0.2)
+async def _assert_each_event_logged_once(redis_url: str, execution_id: str) -> None:
+    """The run's event log, written by both processes, holds each event once and in order."""
+    store = RedisStore.from_url(redis_url)
+    try:
+        logged = await store.read_events(f"execution-events:{execution_id}", START, wait_seconds=0)
+    finally:
+        await store.close()
+    logged_events = [events.decode(entry) for entry in logged]
+    names = [event.name for event in logged_events]
+    ids = [parse_id(entry.id) for entry in logged]
+    assert ids == sorted(set(ids))
+    for once in ("execution.started", "tool.call", "tool.result", "execution.completed"):
+        assert names.count(once) == 1, names
+    assert names[-1] == "execution.completed"
+    answer = logged_events[names.index("tool.result") + 1 : -1]
+    assert "".join(event.data["text"] for event in answer) == ANSWER
+{%- endif %}
+
 {%- endif %}

@@ -43,6 +43,10 @@ window.addEventListener("unhandledrejection", (event) =>
   window.__problems.push(`unhandled rejection: ${event.reason}`));
 """
 
+# How long an assertion on a page waits: a loaded machine can take seconds to lay out a
+# long page such as ReDoc's (Playwright's own default is 5 s).
+EXPECT_TIMEOUT_MS = 15_000
+
 PHASE_REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
 SCREENSHOTS = pytest.StashKey[list[Path]]()
 
@@ -78,7 +82,9 @@ def record_screenshot(config: pytest.Config, path: Path) -> None:
 @asynccontextmanager
 async def launched_chromium() -> AsyncIterator[Browser]:
     """The system Chromium under Playwright, closed afterwards."""
-    from playwright.async_api import async_playwright
+    from playwright.async_api import async_playwright, expect
+
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
 
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(

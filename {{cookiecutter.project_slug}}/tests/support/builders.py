@@ -14,7 +14,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.crud import agent_version as version_crud
 from app.crud import message as message_crud
+from app.crud import organization as organization_crud
 from app.db.base import Base
 from app.db.session import Database
 from app.db.types import utc_now
@@ -43,26 +45,47 @@ async def add_user(session: AsyncSession, *, email: str | None = None) -> User:
     )
     session.add(user)
     await session.flush()
+    await organization_crud.create_personal(session, user_id=user.id)
     return user
 
 
+async def workspace_of(session: AsyncSession, user: User) -> uuid.UUID:
+    """The user's personal organisation, where their rows go unless a test says otherwise."""
+    organization_id = await organization_crud.get_personal_id(session, user_id=user.id)
+    assert organization_id is not None
+    return organization_id
+
+
 async def add_agent(session: AsyncSession, *, owner_id: uuid.UUID, **fields: Any) -> Agent:
+    """An agent made by `owner_id`, in their personal workspace unless `organization_id` says."""
+    if "organization_id" not in fields:
+        fields["organization_id"] = await organization_crud.get_personal_id(
+            session, user_id=owner_id
+        )
     values: dict[str, Any] = {
         "name": f"agent-{uuid.uuid4().hex[:8]}",
         "provider": "scripted",
         "model": "scripted-echo",
         "tools": [],
         "version": 1,
+        # Set, not left to a lazy load that an async session cannot run.
+        "knowledge_bases": [],
     }
     agent = Agent(owner_id=owner_id, **(values | fields))
     session.add(agent)
     await session.flush()
+    await version_crud.record(session, agent=agent)
     return agent
 
 
 async def add_conversation(session: AsyncSession, *, agent: Agent, **fields: Any) -> Conversation:
     values: dict[str, Any] = {"title": "A conversation", "meta": {}}
-    conversation = Conversation(owner_id=agent.owner_id, agent_id=agent.id, **(values | fields))
+    conversation = Conversation(
+        organization_id=agent.organization_id,
+        owner_id=agent.owner_id,
+        agent_id=agent.id,
+        **(values | fields),
+    )
     session.add(conversation)
     await session.flush()
     return conversation
@@ -90,6 +113,7 @@ async def add_execution(
 ) -> Execution:
     values: dict[str, Any] = {"input": "hello"}
     execution = Execution(
+        organization_id=conversation.organization_id,
         owner_id=conversation.owner_id,
         agent_id=conversation.agent_id,
         conversation_id=conversation.id,
@@ -132,7 +156,7 @@ class Builder:
             return await count_rows(session, model)
 
     async def fetch_agent(self, agent_id: uuid.UUID) -> Agent | None:
-        """The stored row, bypassing owner scoping, to prove what a request did not change."""
+        """The stored row, bypassing organisation scoping, to prove what a request did not change."""
         async with self.database.transaction() as session:
             return await session.get(Agent, agent_id)
 

@@ -63,6 +63,20 @@ def parse_sse(text: str) -> list[tuple[str, Any]]:
     return parsed
 
 
+def sse_ids(text: str) -> list[tuple[str | None, str]]:
+    """(id, event) pairs of an SSE body's events, in order; None for an event without an id."""
+    pairs: list[tuple[str | None, str]] = []
+    for block in text.replace("\r\n", "\n").split("\n\n"):
+        fields: dict[str, str] = {}
+        for line in block.split("\n"):
+            key, colon, value = line.partition(":")
+            if colon and key:  # a line starting with ":" is a comment (a ping)
+                fields[key] = value.strip()
+        if "data" in fields:
+            pairs.append((fields.get("id"), fields.get("event", "message")))
+    return pairs
+
+
 async def execute_with_key(
     client: httpx.AsyncClient,
     headers: dict[str, str],

@@ -16,12 +16,18 @@ POLL_SECONDS = 0.01
 DEADLINE_SECONDS = 5.0
 
 
-async def wait_for(condition: Callable[[], bool | Awaitable[bool]], *, message: str = "") -> None:
-    """Poll `condition` (plain or async) until it is true; fail after `DEADLINE_SECONDS`.
+async def wait_for(
+    condition: Callable[[], bool | Awaitable[bool]],
+    *,
+    message: str | Callable[[], str] = "",
+    deadline_seconds: float = DEADLINE_SECONDS,
+    poll_seconds: float = POLL_SECONDS,
+) -> None:
+    """Poll `condition` (plain or async) until it is true; fail after `deadline_seconds`.
 
-    For a shorter deadline, wrap the call in `asyncio.timeout()`.
+    `message` may be a function, called only on failure (to attach a process's log, say).
     """
-    deadline = time.monotonic() + DEADLINE_SECONDS
+    deadline = time.monotonic() + deadline_seconds
     while True:
         result = condition()
         if inspect.isawaitable(result):
@@ -29,8 +35,9 @@ async def wait_for(condition: Callable[[], bool | Awaitable[bool]], *, message: 
         if result:
             return
         if time.monotonic() >= deadline:
-            raise AssertionError(f"not true within {DEADLINE_SECONDS}s: {message or condition}")
-        await asyncio.sleep(POLL_SECONDS)
+            why = message() if callable(message) else message
+            raise AssertionError(f"not true within {deadline_seconds}s: {why or condition}")
+        await asyncio.sleep(poll_seconds)
 
 
 def wait_until(condition: Callable[[], bool], *, timeout: float = 5.0, message: str = "") -> None:

@@ -14,9 +14,6 @@ from enum import StrEnum
 from html.parser import HTMLParser
 from typing import ClassVar
 
-from pypdf import PdfReader
-from pypdf.errors import PyPdfError
-
 
 class DocumentFormat(StrEnum):
     """The formats text is extracted from, by their canonical media type."""
@@ -94,6 +91,10 @@ def _decode(content: bytes, charset: str) -> str:
 
 
 def _pdf_text(content: bytes) -> str:
+    # pypdf loads with the first PDF, not with the API's routes.
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
     # pypdf logs recoverable damage as warnings; a document it cannot read raises below.
     logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:

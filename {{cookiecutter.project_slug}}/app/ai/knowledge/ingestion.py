@@ -34,7 +34,7 @@ async def ingest(
     database: Database,
     embedder: Embedder,
     *,
-    owner_id: uuid.UUID,
+    organization_id: uuid.UUID,
     base_id: uuid.UUID,
     upload: DocumentUpload,
     options: ChunkingOptions,
@@ -47,14 +47,14 @@ async def ingest(
     """
     async with database.transaction() as session:
         document, needs_indexing = await repository.add_document(
-            session, owner_id=owner_id, base_id=base_id, upload=upload
+            session, organization_id=organization_id, base_id=base_id, upload=upload
         )
     if not needs_indexing:
         return document
     indexed = await index_document(
         database,
         embedder,
-        owner_id=owner_id,
+        organization_id=organization_id,
         document_id=document.id,
         content=upload.content,
         options=options,
@@ -66,7 +66,7 @@ async def index_document(
     database: Database,
     embedder: Embedder,
     *,
-    owner_id: uuid.UUID,
+    organization_id: uuid.UUID,
     document_id: uuid.UUID,
     content: bytes,
     options: ChunkingOptions,
@@ -78,11 +78,13 @@ async def index_document(
     """
     async with database.transaction() as session:
         document = await repository.get_document(
-            session, owner_id=owner_id, document_id=document_id
+            session, organization_id=organization_id, document_id=document_id
         )
         if document is None:
             return None
-        base = await repository.get_base(session, owner_id=owner_id, base_id=document.base_id)
+        base = await repository.get_base(
+            session, organization_id=organization_id, base_id=document.base_id
+        )
         if base is None:
             return None
     try:
@@ -96,7 +98,7 @@ async def index_document(
         vectors = await embedder.embed([chunk.embedding_text for chunk in chunks])
         async with database.transaction() as session:
             current = await repository.get_document(
-                session, owner_id=owner_id, document_id=document_id
+                session, organization_id=organization_id, document_id=document_id
             )
             if current is None:
                 return None
@@ -106,10 +108,10 @@ async def index_document(
         return current
     except _EXPECTED as exc:
         reason = exc.detail if isinstance(exc, EmbeddingModelMismatchError) else str(exc)
-        return await _mark_failed(database, owner_id, document_id, reason)
+        return await _mark_failed(database, organization_id, document_id, reason)
     except Exception as exc:
         await _mark_failed(
-            database, owner_id, document_id, f"indexing failed: {type(exc).__name__}"
+            database, organization_id, document_id, f"indexing failed: {type(exc).__name__}"
         )
         raise
 
@@ -121,12 +123,12 @@ def _chunks_of(
 
 
 async def _mark_failed(
-    database: Database, owner_id: uuid.UUID, document_id: uuid.UUID, reason: str
+    database: Database, organization_id: uuid.UUID, document_id: uuid.UUID, reason: str
 ) -> KnowledgeDocument | None:
     logger.warning("knowledge_document_failed", document_id=str(document_id), reason=reason)
     async with database.transaction() as session:
         document = await repository.get_document(
-            session, owner_id=owner_id, document_id=document_id
+            session, organization_id=organization_id, document_id=document_id
         )
         if document is not None:
             document.status = DocumentStatus.FAILED

@@ -1,7 +1,7 @@
-"""Owner-scoped reads and writes of knowledge bases, documents and chunks.
+"""Organisation-scoped reads and writes of knowledge bases, documents and chunks.
 
-Every function takes the owner and finds nothing that belongs to anyone else: another
-user's base or document is reported exactly like a missing one. Functions only flush;
+Every function takes the organisation and finds nothing that belongs to another: another
+organisation's base or document is reported exactly like a missing one. Functions only flush;
 the caller's transaction commits, so a document's chunks land together or not at all.
 """
 
@@ -11,8 +11,9 @@ import hashlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.ai.knowledge.chunking import Chunk
@@ -20,7 +21,19 @@ from app.ai.knowledge.embedders.base import Embedder, Vector
 from app.ai.knowledge.extraction import ExtractionError, document_format
 from app.core.errors import ConflictError, NotFoundError, UnprocessableError
 from app.db.types import utc_now
-from app.models import DocumentStatus, KnowledgeBase, KnowledgeChunk, KnowledgeDocument
+from app.models import (
+    DocumentStatus,
+    KnowledgeBase,
+    KnowledgeChunk,
+    KnowledgeDocument,
+)
+
+# A document pending this long has lost its indexing job or waits behind a long queue;
+# uploading it again queues another. Re-indexing replaces the chunks, so even a slow
+# indexing that is still running cannot leave duplicates.
+STALE_PENDING = timedelta(minutes=15)
+# Documents the orphan sweep looks at per pass; the rest wait for the next one.
+PENDING_SWEEP_BATCH = 200
 
 
 class EmbeddingModelMismatchError(ConflictError):
@@ -60,6 +73,7 @@ def check_embedder(base: KnowledgeBase, embedder: Embedder) -> None:
 async def create_base(
     session: AsyncSession,
     *,
+    organization_id: uuid.UUID,
     owner_id: uuid.UUID,
     name: str,
     embedder: Embedder,
@@ -67,6 +81,7 @@ async def create_base(
 ) -> KnowledgeBase:
     """A new, empty base recording the model and vector size its chunks will have."""
     base = KnowledgeBase(
+        organization_id=organization_id,
         owner_id=owner_id,
         name=name,
         description=description,
@@ -79,28 +94,33 @@ async def create_base(
 
 
 async def get_base(
-    session: AsyncSession, *, owner_id: uuid.UUID, base_id: uuid.UUID
+    session: AsyncSession, *, organization_id: uuid.UUID, base_id: uuid.UUID
 ) -> KnowledgeBase | None:
-    """The owner's base, or None for a missing id and for another user's alike."""
+    """The organisation's base, or None for a missing id and for another's alike."""
     return await session.scalar(
-        select(KnowledgeBase).where(KnowledgeBase.id == base_id, KnowledgeBase.owner_id == owner_id)
+        select(KnowledgeBase).where(
+            KnowledgeBase.id == base_id, KnowledgeBase.organization_id == organization_id
+        )
     )
 
 
 async def get_bases(
-    session: AsyncSession, *, owner_id: uuid.UUID, base_ids: Sequence[uuid.UUID]
+    session: AsyncSession,
+    *,
+    base_ids: Sequence[uuid.UUID],
+    organization_id: uuid.UUID,
 ) -> list[KnowledgeBase]:
-    """The owner's bases among `base_ids`, in the order given.
+    """The organisation's bases among `base_ids`, in the order given.
 
     Raises:
-        NotFoundError: any id is missing or another user's.
+        NotFoundError: any id is missing or another organisation's.
     """
     wanted = list(dict.fromkeys(base_ids))
     found = {
         base.id: base
         for base in await session.scalars(
             select(KnowledgeBase).where(
-                KnowledgeBase.owner_id == owner_id, KnowledgeBase.id.in_(wanted)
+                KnowledgeBase.organization_id == organization_id, KnowledgeBase.id.in_(wanted)
             )
         )
     }
@@ -111,10 +131,10 @@ async def get_bases(
 
 
 async def list_bases(
-    session: AsyncSession, *, owner_id: uuid.UUID, skip: int, limit: int
+    session: AsyncSession, *, organization_id: uuid.UUID, skip: int, limit: int
 ) -> tuple[Sequence[KnowledgeBase], int]:
-    """A page of the owner's bases, newest first, and their total count."""
-    owned = KnowledgeBase.owner_id == owner_id
+    """A page of the organisation's bases, newest first, and their total count."""
+    owned = KnowledgeBase.organization_id == organization_id
     total = await session.scalar(select(func.count()).select_from(KnowledgeBase).where(owned))
     rows = await session.scalars(
         select(KnowledgeBase)
@@ -126,9 +146,11 @@ async def list_bases(
     return rows.all(), int(total or 0)
 
 
-async def delete_base(session: AsyncSession, *, owner_id: uuid.UUID, base_id: uuid.UUID) -> bool:
+async def delete_base(
+    session: AsyncSession, *, organization_id: uuid.UUID, base_id: uuid.UUID
+) -> bool:
     """Delete a base with its documents and chunks; False when there was none to delete."""
-    base = await get_base(session, owner_id=owner_id, base_id=base_id)
+    base = await get_base(session, organization_id=organization_id, base_id=base_id)
     if base is None:
         return False
     await session.delete(base)
@@ -137,27 +159,32 @@ async def delete_base(session: AsyncSession, *, owner_id: uuid.UUID, base_id: uu
 
 
 async def get_document(
-    session: AsyncSession, *, owner_id: uuid.UUID, document_id: uuid.UUID
+    session: AsyncSession, *, organization_id: uuid.UUID, document_id: uuid.UUID
 ) -> KnowledgeDocument | None:
-    """The document if its base is the owner's, else None."""
+    """The document if its base is the organisation's, else None."""
     return await session.scalar(
         select(KnowledgeDocument)
         .join(KnowledgeBase, KnowledgeBase.id == KnowledgeDocument.base_id)
-        .where(KnowledgeDocument.id == document_id, KnowledgeBase.owner_id == owner_id)
+        .where(
+            KnowledgeDocument.id == document_id, KnowledgeBase.organization_id == organization_id
+        )
     )
 
 
 async def list_documents(
     session: AsyncSession,
     *,
-    owner_id: uuid.UUID,
+    organization_id: uuid.UUID,
     base_id: uuid.UUID,
     skip: int,
     limit: int,
     status: DocumentStatus | None = None,
 ) -> tuple[Sequence[KnowledgeDocument], int]:
-    """A page of one of the owner's bases' documents, newest first, and their total count."""
-    conditions = [KnowledgeDocument.base_id == base_id, KnowledgeBase.owner_id == owner_id]
+    """A page of one of the organisation's bases' documents, newest first, and their total count."""
+    conditions = [
+        KnowledgeDocument.base_id == base_id,
+        KnowledgeBase.organization_id == organization_id,
+    ]
     if status is not None:
         conditions.append(KnowledgeDocument.status == status)
     joined = select(KnowledgeDocument).join(
@@ -176,10 +203,10 @@ async def list_documents(
 
 
 async def delete_document(
-    session: AsyncSession, *, owner_id: uuid.UUID, document_id: uuid.UUID
+    session: AsyncSession, *, organization_id: uuid.UUID, document_id: uuid.UUID
 ) -> bool:
     """Delete a document and its chunks; False when there was none to delete."""
-    document = await get_document(session, owner_id=owner_id, document_id=document_id)
+    document = await get_document(session, organization_id=organization_id, document_id=document_id)
     if document is None:
         return False
     await session.delete(document)
@@ -188,18 +215,19 @@ async def delete_document(
 
 
 async def add_document(
-    session: AsyncSession, *, owner_id: uuid.UUID, base_id: uuid.UUID, upload: DocumentUpload
+    session: AsyncSession, *, organization_id: uuid.UUID, base_id: uuid.UUID, upload: DocumentUpload
 ) -> tuple[KnowledgeDocument, bool]:
     """The pending document for an upload, and whether it needs indexing.
 
     The same bytes uploaded to the same base again return the existing document (and
-    need no indexing) unless its indexing failed, in which case it is tried again.
+    need no indexing) unless its indexing failed, or it has been pending for longer than
+    `STALE_PENDING` (its indexing was cut short by a crash): then it is tried again.
 
     Raises:
-        NotFoundError: the base is missing or another user's.
+        NotFoundError: the base is missing or another organisation's.
         UnsupportedDocumentError: the upload is empty or of an unsupported type.
     """
-    base = await get_base(session, owner_id=owner_id, base_id=base_id)
+    base = await get_base(session, organization_id=organization_id, base_id=base_id)
     if base is None:
         raise NotFoundError("Knowledge base not found")
     try:
@@ -215,9 +243,13 @@ async def add_document(
         )
     )
     if existing is not None:
-        if existing.status is not DocumentStatus.FAILED:
+        stale = existing.status is DocumentStatus.PENDING and (
+            existing.updated_at < utc_now() - STALE_PENDING
+        )
+        if existing.status is not DocumentStatus.FAILED and not stale:
             return existing, False
         existing.status, existing.failure_reason = DocumentStatus.PENDING, None
+        existing.updated_at = utc_now()
         await session.flush()
         return existing, True
     document = KnowledgeDocument(
@@ -271,3 +303,30 @@ async def store_chunks(
     document.chunk_count = len(chunks)
     document.indexed_at = utc_now()
     await session.flush()
+
+
+async def pending_document_ids(session: AsyncSession, *, older_than: timedelta) -> list[uuid.UUID]:
+    """Every owner's documents pending since before `older_than` ago, for the orphan sweep."""
+    rows = await session.scalars(
+        select(KnowledgeDocument.id)
+        .where(
+            KnowledgeDocument.status == DocumentStatus.PENDING,
+            KnowledgeDocument.updated_at < utc_now() - older_than,
+        )
+        .order_by(KnowledgeDocument.updated_at)
+        .limit(PENDING_SWEEP_BATCH)
+    )
+    return list(rows)
+
+
+async def fail_pending(session: AsyncSession, *, document_id: uuid.UUID, reason: str) -> bool:
+    """Mark a document failed if it is still pending; whether it was."""
+    result = await session.execute(
+        update(KnowledgeDocument)
+        .where(
+            KnowledgeDocument.id == document_id,
+            KnowledgeDocument.status == DocumentStatus.PENDING,
+        )
+        .values(status=DocumentStatus.FAILED, failure_reason=reason, chunk_count=0)
+    )
+    return bool(getattr(result, "rowcount", 0))

@@ -61,17 +61,17 @@ async def search(
     session: AsyncSession,
     embedder: Embedder,
     *,
-    owner_id: uuid.UUID,
+    organization_id: uuid.UUID,
     base_ids: Sequence[uuid.UUID],
     query: str,
     top_k: int = 5,
     min_score: float | None = None,
     candidates: int = DEFAULT_CANDIDATES,
 ) -> list[SearchResult]:
-    """The `top_k` chunks of the owner's bases that best answer `query`, best first.
+    """The `top_k` chunks of the organisation's bases that best answer `query`, best first.
 
     Raises:
-        NotFoundError: a base is missing or another user's.
+        NotFoundError: a base is missing or another organisation's.
         EmbeddingModelMismatchError: the bases were embedded by another model than the
             embedder's (or by different models), so their vectors cannot be compared.
         UnprocessableError: an empty query, no bases, or `top_k` below 1.
@@ -82,11 +82,11 @@ async def search(
         raise UnprocessableError("Name at least one knowledge base to search")
     if top_k < 1:
         raise UnprocessableError("top_k must be at least 1")
-    bases = await repository.get_bases(session, owner_id=owner_id, base_ids=base_ids)
+    bases = await repository.get_bases(session, organization_id=organization_id, base_ids=base_ids)
     for base in bases:
         repository.check_embedder(base, embedder)
     scope = SearchScope(
-        owner_id=owner_id,
+        organization_id=organization_id,
         base_ids=tuple(base.id for base in bases),
         embedding_model=embedder.model,
         dimension=embedder.dimension,

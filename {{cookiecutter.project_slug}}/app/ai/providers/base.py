@@ -125,6 +125,14 @@ class StreamCompleted:
 StreamEvent = TextDelta | StreamCompleted
 
 
+@dataclass(frozen=True, slots=True)
+class Moderation:
+    """A moderation model's verdict on one text: flagged or not, and in which categories."""
+
+    flagged: bool
+    categories: tuple[str, ...] = ()
+
+
 class ProviderErrorKind(StrEnum):
     """Why a model call failed, named the same for every vendor so callers decide by kind alone.
 
@@ -335,6 +343,19 @@ class Provider(ABC):
         """
         raise ProviderError(
             self.name, ProviderErrorKind.BAD_REQUEST, "this provider does not offer embeddings"
+        )
+
+    # Whether `moderate` is offered, so an agent's moderation check is refused up front.
+    moderates: ClassVar[bool] = False
+
+    async def moderate(self, text: str, *, model: str | None = None) -> Moderation:
+        """A moderation model's verdict, for providers that have a moderation endpoint.
+
+        Raises:
+            ProviderError: always, for providers without one (`moderates` is False).
+        """
+        raise ProviderError(
+            self.name, ProviderErrorKind.BAD_REQUEST, "this provider does not offer moderation"
         )
 
     async def aclose(self) -> None:  # noqa: B027 - a provider without a client has nothing to do

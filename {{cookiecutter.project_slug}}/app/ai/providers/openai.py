@@ -29,6 +29,7 @@ from app.ai.providers.base import (
     Completion,
     CompletionRequest,
     FinishReason,
+    Moderation,
     Provider,
     ProviderError,
     ProviderErrorKind,
@@ -50,6 +51,7 @@ from app.ai.providers.base import (
 # Servers such as Ollama ignore the key but the SDK refuses to start without one.
 LOCAL_API_KEY = "not-needed"
 DEFAULT_EMBEDDING_MODEL = "text-embedding-3-small"
+DEFAULT_MODERATION_MODEL = "omni-moderation-latest"
 NAME = "openai"
 
 _T = TypeVar("_T")
@@ -154,6 +156,22 @@ class OpenAIProvider(Provider):
         if len(vectors) != len(texts):
             raise bad_response(self.name, f"asked for {len(texts)} embeddings, got {len(vectors)}")
         return vectors
+
+    moderates = True
+
+    async def moderate(self, text: str, *, model: str | None = None) -> Moderation:
+        """OpenAI's `/moderations` verdict, with the names of the flagged categories."""
+        try:
+            response = await self._client.moderations.create(
+                model=model or DEFAULT_MODERATION_MODEL, input=text
+            )
+        except FAILURES as exc:
+            raise map_error(exc) from exc
+        with reading(self.name):
+            result = response.results[0]
+            flags = result.categories.model_dump(by_alias=True)
+            flagged = tuple(sorted(name for name, value in flags.items() if value is True))
+            return Moderation(flagged=bool(result.flagged), categories=flagged)
 
     async def aclose(self) -> None:
         """Close the SDK's HTTP client."""

@@ -9,6 +9,7 @@ One module per job, each importing only the ones above it in this list:
   every process.
 - `persistence`: a run's reads and writes (messages, its Execution row, the orphan sweep).
 - `durable`: the run engine (DBOS): the workflow, recorded steps, the queue, resuming.
+- `summaries`: older turns summarised once, stored on the conversation, reused.
 - `loop`: the agent loop itself (model call, tool step, iteration bound), each a step.
 - `executor`: one run from its first step to its stored outcome, however it ends.
 - `lifecycle`: `RunManager`, which prepares, launches, cancels, follows and resumes runs;

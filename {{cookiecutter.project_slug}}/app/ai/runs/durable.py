@@ -23,6 +23,7 @@ from dbos import DBOS, DBOSConfig, Queue, SetWorkflowID, StepOptions, WorkflowHa
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from app.ai.runs import event_ids
 from app.ai.runs.types import PreparedRun
 from app.core.config import Settings
 
@@ -33,6 +34,8 @@ QUEUE_NAME = "agent-runs"
 WORKFLOW_NAME = "agent_run"
 # Workflow states in which some process runs the workflow or will.
 ACTIVE_STATES = frozenset({"PENDING", "ENQUEUED"})
+# States of a run no process has begun: no workflow yet (None), or one waiting in the queue.
+UNSTARTED_STATES = frozenset({None, "ENQUEUED"})
 _attempt: ContextVar[str] = ContextVar("run_attempt", default="")
 
 
@@ -186,12 +189,19 @@ async def step(
     """Run `action` as a named step whose result is recorded; outside a workflow, just run it.
 
     Inside a resumed workflow a step that completed before returns its recorded result
-    (or raises its recorded error) without running again.
+    (or raises its recorded error) without running again. Either way the step counts
+    toward the run's position, which numbers its events (`event_ids`).
     """
+    number = event_ids.step_begun()
+
+    async def counted(*args: P.args, **kwargs: P.kwargs) -> T:
+        with event_ids.inside(number):
+            return await action(*args, **kwargs)
+
     if DBOS.workflow_id is None:
-        return await action(*args, **kwargs)
+        return await counted(*args, **kwargs)
     options: StepOptions = {"name": name, "retries_allowed": False}
-    return await DBOS.run_step_async(options, action, *args, **kwargs)
+    return await DBOS.run_step_async(options, counted, *args, **kwargs)
 
 
 def attempt() -> str:

@@ -11,15 +11,20 @@ from typing import Any
 from app.ai.providers.base import ToolCall
 from app.ai.runs.types import PreparedRun
 from app.ai.tools.manager import ToolResult
+from app.core.event_log import LogEntry
 from app.models import Execution, ExecutionStatus
 
 
 @dataclass(frozen=True, slots=True)
 class RunEvent:
-    """One event of a run; `name` is the SSE event field, `data` its JSON body."""
+    """One event of a run; `name` is the SSE event field, `data` its JSON body.
+
+    `id` orders the run's events (see `event_ids`); a client resumes after the last it saw.
+    """
 
     name: str
     data: dict[str, Any]
+    id: str | None = None
 
 
 EXECUTION_STARTED = "execution.started"
@@ -33,20 +38,20 @@ FINAL_EVENTS = frozenset({EXECUTION_COMPLETED, EXECUTION_FAILED})
 EventSink = Callable[[RunEvent], Awaitable[None]]
 
 
-def channel_for(execution_id: uuid.UUID) -> str:
-    """The publish/subscribe channel that carries one execution's events."""
+def log_for(execution_id: uuid.UUID) -> str:
+    """The store's event log that keeps one execution's events."""
     return f"execution-events:{execution_id}"
 
 
 def encode(event: RunEvent) -> str:
-    """The event as one store message, for followers in other processes."""
+    """The event as one log entry's message; the entry's id is the event's."""
     return json.dumps({"name": event.name, "data": event.data})
 
 
-def decode(message: str) -> RunEvent:
-    """The event a follower receives back from a store message."""
-    body = json.loads(message)
-    return RunEvent(name=str(body["name"]), data=dict(body["data"]))
+def decode(entry: LogEntry) -> RunEvent:
+    """The event a follower reads back from the log."""
+    body = json.loads(entry.message)
+    return RunEvent(name=str(body["name"]), data=dict(body["data"]), id=entry.id)
 
 
 async def discard(_event: RunEvent) -> None:

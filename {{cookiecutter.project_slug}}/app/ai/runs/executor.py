@@ -10,6 +10,7 @@ exception: the run stops without an outcome, and its workflow resumes elsewhere.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 import uuid
 from collections.abc import Callable
@@ -17,8 +18,11 @@ from typing import Any
 
 import structlog
 
+from app.ai.budgets import ERROR_TYPE as BUDGET_EXCEEDED
+from app.ai.budgets import BudgetExceededError
+from app.ai.guardrails.base import GuardrailBlockedError
 from app.ai.providers.base import ProviderError
-from app.ai.runs import cancellation, durable, events, metering, persistence
+from app.ai.runs import cancellation, durable, event_ids, events, metering, persistence
 from app.ai.runs.events import EventSink, RunEvent
 from app.ai.runs.loop import AgentLoop, MaxIterationsError, UnrepeatableToolError
 from app.ai.runs.types import PreparedRun, RunTally
@@ -65,19 +69,20 @@ class RunExecutor:
         started = time.perf_counter()
         tally = RunTally()
         cancel_seen = asyncio.Event()
-        sink = self._broadcasting(prepared.execution_id, sink, cancel_seen)
-        with metering.observe_run(prepared) as observed:
-            outcome = await self._outcome(prepared, sink, tally, cancel_seen, stream=stream)
-            observed.finish(tally, outcome["status"])
-        outcome |= {
-            "input_tokens": tally.usage.input_tokens,
-            "output_tokens": tally.usage.output_tokens,
-            "cost": tally.cost,
-            "finished_at": utc_now(),
-            "duration_ms": round((time.perf_counter() - started) * 1000, 3),
-        }
-        finishing = asyncio.ensure_future(self._finish(prepared, sink, tally, outcome))
-        return await _to_the_end(finishing)
+        with event_ids.numbering() as position:
+            sink = self._broadcasting(prepared.execution_id, sink, cancel_seen, position)
+            with metering.observe_run(prepared) as observed:
+                outcome = await self._outcome(prepared, sink, tally, cancel_seen, stream=stream)
+                observed.finish(tally, outcome["status"])
+            outcome |= {
+                "input_tokens": tally.usage.input_tokens,
+                "output_tokens": tally.usage.output_tokens,
+                "cost": tally.cost,
+                "finished_at": utc_now(),
+                "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+            }
+            finishing = asyncio.ensure_future(self._finish(prepared, sink, tally, outcome))
+            return await _to_the_end(finishing)
 
     async def _outcome(
         self,
@@ -92,8 +97,8 @@ class RunExecutor:
         seconds = self.settings.run_timeout_seconds
         deadline = asyncio.timeout(seconds)
         try:
-            history = await durable.step("record_start", persistence.start, self.database, prepared)
-            await sink(events.started_event(prepared))
+            # Leased from the first step: a run still waiting for a connection to record its
+            # start must not look abandoned to another process's sweep.
             watched = cancellation.watched(
                 self.store,
                 prepared.execution_id,
@@ -101,6 +106,10 @@ class RunExecutor:
                 lease_seconds=self.settings.run_lease_seconds,
             )
             async with watched, deadline:
+                history = await durable.step(
+                    "record_start", persistence.start, self.database, prepared
+                )
+                await sink(events.started_event(prepared))
                 output = await self._agent_loop.run(prepared, history, sink, tally, stream=stream)
             return {"status": ExecutionStatus.COMPLETED, "output": output}
         except asyncio.CancelledError:
@@ -120,10 +129,14 @@ class RunExecutor:
             return persistence.failure(
                 ExecutionStatus.FAILED, f"provider.{exc.kind.value}", str(exc)
             )
+        except BudgetExceededError as exc:
+            return persistence.failure(ExecutionStatus.FAILED, BUDGET_EXCEEDED, str(exc))
         except MaxIterationsError as exc:
             return persistence.failure(ExecutionStatus.FAILED, "max_iterations", str(exc))
         except UnrepeatableToolError as exc:
             return persistence.failure(ExecutionStatus.FAILED, "tool_interrupted", str(exc))
+        except GuardrailBlockedError as exc:
+            return persistence.failure(ExecutionStatus.FAILED, "guardrail_blocked", str(exc))
         except OUTAGE_ERRORS as exc:
             # The cause goes to the log; the user is told what to do, not where it broke.
             logger.warning(
@@ -189,30 +202,40 @@ class RunExecutor:
         return persistence.unrecorded(prepared, outcome)
 
     def _broadcasting(
-        self, execution_id: uuid.UUID, sink: EventSink, cancel_seen: asyncio.Event
+        self,
+        execution_id: uuid.UUID,
+        sink: EventSink,
+        cancel_seen: asyncio.Event,
+        position: event_ids.RunPosition,
     ) -> EventSink:
-        """Send each event to the caller and to the store's channel for followers elsewhere.
+        """Number each event, send it to the caller and append it to the run's event log.
 
-        Each event before the final one is also a point where a cancelled run stops, should
-        its cancellation have been lost inside a store call.
+        The log is what followers elsewhere and reconnecting clients read. Each event before
+        the final one is also a point where a cancelled run stops, should its cancellation
+        have been lost inside a store call.
         """
-        channel = events.channel_for(execution_id)
+        log = events.log_for(execution_id)
+        retention = self.settings.run_events_retention_seconds
         fan_out = True
 
         async def emit(event: RunEvent) -> None:
             nonlocal fan_out
             if cancel_seen.is_set() and event.name not in events.FINAL_EVENTS:
                 raise asyncio.CancelledError
+            event_id = position.next_id(event_ids.current_step())
+            event = dataclasses.replace(event, id=event_id)
             await sink(event)
             if not fan_out:
                 return
             try:
-                await self.store.publish(channel, events.encode(event))
+                await self.store.append_event(
+                    log, event_id, events.encode(event), ttl_seconds=retention
+                )
             except StoreUnavailableError as exc:
-                # Followers elsewhere miss the rest; the run and its own stream carry on.
+                # Followers elsewhere see the outcome only; the run and its own stream go on.
                 fan_out = False
                 logger.warning(
-                    "execution_events_unpublished", execution_id=str(execution_id), error=str(exc)
+                    "execution_events_unlogged", execution_id=str(execution_id), error=str(exc)
                 )
 
         return emit

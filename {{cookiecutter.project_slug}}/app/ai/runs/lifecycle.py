@@ -17,6 +17,7 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.ai.budgets import BudgetLedger, CallBudgets
 from app.ai.providers.base import ChatMessage
 from app.ai.providers.factory import ProviderFactory
 from app.ai.runs import cancellation, durable, events, persistence
@@ -24,12 +25,13 @@ from app.ai.runs.events import EventSink, RunEvent
 from app.ai.runs.executor import RunExecutor
 from app.ai.runs.following import RunFollower
 from app.ai.runs.loop import AgentLoop
-from app.ai.runs.types import PreparedRun
+from app.ai.runs.types import UNRECORDED_ORGANIZATION, PreparedRun
 from app.ai.tools.manager import ToolManager
 from app.ai.tools.registry import ToolRegistry
 from app.core.bounded import settle
 from app.core.config import Settings
 from app.core.errors import ServiceUnavailableError, UnprocessableError
+from app.core.event_log import START
 from app.core.store import KeyValueStore
 from app.db.session import Database
 from app.models import Agent, Execution
@@ -52,7 +54,9 @@ class RunManager:
         providers: ProviderFactory,
         tools: ToolRegistry,
         tool_manager: ToolManager,
+        ledger: BudgetLedger | None = None,
     ) -> None:
+        """`ledger` counts budgets' usage in `store` unless one is given (with its own clock)."""
         self.settings = settings
         # Runs queue for the database rather than fail in a burst (see `for_background`).
         self.database = database.for_background()
@@ -60,12 +64,14 @@ class RunManager:
         self.providers = providers
         self.tools = tools
         self.tool_manager = tool_manager
+        self.ledger = ledger or BudgetLedger(store)
         agent_loop = AgentLoop(
             settings=settings,
             database=self.database,
             providers=providers,
             tools=tools,
             tool_manager=tool_manager,
+            budgets=CallBudgets(settings=settings, database=self.database, ledger=self.ledger),
         )
         self._executor = RunExecutor(
             settings=settings,
@@ -90,7 +96,7 @@ class RunManager:
     def check_config(self, *, provider: str, tools: Iterable[str]) -> None:
         """Refuse a provider that is unknown or unconfigured, or a tool that does not exist."""
         self.providers.get(provider)
-        unknown = sorted(set(tools) - set(self.tools.names()))
+        unknown = sorted(name for name in set(tools) if not self.tools.offers(name))
         if unknown:
             raise UnprocessableError(f"Unknown tools: {', '.join(unknown)}")
 
@@ -188,17 +194,22 @@ class RunManager:
             return await self._queued(prepared, stream=stream)
         handle = await durable.start(self, prepared, stream=stream)
         await handle.get_result()
-        return self._results[execution_id]
+        # Absent when the engine had already run this workflow: the stored row is its outcome.
+        return self._results.pop(execution_id, None) or await self._stored(prepared)
 
     async def _queued(self, prepared: PreparedRun, *, stream: bool) -> Execution:
         """Queue the run for a worker and pass its events on until it ends."""
         execution_id = prepared.execution_id
         sink = self._sinks.pop(execution_id)
         await durable.enqueue(prepared, stream=stream)
-        async for event in self.follow(execution_id, owner_id=prepared.user_id):
+        async for event in self.follow(execution_id, organization_id=prepared.organization_id):
             await sink(event)
+        return await self._stored(prepared)
+
+    async def _stored(self, prepared: PreparedRun) -> Execution:
+        """The run's execution as stored."""
         execution = await persistence.read_execution(
-            self.database, execution_id, owner_id=prepared.user_id
+            self.database, prepared.execution_id, organization_id=prepared.organization_id
         )
         assert execution is not None
         return execution
@@ -206,6 +217,8 @@ class RunManager:
     async def run_workflow(self, prepared: PreparedRun, *, stream: bool) -> str:
         """The workflow's body: run the run here, and leave the result for its launch."""
         execution_id = prepared.execution_id
+        if prepared.organization_id == UNRECORDED_ORGANIZATION:
+            prepared = await persistence.with_recorded_organization(self.database, prepared)
         task = asyncio.current_task()
         assert task is not None
         self._bodies[execution_id] = task
@@ -219,11 +232,17 @@ class RunManager:
         return execution.status.value
 
     async def cancel(
-        self, execution_id: uuid.UUID, *, owner_id: uuid.UUID, wait_seconds: float = 5.0
+        self,
+        execution_id: uuid.UUID,
+        *,
+        organization_id: uuid.UUID | None,
+        wait_seconds: float = 5.0,
     ) -> Execution:
         """Stop a run wherever it is: here at once, elsewhere through the shared flag.
 
         A run in this process is awaited (briefly) so the answer shows it cancelled.
+        `organization_id` is the run's (checked by the caller), or None when the service
+        cancels a run it started itself, such as a workflow's step.
         """
         body = self._bodies.get(execution_id)
         await cancellation.request_cancel(self.store, execution_id)
@@ -232,14 +251,18 @@ class RunManager:
             await settle(asyncio.shield(body), wait_seconds)
             if body.cancelled():
                 await persistence.record_never_started(
-                    self.database, execution_id, owner_id=owner_id
+                    self.database, execution_id, organization_id=organization_id
                 )
         elif await self._unowned(execution_id):
             # No process runs it (never begun, queued, or its own died): nobody else would
             # record the cancel, and the engine must not start or resume it later.
             await durable.cancel(execution_id)
-            await persistence.record_never_started(self.database, execution_id, owner_id=owner_id)
-        execution = await persistence.read_execution(self.database, execution_id, owner_id=owner_id)
+            await persistence.record_never_started(
+                self.database, execution_id, organization_id=organization_id
+            )
+        execution = await persistence.read_execution(
+            self.database, execution_id, organization_id=organization_id
+        )
         assert execution is not None
         return execution
 
@@ -247,7 +270,7 @@ class RunManager:
         """Whether no process is executing the run: its workflow has not begun, or is lost."""
         if not await cancellation.has_live_lease(self.store, execution_id):
             return True
-        return await durable.state_of(execution_id) in (None, "ENQUEUED")
+        return await durable.state_of(execution_id) in durable.UNSTARTED_STATES
 
     def task_of(self, execution_id: uuid.UUID) -> asyncio.Task[Any] | None:
         """The task executing the run in this process, if it runs here."""
@@ -289,10 +312,9 @@ class RunManager:
             if await cancellation.has_live_lease(self.store, execution_id):
                 return True
             state = await durable.state_of(execution_id)
-            if self.settings.run_role == "api" or state is None:
-                if state is None:
-                    unstarted.append(execution_id)
-                return state is None or state in durable.ACTIVE_STATES
+            if state is None:
+                unstarted.append(execution_id)
+                return True
             resumed = await durable.resume(execution_id, state)
             if resumed:
                 logger.warning("execution_resumed", execution_id=str(execution_id))
@@ -314,9 +336,11 @@ class RunManager:
         """Run to the end in this task and return the execution in its final state."""
         return await self._executor.run(prepared, sink=sink, stream=stream)
 
-    def follow(self, execution_id: uuid.UUID, *, owner_id: uuid.UUID) -> AsyncIterator[RunEvent]:
-        """The events of a run from now on, whichever process runs it; its outcome if it ended."""
-        return self._follower.follow(execution_id, owner_id=owner_id)
+    def follow(
+        self, execution_id: uuid.UUID, *, organization_id: uuid.UUID, after: str = START
+    ) -> AsyncIterator[RunEvent]:
+        """The run's events after the id `after` (all by default), wherever it runs; its outcome."""
+        return self._follower.follow(execution_id, organization_id=organization_id, after=after)
 
     async def _is_live(self, execution_id: uuid.UUID) -> bool:
         """Whether some process runs it (this one, or one holding its lease) or will."""

@@ -10,16 +10,21 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.ai.providers.base import ChatMessage, Completion, Role
+from app.ai.providers.base import ChatMessage, Completion, Role, ToolCall
 from app.ai.runs.events import tool_call_payload
-from app.ai.runs.history import to_chat_message
+from app.ai.runs.history import History, to_chat_message
 from app.ai.runs.types import AgentSpec, Draft, PreparedRun
 from app.ai.tools.manager import ToolResult
+from app.core.audit_chain import arguments_hash
 from app.core.logging import current_request_id
+from app.core.text import clean_text
+from app.crud import audit as audit_crud
 from app.crud import conversation as conversation_crud
 from app.crud import execution as execution_crud
 from app.crud import message as message_crud
@@ -55,13 +60,15 @@ async def store_pending_run(
 ) -> PreparedRun:
     """Add the conversation if new, a pending execution, and earlier turns with the message.
 
-    A new conversation is all written here, so the run is handed its history instead of
-    reading it back.
+    They belong to the agent's organisation and are recorded as `user_id`'s. A new
+    conversation is all written here, so the run is handed its history instead of reading
+    it back.
     """
     new = conversation_id is None
     if conversation_id is None:
         conversation = await conversation_crud.create(
             session,
+            organization_id=agent.organization_id,
             owner_id=user_id,
             agent_id=agent.id,
             title=message.strip()[:TITLE_LENGTH] or DEFAULT_TITLE,
@@ -69,10 +76,12 @@ async def store_pending_run(
         conversation_id = conversation.id
     execution = await execution_crud.create(
         session,
+        organization_id=agent.organization_id,
         owner_id=user_id,
         agent_id=agent.id,
         conversation_id=conversation_id,
         input=message,
+        agent_version=agent.version,
     )
     rows = [
         message_crud.new_row(role=MessageRole(prior.role.value), content=prior.content)
@@ -88,6 +97,7 @@ async def store_pending_run(
         execution_id=execution.id,
         conversation_id=conversation_id,
         user_id=user_id,
+        organization_id=agent.organization_id,
         agent=AgentSpec.of(agent),
         history=_as_history(rows) if new else None,
     )
@@ -103,11 +113,12 @@ def _as_history(rows: Sequence[dict[str, Any]]) -> tuple[ChatMessage, ...]:
     )
 
 
-async def start(database: Database, prepared: PreparedRun) -> Sequence[ChatMessage]:
+async def start(database: Database, prepared: PreparedRun) -> History:
     """Mark the run running and, unless it came with it, read its history: one transaction.
 
     The history is the newest stored messages, oldest first, system prompts left out (the
-    agent's own is added when it is fitted to the model's budget).
+    agent's own is added when it is fitted to the model's budget). A new conversation's
+    rows are numbered from 1, so its sequence numbers need no read either.
     """
     async with database.transaction() as session:
         started = await execution_crud.change(
@@ -116,12 +127,14 @@ async def start(database: Database, prepared: PreparedRun) -> Sequence[ChatMessa
             changes={"status": ExecutionStatus.RUNNING, "started_at": utc_now()},
         )
         assert started is not None
-        if prepared.history is not None:
-            return prepared.history
+        given = prepared.history
+        if given is not None and len(given) < HISTORY_MESSAGE_LIMIT:
+            return History(given, tuple(range(1, len(given) + 1)))
         rows = await message_crud.list_recent(
             session, conversation_id=prepared.conversation_id, limit=HISTORY_MESSAGE_LIMIT
         )
-    return [to_chat_message(row) for row in rows if row.role is not MessageRole.SYSTEM]
+    kept = [row for row in rows if row.role is not MessageRole.SYSTEM]
+    return History(tuple(to_chat_message(r) for r in kept), tuple(r.sequence for r in kept))
 
 
 def _reply_fields(completion: Completion) -> dict[str, Any]:
@@ -181,9 +194,16 @@ async def _write_draft(session: AsyncSession, prepared: PreparedRun, draft: Draf
 
 
 async def store_tool_results(
-    database: Database, prepared: PreparedRun, results: Sequence[ToolResult]
+    database: Database,
+    prepared: PreparedRun,
+    calls: Sequence[ToolCall],
+    results: Sequence[ToolResult],
 ) -> None:
-    """Keep one step's tool answers, each linked to the call that asked for it, together."""
+    """Keep one step's tool answers, each linked to the call that asked for it, together.
+
+    Each call is audited with them: the tool's name and a hash of its arguments, never
+    the arguments themselves.
+    """
     rows = [
         message_crud.new_row(
             role=MessageRole.TOOL,
@@ -196,6 +216,32 @@ async def store_tool_results(
     ]
     async with database.transaction() as session:
         await message_crud.append_rows(session, conversation_id=prepared.conversation_id, rows=rows)
+        await audit_crud.record_all(
+            session,
+            organization_id=prepared.organization_id,
+            events=[
+                _tool_event(prepared, call, result)
+                for call, result in zip(calls, results, strict=True)
+            ],
+        )
+
+
+def _tool_event(prepared: PreparedRun, call: ToolCall, result: ToolResult) -> audit_crud.AuditEvent:
+    """A tool call as the audit log keeps it: its name and a hash of its arguments."""
+    arguments = call.arguments if call.arguments_error is None else call.raw_arguments
+    return audit_crud.AuditEvent(
+        action="tool.executed",
+        actor_id=prepared.user_id,
+        target_type="execution",
+        target_id=prepared.execution_id,
+        request_id=current_request_id(),
+        details={
+            "tool": clean_text(call.name),
+            "call_id": clean_text(call.id),
+            "arguments_sha256": arguments_hash(arguments),
+            "is_error": result.is_error,
+        },
+    )
 
 
 async def finish(
@@ -223,6 +269,7 @@ def unrecorded(prepared: PreparedRun, changes: dict[str, Any]) -> Execution:
     """The outcome as it would have been stored, for the final event when no write succeeds."""
     return Execution(
         id=prepared.execution_id,
+        organization_id=prepared.organization_id,
         owner_id=prepared.user_id,
         agent_id=prepared.agent.id,
         conversation_id=prepared.conversation_id,
@@ -231,11 +278,15 @@ def unrecorded(prepared: PreparedRun, changes: dict[str, Any]) -> Execution:
 
 
 async def read_execution(
-    database: Database, execution_id: uuid.UUID, *, owner_id: uuid.UUID
+    database: Database, execution_id: uuid.UUID, *, organization_id: uuid.UUID | None
 ) -> Execution | None:
-    """The owner's execution as it stands now."""
+    """The organisation's execution as it stands now; any one's for the runs' own bookkeeping."""
     async with database.transaction() as session:
-        return await execution_crud.get(session, execution_id=execution_id, owner_id=owner_id)
+        if organization_id is None:
+            return await execution_crud.get_any(session, execution_id=execution_id)
+        return await execution_crud.get(
+            session, execution_id=execution_id, organization_id=organization_id
+        )
 
 
 async def load_prepared(database: Database, execution_id: uuid.UUID) -> PreparedRun | None:
@@ -249,23 +300,24 @@ async def load_prepared(database: Database, execution_id: uuid.UUID) -> Prepared
             execution_id=execution.id,
             conversation_id=execution.conversation_id,
             user_id=execution.owner_id,
+            organization_id=execution.organization_id,
             agent=AgentSpec.of(agent),
         )
 
 
 async def record_never_started(
-    database: Database, execution_id: uuid.UUID, *, owner_id: uuid.UUID | None
+    database: Database, execution_id: uuid.UUID, *, organization_id: uuid.UUID | None
 ) -> None:
     """A task cancelled before its first step never ran `run`; record the outcome for it.
 
-    A run that has ended, or another owner's, is left as it is.
+    A run that has ended, or another organisation's, is left as it is.
     """
     changes = failure(ExecutionStatus.CANCELLED, "cancelled", "Cancelled before it started")
     async with database.transaction() as session:
         await execution_crud.change(
             session,
             execution_id=execution_id,
-            owner_id=owner_id,
+            organization_id=organization_id,
             changes=changes | {"finished_at": utc_now()},
             unfinished_only=True,
         )
@@ -302,3 +354,14 @@ async def fail_orphans(
         return await execution_crud.finish_unfinished(
             session, execution_ids=orphans, changes=INTERRUPTED | {"finished_at": utc_now()}
         )
+
+
+async def with_recorded_organization(database: Database, prepared: PreparedRun) -> PreparedRun:
+    """A run recorded before runs carried their organisation, with its execution's."""
+    async with database.transaction() as session:
+        organization_id = await session.scalar(
+            select(Execution.organization_id).where(Execution.id == prepared.execution_id)
+        )
+    if organization_id is None:
+        return prepared
+    return replace(prepared, organization_id=organization_id)

@@ -3,12 +3,33 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import MISSING, dataclass, field, fields
 from decimal import Decimal
+from typing import Any
 
 from app.ai.providers.base import ChatMessage, Completion, Usage
 from app.ai.providers.pricing import cost_of
 from app.models import Agent
+
+# The organisation of a run recorded before runs carried one; its execution row knows it.
+UNRECORDED_ORGANIZATION = uuid.UUID(int=0)
+
+
+def restore_fields(instance: Any, state: Sequence[Any]) -> None:
+    """Unpickle `state`, giving fields added since it was recorded their defaults.
+
+    The durable engine keeps a queued or interrupted run's arguments pickled, and an
+    upgrade may resume them: fields are only ever added at the end, with a default.
+    """
+    for index, item in enumerate(fields(instance)):
+        if index < len(state):
+            value = state[index]
+        elif item.default is not MISSING:
+            value = item.default
+        else:
+            raise TypeError(f"{type(instance).__name__} was recorded without {item.name}")
+        object.__setattr__(instance, item.name, value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +44,11 @@ class AgentSpec:
     temperature: float
     max_tokens: int
     tools: tuple[str, ...]
+    guardrails: tuple[dict[str, Any], ...] = ()
+
+    def __setstate__(self, state: Sequence[Any]) -> None:
+        """An agent recorded by an older version gets the fields added since."""
+        restore_fields(self, state)
 
     @classmethod
     def of(cls, agent: Agent) -> AgentSpec:
@@ -36,6 +62,7 @@ class AgentSpec:
             temperature=agent.temperature,
             max_tokens=agent.max_tokens,
             tools=tuple(agent.tools or ()),
+            guardrails=tuple(agent.guardrails or ()),
         )
 
 
@@ -49,9 +76,16 @@ class PreparedRun:
 
     execution_id: uuid.UUID
     conversation_id: uuid.UUID
+    # Who started it: their limits and budgets.
     user_id: uuid.UUID
     agent: AgentSpec
     history: tuple[ChatMessage, ...] | None = None
+    # The organisation it runs in (its agent's); new fields go last, with a default.
+    organization_id: uuid.UUID = UNRECORDED_ORGANIZATION
+
+    def __setstate__(self, state: Sequence[Any]) -> None:
+        """A run recorded by an older version gets the fields added since."""
+        restore_fields(self, state)
 
 
 @dataclass(slots=True)

@@ -45,6 +45,10 @@ class ToolContext:
 
     user_id: uuid.UUID
     database: Database
+    # The agent whose run made the call; None for a call made directly through the API.
+    agent_id: uuid.UUID | None = None
+    # The organisation the call acts in: the run's, or the caller's active one.
+    organization_id: uuid.UUID | None = None
 
 
 class Tool(ABC, Generic[ArgsT]):

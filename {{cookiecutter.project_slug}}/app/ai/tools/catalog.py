@@ -8,6 +8,11 @@ offers both lists.
 
 from __future__ import annotations
 
+from typing import Any
+
+from app.ai.knowledge.embedders.source import EmbedderSource
+from app.ai.memory.store import MemoryPolicy
+from app.ai.tools.base import Tool
 from app.ai.tools.builtin import (
     CalculatorTool,
     CurrentTimeTool,
@@ -17,6 +22,8 @@ from app.ai.tools.builtin import (
     SqlQueryTool,
     WriteFileTool,
 )
+from app.ai.tools.builtin.knowledge import SearchKnowledgeTool
+from app.ai.tools.builtin.memory import RecallTool, RememberTool
 from app.ai.tools.custom.catalog import CUSTOM_TOOLS
 from app.ai.tools.registry import ToolEntry, ToolRegistry
 from app.core.config import Settings
@@ -54,6 +61,35 @@ BUILTIN_TOOLS: list[ToolEntry] = [
 ]
 
 
-def build_default_registry(settings: Settings) -> ToolRegistry:
-    """Every built-in tool, then every custom one, that these settings offer."""
-    return ToolRegistry.from_catalog([*BUILTIN_TOOLS, *CUSTOM_TOOLS], settings)
+def memory_policy(settings: Settings) -> MemoryPolicy:
+    """How memories are deduplicated, aged and capped, from the MEMORY_* settings."""
+    return MemoryPolicy(
+        duplicate_similarity=settings.memory_duplicate_similarity,
+        half_life_days=settings.memory_recency_half_life_days,
+        max_per_agent=settings.memory_max_per_agent,
+    )
+
+
+def knowledge_tools(settings: Settings, embedders: EmbedderSource) -> list[Tool[Any]]:
+    """The tools that search an agent's knowledge bases and keep its memories.
+
+    They share the application's embedder, so they are built beside the catalog's.
+    """
+    return [
+        SearchKnowledgeTool(embedders, candidates=settings.knowledge_search_candidates),
+        RememberTool(embedders, memory_policy(settings)),
+        RecallTool(embedders, memory_policy(settings)),
+    ]
+
+
+def build_default_registry(
+    settings: Settings, *, embedders: EmbedderSource | None = None
+) -> ToolRegistry:
+    """Every built-in tool, then every custom one, that these settings offer.
+
+    With `embedders`, the knowledge and memory tools too.
+    """
+    registry = ToolRegistry.from_catalog([*BUILTIN_TOOLS, *CUSTOM_TOOLS], settings)
+    for tool in knowledge_tools(settings, embedders) if embedders is not None else []:
+        registry.register(tool)
+    return registry

@@ -87,6 +87,7 @@ class ToolManager:
         self, call: ToolCall, *, allowed: Collection[str], context: ToolContext
     ) -> ToolResult:
         """Run one call; every outcome except cancellation is a `ToolResult`."""
+        # Per-user tools (MCP) count as unknown, so metric labels stay a bounded set.
         with observe_tool_call(call, known=call.name in self.registry) as observed:
             content, is_error = await self._outcome(call, allowed=allowed, context=context)
             content = truncate_text(clean_text(content), self.max_output_bytes)
@@ -110,9 +111,10 @@ class ToolManager:
     async def _outcome(
         self, call: ToolCall, *, allowed: Collection[str], context: ToolContext
     ) -> tuple[str, bool]:
-        if call.name not in allowed:
+        name = self.registry.agent_name(call.name)
+        if name not in allowed:
             return f"Tool {call.name!r} is not enabled here", True
-        if call.name not in self.registry:
+        if not self.registry.offers(name):
             return f"Tool {call.name!r} does not exist", True
         if call.arguments_error is not None:
             return (
@@ -120,7 +122,10 @@ class ToolManager:
                 "Send the arguments again as one JSON object.",
                 True,
             )
-        tool = self.registry.get(call.name)
+        try:
+            tool = await self.registry.resolve(name, context)
+        except ToolError as exc:
+            return exc.message, True
         try:
             args = tool.parse(call.arguments)
         except ValidationError as exc:

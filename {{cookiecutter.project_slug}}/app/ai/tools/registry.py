@@ -9,10 +9,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from app.ai.providers.base import ToolDefinition
-from app.ai.tools.base import Tool
+from app.ai.tools.base import Tool, ToolContext, ToolError
 from app.core.config import Settings
 from app.core.errors import NotFoundError
 
@@ -26,6 +26,34 @@ class UnknownToolError(NotFoundError):
     def __init__(self, name: str) -> None:
         super().__init__(f"Tool {name!r} not found")
         self.name = name
+
+
+class ToolSource(Protocol):
+    """Tools that exist per user rather than per process, such as a user's MCP servers' tools.
+
+    Such a tool has one name in an agent's `tools` and, where that name has characters
+    vendors refuse, another that the model sees and calls.
+    """
+
+    def accepts(self, name: str) -> bool:
+        """Whether an agent's tool name belongs to this source."""
+        ...
+
+    def agent_name(self, model_name: str) -> str | None:
+        """The agent's name for a name the model called, or None when it is not this source's."""
+        ...
+
+    async def resolve(self, name: str, context: ToolContext) -> Tool[Any]:
+        """The caller's tool; `ToolError` with the reason when it cannot be used."""
+        ...
+
+    async def definition(self, name: str, context: ToolContext) -> ToolDefinition:
+        """The tool as offered to a model, for the caller."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release what the source holds, at shutdown."""
+        ...
 
 
 class DuplicateToolError(ValueError):
@@ -61,6 +89,7 @@ class ToolRegistry:
 
     def __init__(self, tools: Iterable[Tool[Any]] = ()) -> None:
         self._tools: dict[str, Tool[Any]] = {}
+        self._sources: list[ToolSource] = []
         for tool in tools:
             self.register(tool)
 
@@ -76,6 +105,46 @@ class ToolRegistry:
         if tool.name in self._tools:
             raise DuplicateToolError(f"A tool named {tool.name!r} is already registered")
         self._tools[tool.name] = tool
+
+    def add_source(self, source: ToolSource) -> None:
+        """Offer a source's per-user tools beside the registered ones."""
+        self._sources.append(source)
+
+    def offers(self, name: str) -> bool:
+        """Whether an agent may list `name`: a registered tool, or a name a source accepts."""
+        return name in self._tools or any(source.accepts(name) for source in self._sources)
+
+    def agent_name(self, called: str) -> str:
+        """The agent's name for a tool the model called (the same name unless a source maps it)."""
+        if called in self._tools:
+            return called
+        for source in self._sources:
+            mapped = source.agent_name(called)
+            if mapped is not None:
+                return mapped
+        return called
+
+    async def resolve(self, name: str, context: ToolContext) -> Tool[Any]:
+        """The tool an agent's `name` means for this caller; `ToolError` when there is none."""
+        if name in self._tools:
+            return self._tools[name]
+        for source in self._sources:
+            if source.accepts(name):
+                return await source.resolve(name, context)
+        raise ToolError(f"Tool {name!r} does not exist")
+
+    async def definitions_for(
+        self, names: Iterable[str], context: ToolContext
+    ) -> list[ToolDefinition]:
+        """Definitions for an agent's tools as this caller has them, in the agent's order."""
+        definitions = []
+        for name in names:
+            source = next((s for s in self._sources if s.accepts(name)), None)
+            if name in self._tools or source is None:
+                definitions.append(self.get(name).definition())
+            else:
+                definitions.append(await source.definition(name, context))
+        return definitions
 
     def get(self, name: str) -> Tool[Any]:
         """The tool called `name`, or `UnknownToolError`."""
@@ -97,6 +166,8 @@ class ToolRegistry:
         """Let every tool release what it holds, at shutdown."""
         for tool in self._tools.values():
             await tool.aclose()
+        for source in self._sources:
+            await source.aclose()
 
     def __contains__(self, name: object) -> bool:
         """Whether a tool of that name is registered, so callers can check before `get`."""

@@ -20,10 +20,11 @@ from app.ai.knowledge.embedders.hashing import HashingEmbedder
 from app.ai.knowledge.repository import DocumentUpload
 from app.ai.knowledge.retrieval import SearchResult
 from app.core.config import Settings
+from app.crud import organization as organization_crud
 from app.db.base import Base
 from app.db.migrate import upgrade_to_head
 from app.db.session import Database
-from app.models import KnowledgeBase, KnowledgeDocument, User
+from app.models import KnowledgeBase, KnowledgeDocument, Organization, User
 from tests.support.builders import add_user
 {%- if cookiecutter.database == "postgresql" %}
 from tests.support.databases import temporary_database
@@ -74,18 +75,30 @@ class Knowledge:
     options: ChunkingOptions = field(default_factory=ChunkingOptions)
 
     async def owner(self) -> uuid.UUID:
+        """A new user's personal workspace: the organisation their bases belong to."""
         async with self.database.transaction() as session:
-            return (await add_user(session)).id
+            user = await add_user(session)
+            organization_id = await organization_crud.get_personal_id(session, user_id=user.id)
+            assert organization_id is not None
+            return organization_id
 
-    async def base(self, owner_id: uuid.UUID, name: str = "docs") -> KnowledgeBase:
+    async def base(self, organization_id: uuid.UUID, name: str = "docs") -> KnowledgeBase:
         async with self.database.transaction() as session:
+            creator = await session.scalar(
+                select(Organization.personal_for_id).where(Organization.id == organization_id)
+            )
+            assert creator is not None
             return await repository.create_base(
-                session, owner_id=owner_id, name=name, embedder=self.embedder
+                session,
+                organization_id=organization_id,
+                owner_id=creator,
+                name=name,
+                embedder=self.embedder,
             )
 
     async def ingest(
         self,
-        owner_id: uuid.UUID,
+        organization_id: uuid.UUID,
         base_id: uuid.UUID,
         content: str | bytes,
         *,
@@ -96,7 +109,7 @@ class Knowledge:
         return await ingestion.ingest(
             self.database,
             self.embedder,
-            owner_id=owner_id,
+            organization_id=organization_id,
             base_id=base_id,
             upload=DocumentUpload(source_name=name, content=raw, content_type=content_type),
             options=self.options,
@@ -104,7 +117,7 @@ class Knowledge:
 
     async def search(
         self,
-        owner_id: uuid.UUID,
+        organization_id: uuid.UUID,
         base_ids: Sequence[uuid.UUID],
         query: str,
         *,
@@ -115,7 +128,7 @@ class Knowledge:
             return await retrieval.search(
                 session,
                 self.embedder,
-                owner_id=owner_id,
+                organization_id=organization_id,
                 base_ids=base_ids,
                 query=query,
                 top_k=top_k,

@@ -142,7 +142,7 @@ async def test_deleted_documents_are_no_longer_found(knowledge: Knowledge) -> No
     kept = await knowledge.ingest(owner, base.id, "Cast iron pans need seasoning.", name="a")
     gone = await knowledge.ingest(owner, base.id, "Seasoning pans with flaxseed oil.", name="b")
     async with knowledge.database.transaction() as session:
-        assert await repository.delete_document(session, owner_id=owner, document_id=gone.id)
+        assert await repository.delete_document(session, organization_id=owner, document_id=gone.id)
 
     results = await knowledge.search(owner, [base.id], "flaxseed seasoning")
 

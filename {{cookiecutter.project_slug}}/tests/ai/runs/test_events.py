@@ -12,6 +12,7 @@ from app.ai.providers.base import ToolCall
 from app.ai.runs import events
 from app.ai.runs.events import RunEvent
 from app.ai.runs.history import to_chat_message
+from app.core.event_log import LogEntry
 from app.models import Execution, ExecutionStatus, Message, MessageRole
 
 
@@ -37,7 +38,9 @@ def test_an_event_survives_the_trip_through_the_store() -> None:
         events.TOOL_RESULT, {"call_id": "c1", "content": "ünïcode ✓", "nested": {"a": [1, 2]}}
     )
 
-    assert events.decode(events.encode(event)) == event
+    logged = events.decode(LogEntry("3-1", events.encode(event)))
+
+    assert logged == RunEvent(event.name, event.data, id="3-1")
 
 
 @pytest.mark.parametrize(

@@ -43,7 +43,9 @@ async def test_cancel_from_another_process_stops_the_run(
     task = runner.launch(prepared)
     await wait_for(lambda: sleeping(runner, prepared.execution_id))
 
-    await other_process.cancel(prepared.execution_id, owner_id=agent.owner_id, wait_seconds=0)
+    await other_process.cancel(
+        prepared.execution_id, organization_id=agent.organization_id, wait_seconds=0
+    )
     execution = await asyncio.wait_for(task, timeout=5)
 
     assert execution.status is ExecutionStatus.CANCELLED
@@ -145,7 +147,7 @@ async def test_shutdown_leaves_a_run_in_flight_to_be_resumed(
     await wait_for(
         lambda: sleeping(service, prepared.execution_id), message="another worker resumed it"
     )
-    cancelled = await service.cancel(prepared.execution_id, owner_id=agent.owner_id)
+    cancelled = await service.cancel(prepared.execution_id, organization_id=agent.organization_id)
     assert cancelled.status is ExecutionStatus.CANCELLED
 
 
@@ -158,7 +160,7 @@ async def test_a_run_cancelled_before_its_first_step_is_recorded_as_cancelled(
     task = runs.launch(prepared)
     task.cancel()  # before the event loop ever runs it, as a cancel racing the start does
 
-    execution = await runs.cancel(prepared.execution_id, owner_id=agent.owner_id)
+    execution = await runs.cancel(prepared.execution_id, organization_id=agent.organization_id)
 
     assert task.cancelled()
     assert execution.status is ExecutionStatus.CANCELLED
@@ -193,7 +195,7 @@ async def test_a_worker_at_its_run_limit_refuses_at_once_with_503(
 
     assert refused.value.status_code == 503
     assert refused.value.headers == {"Retry-After": "2"}
-    await runs.cancel(first.execution_id, owner_id=agent.owner_id)
+    await runs.cancel(first.execution_id, organization_id=agent.organization_id)
     await asyncio.wait({task}, timeout=5)
     assert task.done()
     assert runs.in_flight == 0
@@ -209,8 +211,10 @@ async def test_cancel_and_follow_end_a_run_that_no_process_owns(
     to_cancel = await build.execution(conversation=conversation, status=ExecutionStatus.RUNNING)
     to_follow = await build.execution(conversation=conversation, status=ExecutionStatus.RUNNING)
 
-    cancelled = await runs.cancel(to_cancel.id, owner_id=agent.owner_id)
-    followed = [event async for event in runs.follow(to_follow.id, owner_id=agent.owner_id)]
+    cancelled = await runs.cancel(to_cancel.id, organization_id=agent.organization_id)
+    followed = [
+        event async for event in runs.follow(to_follow.id, organization_id=agent.organization_id)
+    ]
 
     assert cancelled.status is ExecutionStatus.CANCELLED
     assert [(e.name, e.data["error_type"]) for e in followed] == [

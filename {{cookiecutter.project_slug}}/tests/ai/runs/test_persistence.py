@@ -15,10 +15,13 @@ from tests.support.run_manager import CALL, manager_with, new_agent, stored_mess
 from tests.support.statements import StatementLog, counting_statements
 
 # Statements a run may send, by database: PostgreSQL also locks the conversation row
-# before each message it appends to a conversation others may write to.
-ONE_TURN = {"sqlite": 6, "postgresql": 7}
-LATER_TURN = {"sqlite": 6, "postgresql": 8}
-TOOL_RUN = {"sqlite": 8, "postgresql": 11}
+# before each message it appends to a conversation others may write to. Each counts the
+# one read of the user's budget limits before the run's first model call.
+ONE_TURN = {"sqlite": 7, "postgresql": 8}
+LATER_TURN = {"sqlite": 7, "postgresql": 9}
+# A tool step audits its calls in three more: take the chain's head, insert, move the head
+# (two more again when the chain's head is first created).
+TOOL_RUN = {"sqlite": 9 + 5, "postgresql": 12 + 5}
 CALCULATE = '!tool calculator {"expression": "6*7"}'
 
 

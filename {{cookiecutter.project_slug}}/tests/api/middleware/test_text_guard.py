@@ -41,6 +41,9 @@ def _operations(openapi: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, A
                 yield method, path, operation
 
 
+BOUNDARY = "text-guard-boundary"
+
+
 def _body_fields(openapi: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     """(method, path, media type, field) for every field of every request body."""
     cases = []
@@ -48,8 +51,18 @@ def _body_fields(openapi: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         content = operation.get("requestBody", {}).get("content", {})
         for media_type, media in content.items():
             schema = _schema(openapi, media["schema"])
-            cases += [(method, path, media_type, field) for field in schema.get("properties", {})]
+            cases += [
+                (method, path, media_type, field)
+                for field, definition in schema.get("properties", {}).items()
+                if not _is_upload(definition)
+            ]
     return cases
+
+
+def _is_upload(definition: dict[str, Any]) -> bool:
+    """A file field: an upload may hold any bytes (a PDF holds NULs), so it is not text."""
+    variants = definition.get("anyOf", [definition])
+    return any(v.get("format") == "binary" or "contentMediaType" in v for v in variants)
 
 
 def _query_parameters(openapi: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -61,7 +74,7 @@ def _query_parameters(openapi: dict[str, Any]) -> list[tuple[str, str, str]]:
     ]
 
 
-def _concrete(path: str, agent_id: uuid.UUID) -> str:
+def _concrete(path: str, agent_id: uuid.UUID, base_id: str | None = None) -> str:
     """A real path for a template: ids of the caller's own agent, names of a real tool."""
     return (
         path.replace("{name}", "calculator")
@@ -69,6 +82,7 @@ def _concrete(path: str, agent_id: uuid.UUID) -> str:
         .replace("{execution_id}", str(uuid.uuid4()))
         .replace("{conversation_id}", str(uuid.uuid4()))
         .replace("{user_id}", str(uuid.uuid4()))
+        .replace("{base_id}", base_id or str(uuid.uuid4()))
     )
 
 
@@ -100,20 +114,30 @@ async def test_every_body_field_refuses_unstorable_text(
     database: Database,
 ) -> None:
     agent = await build.agent(owner_id=me.id)
+    # A base of the caller's, so an upload reaches the check of its fields.
+    base = await client.post("/api/v1/knowledge-bases", json={"name": "guard"}, headers=me.headers)
+    base_id = str(base.json()["id"])
     cases = _body_fields(openapi)
     assert len(cases) >= 20, "the OpenAPI document lost its request bodies"
     before = await _row_counts(database)
     for method, path, media_type, field in cases:
-        url = _concrete(path, agent.id)
+        url = _concrete(path, agent.id, base_id)
         for kind, text in BAD_JSON_TEXT.items():
+            content_type = media_type
             if media_type == "application/json":
                 content = json.dumps({field: text}).encode()  # escapes keep the surrogate
-            elif kind == "nul":
-                content = f"{quote(field)}={quote(text)}".encode()
-            else:
+            elif kind != "nul":
                 continue  # a form cannot carry a surrogate: bad UTF-8 decodes to U+FFFD
+            elif media_type == "multipart/form-data":
+                content = (
+                    f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{field}"\r\n\r\n'
+                    f"{text}\r\n--{BOUNDARY}--\r\n"
+                ).encode()
+                content_type = f"multipart/form-data; boundary={BOUNDARY}"
+            else:
+                content = f"{quote(field)}={quote(text)}".encode()
             response = await client.request(
-                method, url, content=content, headers={**me.headers, "Content-Type": media_type}
+                method, url, content=content, headers={**me.headers, "Content-Type": content_type}
             )
             assert response.status_code == 422, (method, path, field, kind, response.text)
             assert field in _refused_fields(response.json()), (method, path, field, kind)

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import numpy as np
-import numpy.typing as npt
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
-Vector = npt.NDArray[np.float32]
+    Vector = npt.NDArray[np.float32]
+else:
+    # numpy loads with the first text embedded, not with the API's routes.
+    Vector = Any
 
 
 class EmbeddingError(Exception):
@@ -70,6 +74,8 @@ class Embedder(ABC):
         """
 
     def _checked(self, vector: Sequence[float] | Vector) -> Vector:
+        import numpy as np
+
         array = np.asarray(vector, dtype=np.float32)
         if array.shape != (self.dimension,):
             raise EmbeddingError(
@@ -83,6 +89,8 @@ class Embedder(ABC):
 
 def normalized(vector: Vector) -> Vector:
     """The vector scaled to unit length (a zero vector stays zero), so dot product is cosine."""
+    import numpy as np
+
     norm = float(np.linalg.norm(vector))
     if norm == 0.0:
         return np.zeros_like(vector)

@@ -13,15 +13,17 @@ from sqlalchemy.sql.elements import BindParameter
 
 from app.ai.knowledge.embedders.base import Vector
 
-# Every backend query keeps to chunks of bases the owner holds, whatever ids it is given.
-OWNED_BASES_SQL = "SELECT id FROM knowledge_bases WHERE owner_id = :owner_id AND id IN :base_ids"
+# Every backend query keeps to chunks of bases the organisation holds, whatever ids it is given.
+OWNED_BASES_SQL = (
+    "SELECT id FROM knowledge_bases WHERE organization_id = :organization_id AND id IN :base_ids"
+)
 
 
 @dataclass(frozen=True, slots=True)
 class SearchScope:
-    """Which chunks a search may see: the owner's given bases, embedded by one model."""
+    """Which chunks a search may see: the organisation's given bases, embedded by one model."""
 
-    owner_id: uuid.UUID
+    organization_id: uuid.UUID
     base_ids: tuple[uuid.UUID, ...]
     embedding_model: str
     dimension: int
@@ -29,7 +31,7 @@ class SearchScope:
     def parameters(self) -> dict[str, object]:
         """Bind values for the scope's placeholders in backend SQL."""
         return {
-            "owner_id": self.owner_id,
+            "organization_id": self.organization_id,
             "base_ids": list(self.base_ids),
             "embedding_model": self.embedding_model,
         }
@@ -64,6 +66,6 @@ class SearchBackend(ABC):
 def scope_bind_params() -> list[BindParameter[object]]:
     """Typed ids (SQLite stores UUIDs as text), the `IN` list one placeholder per base."""
     return [
-        bindparam("owner_id", type_=Uuid()),
+        bindparam("organization_id", type_=Uuid()),
         bindparam("base_ids", expanding=True, type_=Uuid()),
     ]

@@ -6,7 +6,7 @@ index (cosine distance) per common size, over `embedding::vector(N)` where
 precision). The query below repeats exactly that expression and condition, so the
 planner can use the index; sizes without an index are searched exactly.
 
-HNSW returns `hnsw.ef_search` candidates before other conditions (owner, base, model)
+HNSW returns `hnsw.ef_search` candidates before other conditions (organisation, base, model)
 filter them; pgvector 0.8's iterative scan keeps reading the graph until `limit` rows
 pass, so a small base among many still gets full results.
 """

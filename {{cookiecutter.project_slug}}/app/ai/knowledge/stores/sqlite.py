@@ -91,10 +91,14 @@ async def _scope_vectors(session: AsyncSession, scope: SearchScope) -> list[tupl
     raw = await connection.get_raw_connection()
     cursor = await raw.driver_connection.execute(  # type: ignore[union-attr]
         "SELECT id, embedding FROM knowledge_chunks WHERE base_id IN ("  # noqa: S608
-        f"SELECT id FROM knowledge_bases WHERE owner_id = ? AND id IN ({marks})"
+        f"SELECT id FROM knowledge_bases WHERE organization_id = ? AND id IN ({marks})"
         ") AND embedding_model = ?",
         # SQLAlchemy's Uuid type stores ids as 32 hex digits on SQLite.
-        [scope.owner_id.hex, *(base_id.hex for base_id in scope.base_ids), scope.embedding_model],
+        [
+            scope.organization_id.hex,
+            *(base_id.hex for base_id in scope.base_ids),
+            scope.embedding_model,
+        ],
     )
     return list(await cursor.fetchall())
 

@@ -68,6 +68,19 @@ def is_public_address(address: IPAddress) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
+class Fetched:
+    """A final (non-redirect) response: its body capped at the tool's `max_bytes`."""
+
+    url: str
+    status_code: int
+    reason: str
+    content_type: str
+    charset: str | None
+    body: bytes
+    truncated: bool
+
+
+@dataclass(frozen=True, slots=True)
 class _Target:
     """Where one hop really connects: the vetted address, plus the name it stands for."""
 
@@ -103,11 +116,27 @@ class HttpFetchTool(Tool[HttpFetchArgs]):
         self._transport = transport
 
     async def run(self, args: HttpFetchArgs, context: ToolContext) -> str:
-        """Follow up to `MAX_REDIRECTS` redirects, vetting every hop before connecting."""
+        """The response's status, URL and content type, then its body as text."""
+        fetched = await self.fetch(args.url)
+        lines = [
+            f"Status: {fetched.status_code} {fetched.reason}",
+            f"URL: {fetched.url}",
+            f"Content-Type: {fetched.content_type or 'unknown'}",
+        ]
+        if fetched.truncated:
+            lines.append(f"Truncated: only the first {self.max_bytes} bytes are shown")
+        return "\n".join(lines) + "\n\n" + _decode(fetched.body, fetched.charset)
+
+    async def fetch(self, raw_url: str) -> Fetched:
+        """GET a public URL, following up to `MAX_REDIRECTS` redirects, each hop vetted.
+
+        Raises:
+            ToolError: the URL is invalid or refused, or the request failed.
+        """
         import httpx
 
         try:
-            url = httpx.URL(args.url)
+            url = httpx.URL(raw_url)
         except httpx.InvalidURL as exc:
             raise ToolError(f"Invalid URL: {exc}") from None
         timeout = httpx.Timeout(self.timeout_seconds)
@@ -116,11 +145,11 @@ class HttpFetchTool(Tool[HttpFetchArgs]):
         ) as client:
             for _ in range(MAX_REDIRECTS + 1):
                 target = await self._vet(url)
-                location, text = await self._fetch(client, target)
-                if location is None:
-                    return text
+                location, fetched = await self._fetch(client, target)
+                if fetched is not None:
+                    return fetched
                 try:
-                    url = url.join(location)
+                    url = url.join(location or "")
                 except httpx.InvalidURL:
                     raise ToolError(f"Invalid redirect location {location!r}") from None
         raise ToolError(f"Too many redirects (more than {MAX_REDIRECTS})")
@@ -158,7 +187,9 @@ class HttpFetchTool(Tool[HttpFetchArgs]):
             raise ToolError(f"Could not resolve host {host!r}")
         return addresses
 
-    async def _fetch(self, client: httpx.AsyncClient, target: _Target) -> tuple[str | None, str]:
+    async def _fetch(
+        self, client: httpx.AsyncClient, target: _Target
+    ) -> tuple[str | None, Fetched | None]:
         """Try the vetted addresses in resolver order until one accepts the connection."""
         import httpx
 
@@ -177,8 +208,8 @@ class HttpFetchTool(Tool[HttpFetchArgs]):
         client: httpx.AsyncClient,
         target: _Target,
         connect_url: httpx.URL,
-    ) -> tuple[str | None, str]:
-        """One hop: the redirect location, or None and the formatted response."""
+    ) -> tuple[str | None, Fetched | None]:
+        """One hop: the redirect location, or None and the response."""
         request = client.build_request(
             "GET",
             connect_url,
@@ -189,7 +220,7 @@ class HttpFetchTool(Tool[HttpFetchArgs]):
         try:
             location = response.headers.get("location")
             if response.status_code in REDIRECT_STATUSES and location:
-                return location, ""
+                return location, None
             encoding = response.headers.get("content-encoding", "identity").lower()
             if encoding != "identity":
                 raise ToolError(
@@ -199,15 +230,15 @@ class HttpFetchTool(Tool[HttpFetchArgs]):
             body, truncated = await _read_capped(response, limit)
         finally:
             await response.aclose()
-        text = _decode(body, response.charset_encoding)
-        lines = [
-            f"Status: {response.status_code} {response.reason_phrase}",
-            f"URL: {target.url}",
-            f"Content-Type: {response.headers.get('content-type', 'unknown')}",
-        ]
-        if truncated:
-            lines.append(f"Truncated: only the first {limit} bytes are shown")
-        return None, "\n".join(lines) + "\n\n" + text
+        return None, Fetched(
+            url=str(target.url),
+            status_code=response.status_code,
+            reason=response.reason_phrase,
+            content_type=response.headers.get("content-type", ""),
+            charset=response.charset_encoding,
+            body=body,
+            truncated=truncated,
+        )
 
 
 def _decode(body: bytes, charset: str | None) -> str:

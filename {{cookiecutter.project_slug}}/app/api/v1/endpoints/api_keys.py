@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from fastapi import APIRouter, status
 
+from app.api.audit import AuditDep
 from app.api.deps import PaginationDep, SessionDep, SignedInUser
 from app.core.errors import ConflictError, NotFoundError
 from app.crud import api_key as api_key_crud
@@ -26,7 +27,7 @@ MAX_KEYS_PER_USER = 50
 
 @router.post("", response_model=ApiKeyCreated, status_code=status.HTTP_201_CREATED)
 async def create_api_key(
-    payload: ApiKeyCreate, user: SignedInUser, session: SessionDep
+    payload: ApiKeyCreate, user: SignedInUser, session: SessionDep, audit: AuditDep
 ) -> ApiKeyCreated:
     """A new key, shown in this answer only; send it as `Authorization: Bearer <key>`."""
     if await api_key_crud.count(session, owner_id=user.id) >= MAX_KEYS_PER_USER:
@@ -36,6 +37,15 @@ async def create_api_key(
     )
     row, key = await api_key_crud.create(
         session, owner_id=user.id, name=payload.name, expires_at=expires_at
+    )
+    await audit.record_account(
+        session,
+        "api_key.created",
+        user_id=user.id,
+        actor_id=user.id,
+        target_type="api_key",
+        target_id=row.id,
+        details={"name": row.name, "prefix": row.prefix},
     )
     return ApiKeyCreated.model_validate({**ApiKeyRead.model_validate(row).model_dump(), "key": key})
 
@@ -52,9 +62,20 @@ async def list_api_keys(
 
 
 @router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_api_key(key_id: uuid.UUID, user: SignedInUser, session: SessionDep) -> None:
+async def delete_api_key(
+    key_id: uuid.UUID, user: SignedInUser, session: SessionDep, audit: AuditDep
+) -> None:
     """Revoke a key at once: its next request is refused."""
     key = await api_key_crud.get(session, owner_id=user.id, key_id=key_id)
     if key is None:
         raise NotFoundError("API key not found")
     await api_key_crud.delete(session, key=key)
+    await audit.record_account(
+        session,
+        "api_key.revoked",
+        user_id=user.id,
+        actor_id=user.id,
+        target_type="api_key",
+        target_id=key.id,
+        details={"name": key.name, "prefix": key.prefix},
+    )

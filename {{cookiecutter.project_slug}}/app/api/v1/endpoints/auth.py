@@ -8,6 +8,7 @@ import structlog
 from fastapi import APIRouter, Depends, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
+from app.api.audit import AuditDep
 from app.api.auth_attempts import AuthAttemptDep
 from app.api.deps import (
     SESSION_ENDED,
@@ -65,7 +66,11 @@ def no_store(response: Response) -> None:
     responses=THROTTLED,
 )
 async def register(
-    attempt: AuthAttemptDep, payload: UserCreate, session: SessionDep, settings: SettingsDep
+    attempt: AuthAttemptDep,
+    payload: UserCreate,
+    session: SessionDep,
+    settings: SettingsDep,
+    audit: AuditDep,
 ) -> User:
     """Create an account; the email must be new (compared case-insensitively).
 
@@ -77,12 +82,21 @@ async def register(
     if await user_crud.get_by_email(session, email=payload.email) is not None:
         await attempt.failed(payload.email)
         raise ConflictError("A user with this email already exists")
-    return await user_crud.create(
+    user = await user_crud.create(
         session,
         email=payload.email,
         hashed_password=await hash_password(payload.password),
         full_name=payload.full_name,
     )
+    await audit.record_account(
+        session,
+        "auth.registered",
+        user_id=user.id,
+        actor_id=user.id,
+        target_type="user",
+        target_id=user.id,
+    )
+    return user
 
 
 @router.post(
@@ -99,6 +113,7 @@ async def login(
     session: SessionDep,
     settings: SettingsDep,
     response: Response,
+    audit: AuditDep,
 ) -> TokenPair:
     """Trade email and password (OAuth2 password form) for an access and a refresh token.
 
@@ -111,10 +126,35 @@ async def login(
     password_ok = await verify_password(form.password, user.hashed_password if user else None)
     if user is None or not password_ok:
         await attempt.failed(form.username)
+        reason = "unknown_account" if user is None else "wrong_password"
+        await audit.record_account_alone(
+            "auth.login_failed",
+            user_id=None if user is None else user.id,
+            actor_id=None,
+            target_type="user",
+            target_id=None if user is None else user.id,
+            details={"reason": reason},
+        )
         raise AuthenticationError("Incorrect email or password")
     if not user.is_active:
+        await audit.record_account_alone(
+            "auth.login_failed",
+            user_id=user.id,
+            actor_id=None,
+            target_type="user",
+            target_id=user.id,
+            details={"reason": "disabled"},
+        )
         raise AuthenticationError("This account is disabled")
     await attempt.succeeded(form.username)
+    await audit.record_account(
+        session,
+        "auth.login",
+        user_id=user.id,
+        actor_id=user.id,
+        target_type="user",
+        target_id=user.id,
+    )
     return issue_tokens(settings, user)
 
 
@@ -131,6 +171,7 @@ async def refresh(
     settings: SettingsDep,
     revocations: RevocationsDep,
     response: Response,
+    audit: AuditDep,
 ) -> TokenPair:
     """Rotate a refresh token: the one presented is spent, and reusing it ends the sign-in.
 
@@ -146,6 +187,14 @@ async def refresh(
             claims.family, ttl_seconds=family_lifetime_seconds(settings)
         )
         logger.warning("refresh_token_reused", user_id=str(claims.subject))
+        await audit.record_account_alone(
+            "auth.refresh_reused",
+            user_id=claims.subject,
+            actor_id=claims.subject,
+            target_type="user",
+            target_id=claims.subject,
+            details={"revoked": "family"},
+        )
         raise AuthenticationError(REFRESH_REFUSED)
     user = await user_crud.get(session, user_id=claims.subject)
     if user is None or not user.is_active:
@@ -160,6 +209,7 @@ async def logout(
     claims: AccessClaims,
     settings: SettingsDep,
     revocations: RevocationsDep,
+    audit: AuditDep,
     payload: LogoutRequest | None = None,
 ) -> Response:
     """End the sign-in: the access token in use and every token of its family.
@@ -179,4 +229,11 @@ async def logout(
         if refresh_claims is not None and refresh_claims.subject == claims.subject:
             await revocations.revoke(refresh_claims)
             await revocations.revoke_family(refresh_claims.family, ttl_seconds=ttl_seconds)
+    await audit.record_account_alone(
+        "auth.logout",
+        user_id=claims.subject,
+        actor_id=claims.subject,
+        target_type="user",
+        target_id=claims.subject,
+    )
     return Response(status_code=status.HTTP_204_NO_CONTENT)

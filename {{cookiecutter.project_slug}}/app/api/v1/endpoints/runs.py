@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,11 +12,12 @@ from sse_starlette import EventSourceResponse
 
 from app.ai.runs import PreparedRun, RunManager
 from app.api import idempotency
-from app.api.deps import CurrentUser, RunManagerDep, SessionDep, SettingsDep
-from app.api.error_responses import THROTTLED
+from app.api.access import Access, require
+from app.api.deps import RunManagerDep, SessionDep, SettingsDep
+from app.api.error_responses import BUDGETED, THROTTLED
 from app.api.idempotency import REPLAYED_HEADER, IdempotencyKeyDep, KeyedRequest
-from app.api.streaming import follow_run, stream_run
-from app.api.user_limits import RunRateLimit, check_run_capacity
+from app.api.streaming import LastEventIdDep, follow_run, stream_run
+from app.api.user_limits import RunRateLimit
 from app.api.v1.resources import AgentDep, ExecutionDep
 from app.core.errors import ConflictError, NotFoundError
 from app.crud import conversation as conversation_crud
@@ -57,19 +58,20 @@ EXECUTE_RESPONSES: dict[int | str, dict[str, Any]] = {
 @router.post(
     "/agents/{agent_id}/execute",
     response_model=ExecutionRead,
-    responses={**EXECUTE_RESPONSES, **THROTTLED},
+    responses={**EXECUTE_RESPONSES, **THROTTLED, **BUDGETED},
 )
 async def execute_agent(
+    access: Annotated[Access, require("executions:run")],
     _limit: RunRateLimit,
     agent: AgentDep,
     payload: ExecuteRequest,
     request: Request,
     response: Response,
-    user: CurrentUser,
     session: SessionDep,
     runs: RunManagerDep,
     settings: SettingsDep,
     idempotency_key: IdempotencyKeyDep,
+    after: LastEventIdDep,
 ) -> Execution | EventSourceResponse:
     """Run the agent on a message: one JSON result, Server-Sent Events, or 202 at once.
 
@@ -77,11 +79,14 @@ async def execute_agent(
     `Location`; follow it with `GET /executions/{id}/events` or poll it. With an
     `Idempotency-Key`, a repeat of the request answers with the run the key started:
     the execution once it has finished (waiting as the first request does), its events
-    from now on for a stream, or 202 with its current state in the background.
+    for a stream (after `Last-Event-ID` when the client sends one, so a dropped stream
+    resumes where it broke), or 202 with its current state in the background.
     """
     if payload.conversation_id is not None:
         conversation = await conversation_crud.get(
-            session, conversation_id=payload.conversation_id, owner_id=user.id
+            session,
+            conversation_id=payload.conversation_id,
+            organization_id=access.organization_id,
         )
         if conversation is None or conversation.agent_id != agent.id:
             raise NotFoundError("Conversation not found")
@@ -89,31 +94,28 @@ async def execute_agent(
     answer = _Answer(
         stream=not payload.background and (payload.stream or accepts_stream),
         background=payload.background,
-        user=user.id,
+        organization_id=access.organization_id,
         runs=runs,
         ping_seconds=settings.sse_ping_seconds,
+        after=after,
     )
     keyed = KeyedRequest.of(idempotency_key, endpoint=f"execute:{agent.id}", payload=payload)
-    earlier = await idempotency.earlier_run(session, keyed, owner_id=user.id, settings=settings)
-    if earlier is None:
-        await check_run_capacity(session, owner_id=user.id, settings=settings)
-        # Stored in this request's transaction and committed there, which frees its
-        # connection: the run writes through its own short sessions, and holding this one
-        # while they wait for theirs would let a burst of runs exhaust the pool against itself.
-        started = await idempotency.prepare_once(
-            runs,
-            session,
-            keyed,
-            settings=settings,
-            user_id=user.id,
-            agent=agent,
-            message=payload.message,
-            conversation_id=payload.conversation_id,
-        )
-        if isinstance(started, PreparedRun):
-            return await answer.new(started, session, request, response)
-        earlier = started
-    return await answer.repeat(earlier, session, request, response)
+    # Stored in this request's transaction and committed there, which frees its connection:
+    # the run writes through its own short sessions, and holding this one while they wait
+    # for theirs would let a burst of runs exhaust the pool against itself.
+    started = await idempotency.start_or_replay(
+        runs,
+        session,
+        keyed,
+        settings=settings,
+        user_id=access.user_id,
+        agent=agent,
+        message=payload.message,
+        conversation_id=payload.conversation_id,
+    )
+    if isinstance(started, PreparedRun):
+        return await answer.new(started, session, request, response)
+    return await answer.repeat(started, session, request, response)
 
 
 class _Answer:
@@ -124,15 +126,17 @@ class _Answer:
         *,
         stream: bool,
         background: bool,
-        user: uuid.UUID,
+        organization_id: uuid.UUID,
         runs: RunManager,
         ping_seconds: float,
+        after: str,
     ) -> None:
         self.stream = stream
         self.background = background
-        self.user = user
+        self.organization_id = organization_id
         self.runs = runs
         self.ping_seconds = ping_seconds
+        self.after = after
 
     async def new(
         self, prepared: PreparedRun, session: AsyncSession, request: Request, response: Response
@@ -151,7 +155,11 @@ class _Answer:
         """Answer with the run an earlier request with the same key started."""
         if self.stream:
             followed = follow_run(
-                self.runs, execution_id, owner_id=self.user, ping_seconds=self.ping_seconds
+                self.runs,
+                execution_id,
+                organization_id=self.organization_id,
+                ping_seconds=self.ping_seconds,
+                after=self.after,
             )
             followed.headers[REPLAYED_HEADER] = "true"
             return followed
@@ -160,7 +168,7 @@ class _Answer:
             return await self._accepted(execution_id, session, request, response)
         # Only read so far: end the transaction, so no connection is held while waiting.
         await session.rollback()
-        await idempotency.outcome_of(self.runs, execution_id, owner_id=self.user)
+        await idempotency.outcome_of(self.runs, execution_id, organization_id=self.organization_id)
         return await self._read(execution_id, session)
 
     async def _accepted(
@@ -174,7 +182,9 @@ class _Answer:
         return execution
 
     async def _read(self, execution_id: uuid.UUID, session: AsyncSession) -> Execution:
-        execution = await execution_crud.get(session, owner_id=self.user, execution_id=execution_id)
+        execution = await execution_crud.get(
+            session, organization_id=self.organization_id, execution_id=execution_id
+        )
         if execution is None:
             raise NotFoundError("Execution not found")
         return execution
@@ -186,12 +196,14 @@ class _Answer:
     status_code=status.HTTP_202_ACCEPTED,
 )
 async def cancel_execution(
-    execution: ExecutionDep, user: CurrentUser, runs: RunManagerDep
+    access: Annotated[Access, require("executions:run")],
+    execution: ExecutionDep,
+    runs: RunManagerDep,
 ) -> Execution:
     """Stop a pending or running execution, whichever process runs it."""
     if execution.status.is_final:
         raise ConflictError(f"Execution already {execution.status.value}")
-    return await runs.cancel(execution.id, owner_id=user.id)
+    return await runs.cancel(execution.id, organization_id=access.organization_id)
 
 
 @router.get(
@@ -199,7 +211,22 @@ async def cancel_execution(
     responses={200: {"description": "Server-Sent Events", "content": {"text/event-stream": {}}}},
 )
 async def follow_execution(
-    execution: ExecutionDep, user: CurrentUser, runs: RunManagerDep, settings: SettingsDep
+    access: Annotated[Access, require("executions:read")],
+    execution: ExecutionDep,
+    runs: RunManagerDep,
+    settings: SettingsDep,
+    after: LastEventIdDep,
 ) -> EventSourceResponse:
-    """Follow a run from anywhere: its events from now on, or its outcome if it has ended."""
-    return follow_run(runs, execution.id, owner_id=user.id, ping_seconds=settings.sse_ping_seconds)
+    """Follow a run from anywhere: its events so far, then live, then its outcome.
+
+    Each event has an `id`; reconnecting with `Last-Event-ID` resumes after that event.
+    Events are kept `RUN_EVENTS_RETENTION_SECONDS` after the last one; a run whose
+    events are gone answers with its outcome alone.
+    """
+    return follow_run(
+        runs,
+        execution.id,
+        organization_id=access.organization_id,
+        ping_seconds=settings.sse_ping_seconds,
+        after=after,
+    )

@@ -1,4 +1,4 @@
-"""The registered tools, and running one directly as the signed-in user."""
+"""The registered tools, and running one directly as the signed-in user in their organisation."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from pydantic import ValidationError
 from app.ai.providers.base import ToolCall
 from app.ai.tools.base import Tool, ToolContext
 from app.ai.tools.manager import ToolManager
+from app.api.access import Access, require
+from app.api.audit import AuditDep
 from app.api.deps import (
     CurrentUser,
     DatabaseDep,
@@ -21,6 +23,7 @@ from app.api.deps import (
 )
 from app.api.error_responses import THROTTLED
 from app.api.user_limits import ToolCallLimit
+from app.core.audit_chain import arguments_hash
 from app.schemas.common import ErrorBody, Page
 from app.schemas.tool import ToolExecuteRequest, ToolExecuteResult, ToolRead
 
@@ -73,23 +76,39 @@ async def read_tool(
     "/{name}/execute", response_model=ToolExecuteResult, responses={**NOT_FOUND, **THROTTLED}
 )
 async def execute_tool(
+    access: Annotated[Access, require("tools:run")],
     _limit: ToolCallLimit,
     name: ToolNamePath,
     payload: ToolExecuteRequest,
-    user: CurrentUser,
     registry: ToolRegistryDep,
     manager: ToolManagerDep,
     database: DatabaseDep,
+    audit: AuditDep,
 ) -> ToolExecuteResult:
-    """Run one tool as the current user, under the same limits as an agent's call."""
+    """Run one tool as the caller in the active organisation, under an agent's call's limits."""
     tool = registry.get(name)
     try:
         tool.parse(payload.arguments)
     except ValidationError as exc:
         raise RequestValidationError(_argument_errors(exc)) from None
     call = ToolCall(id=f"direct-{uuid.uuid4().hex}", name=name, arguments=payload.arguments)
-    context = ToolContext(user_id=user.id, database=database)
+    context = ToolContext(
+        user_id=access.user_id, database=database, organization_id=access.organization_id
+    )
     result = await manager.run_call(call, allowed={name}, context=context)
+    await audit.record_alone(
+        "tool.executed",
+        organization_id=access.organization_id,
+        actor_id=access.user_id,
+        target_type="tool",
+        target_id=name,
+        details={
+            "tool": name,
+            "call_id": call.id,
+            "arguments_sha256": arguments_hash(payload.arguments),
+            "is_error": result.is_error,
+        },
+    )
     return ToolExecuteResult(
         name=result.name,
         content=result.content,

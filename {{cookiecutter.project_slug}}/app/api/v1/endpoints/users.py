@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from app.api.audit import AuditDep
 from app.api.deps import (
     AdminUser,
     Caller,
@@ -54,13 +55,28 @@ async def read_me(user: CurrentUser) -> Caller:
 
 @router.patch("/me", response_model=UserRead)
 async def update_me(
-    payload: UserUpdate, caller: SignedInUser, session: SessionDep, settings: SettingsDep
+    payload: UserUpdate,
+    caller: SignedInUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    audit: AuditDep,
 ) -> User:
     """Change one's own name or password (signed in with a password, not an API key)."""
     user = await user_crud.get(session, user_id=caller.id)
     if user is None:
         raise AuthenticationError()
-    return await user_crud.update(session, user=user, changes=await _changes(settings, payload))
+    changes = await _changes(settings, payload)
+    user = await user_crud.update(session, user=user, changes=changes)
+    await audit.record_account(
+        session,
+        "user.updated",
+        user_id=user.id,
+        actor_id=caller.id,
+        target_type="user",
+        target_id=user.id,
+        details=_audited(changes),
+    )
+    return user
 
 
 @router.get("", response_model=Page[UserRead], responses=ADMIN_ONLY)
@@ -79,9 +95,10 @@ async def list_users(
 async def update_user(
     user_id: uuid.UUID,
     payload: UserAdminUpdate,
-    _admin: AdminUser,
+    admin: AdminUser,
     session: SessionDep,
     settings: SettingsDep,
+    audit: AuditDep,
 ) -> User:
     """Change anyone's profile, role or active flag (administrators only)."""
     user = await user_crud.get(session, user_id=user_id)
@@ -96,7 +113,23 @@ async def update_user(
     # each other at once, the second sees the first's change and is rolled back.
     if removes_admin and not await user_crud.count_active_admins(session):
         raise ConflictError(LAST_ADMIN)
+    await audit.record_account(
+        session,
+        "admin.user_updated",
+        user_id=user.id,
+        actor_id=admin.id,
+        target_type="user",
+        target_id=user.id,
+        details=_audited(changes),
+    )
     return user
+
+
+def _audited(changes: dict[str, Any]) -> dict[str, Any]:
+    """What an audit entry says of a change: the fields, and the new role and active flag."""
+    shown: dict[str, Any] = {key: changes[key] for key in ("role", "is_active") if key in changes}
+    fields = sorted("password" if key == "hashed_password" else key for key in changes)
+    return {"fields": fields, **shown}
 
 
 def _removes_admin(user: User, changes: dict[str, Any]) -> bool:

@@ -27,7 +27,7 @@ def random_vectors(count: int, dimension: int, seed: int = 7) -> list[Vector]:
 async def store_vectors(
     database: Database,
     *,
-    owner_id: uuid.UUID,
+    organization_id: uuid.UUID,
     base: KnowledgeBase,
     vectors: Sequence[Vector],
     texts: Sequence[str] | None = None,
@@ -42,7 +42,7 @@ async def store_vectors(
     async with database.transaction() as session:
         document, _ = await repository.add_document(
             session,
-            owner_id=owner_id,
+            organization_id=organization_id,
             base_id=base.id,
             upload=DocumentUpload("v.txt", uuid.uuid4().bytes, "text/plain"),
         )
@@ -51,9 +51,9 @@ async def store_vectors(
         )
 
 
-def scope_of(owner_id: uuid.UUID, base: KnowledgeBase) -> SearchScope:
+def scope_of(organization_id: uuid.UUID, base: KnowledgeBase) -> SearchScope:
     return SearchScope(
-        owner_id=owner_id,
+        organization_id=organization_id,
         base_ids=(base.id,),
         embedding_model=base.embedding_model,
         dimension=base.embedding_dimension,

@@ -40,7 +40,7 @@ async def test_nearest_neighbours_use_the_hnsw_index(
     owner = await knowledge.owner()
     base = await knowledge.base(owner)
     await store_vectors(
-        knowledge.database, owner_id=owner, base=base, vectors=random_vectors(300, dimension)
+        knowledge.database, organization_id=owner, base=base, vectors=random_vectors(300, dimension)
     )
     query = random_vectors(1, dimension, seed=3)[0]
     literal = "[" + ",".join(str(float(v)) for v in query) + "]"
@@ -64,9 +64,12 @@ async def test_a_small_base_among_many_gets_full_results(knowledge: Knowledge) -
     small, big = await knowledge.base(owner), await knowledge.base(crowd)
     query = random_vectors(1, 384, seed=11)[0]
     near_query = [np.float32(1.0) * query + 0.01 * v for v in random_vectors(400, 384, seed=2)]
-    await store_vectors(knowledge.database, owner_id=crowd, base=big, vectors=near_query)
+    await store_vectors(knowledge.database, organization_id=crowd, base=big, vectors=near_query)
     await store_vectors(
-        knowledge.database, owner_id=owner, base=small, vectors=random_vectors(8, 384, seed=4)
+        knowledge.database,
+        organization_id=owner,
+        base=small,
+        vectors=random_vectors(8, 384, seed=4),
     )
 
     async with knowledge.database.transaction() as session:
@@ -81,7 +84,7 @@ async def test_a_size_without_an_index_is_searched_exactly(knowledge: Knowledge)
     owner = await knowledge.owner()
     base = await knowledge.base(owner)
     vectors = random_vectors(40, 100)
-    await store_vectors(knowledge.database, owner_id=owner, base=base, vectors=vectors)
+    await store_vectors(knowledge.database, organization_id=owner, base=base, vectors=vectors)
     query = random_vectors(1, 100, seed=8)[0]
 
     async with knowledge.database.transaction() as session:

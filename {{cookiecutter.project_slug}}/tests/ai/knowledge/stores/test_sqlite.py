@@ -30,7 +30,7 @@ async def test_vector_search_is_exact_cosine_ranking(knowledge: Knowledge) -> No
     owner = await knowledge.owner()
     base = await knowledge.base(owner)
     vectors = random_vectors(200, 16)
-    await store_vectors(knowledge.database, owner_id=owner, base=base, vectors=vectors)
+    await store_vectors(knowledge.database, organization_id=owner, base=base, vectors=vectors)
     query = random_vectors(1, 16, seed=99)[0]
 
     async with knowledge.database.transaction() as session:
@@ -59,7 +59,7 @@ async def test_sqlite_vec_ranks_like_the_numpy_scan(
     owner = await knowledge.owner()
     base = await knowledge.base(owner)
     await store_vectors(
-        knowledge.database, owner_id=owner, base=base, vectors=random_vectors(50, 16)
+        knowledge.database, organization_id=owner, base=base, vectors=random_vectors(50, 16)
     )
     query = random_vectors(1, 16, seed=5)[0]
     async with knowledge.database.transaction() as session:

@@ -1,0 +1,1 @@
+"""The checks every agent can list in its `guardrails`."""

@@ -1,0 +1,1 @@
+"""Your own guardrails, apart from the built-ins; list them in `catalog.py` here."""

@@ -1,0 +1,1 @@
+"""`make bench-durable`: what durable runs cost and what they give, measured (see __main__)."""
