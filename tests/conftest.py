@@ -27,6 +27,31 @@ def pytest_configure(config: pytest.Config) -> None:
     config.option.template = str(TEMPLATE_DIR)
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
+    """Stop when `--dist loadgroup` would split an xdist_group over workers.
+
+    The end-to-end servers and each configuration's venv are one per group; spread over
+    workers they run twice and share one Redis index, so one test's flush loses another's
+    state. pytest-xdist tags a grouped test's id with `@group`, which some pytest releases
+    drop without a word.
+    """
+    if node.config.getvalue("dist") != "loadgroup":
+        return
+    by_file: dict[str, list[str]] = {}
+    for nodeid in ids:
+        by_file.setdefault(nodeid.split("::", 1)[0], []).append(nodeid)
+    root = Path(node.config.rootpath)
+    for file, file_ids in by_file.items():
+        grouping = "xdist_group(" in (root / file).read_text(encoding="utf-8")
+        if grouping and not any("@" in nodeid for nodeid in file_ids):
+            pytest.exit(
+                f"pytest-xdist did not group the tests of {file}: install the pytest and "
+                "pytest-xdist versions requirements-dev.txt allows",
+                returncode=pytest.ExitCode.USAGE_ERROR,
+            )
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """KICKSTART_CONFIGS=default,minimal keeps only those configurations' tests.
 

@@ -48,6 +48,9 @@ async def test_readiness_is_503_when_the_database_is_unreachable(
     broken = await make_app(database_url=f"sqlite+aiosqlite:///{folder / 'app.db'}")
     # A rename is atomic: a background task reconnecting mid-delete cannot refill it.
     folder.rename(tmp_path / "gone")
+    # As when a server goes away: no open connection survives (one a background task
+    # opened before the rename would still reach the moved file).
+    await broken.state.database.engine.dispose()
     async with client_for(broken) as http:
         response = await http.get("/health/ready")
         alone = await http.get("/health/ready/database")
