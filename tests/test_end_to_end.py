@@ -89,6 +89,7 @@ def _serve(project: Path, admin_url: str, service_urls: dict[str, str]) -> Itera
         # Small pools: the generated suites share the server's 100 connections meanwhile.
         DATABASE_POOL_SIZE="5",
         DATABASE_MAX_OVERFLOW="5",
+        RUNS_DATABASE_POOL_SIZE="4",
         RUN_LEASE_SECONDS=str(LEASE_SECONDS),
         SWEEP_INTERVAL_SECONDS="0.5",
     )

@@ -86,7 +86,10 @@ def test_quick_start_renders_for_the_python_it_names() -> None:
 
 
 def test_requirements_dev_covers_every_generated_dependency(baked: Bake) -> None:
-    """The shared layer-2 venv must hold what the full project declares."""
+    """The shared layer-2 venv must hold what the full project declares.
+
+    requirements-dev.txt may add a bound of its own (one the template's tests need).
+    """
     pyproject = tomllib.loads((baked("default") / "pyproject.toml").read_text(encoding="utf-8"))
     declared = (
         pyproject["project"]["dependencies"] + pyproject["project"]["optional-dependencies"]["dev"]
@@ -101,7 +104,11 @@ def test_requirements_dev_covers_every_generated_dependency(baked: Bake) -> None
     for text in declared:
         wanted = Requirement(text)
         got = have.get(canonicalize_name(wanted.name))
-        if got is None or not wanted.extras <= got.extras or got.specifier != wanted.specifier:
+        if (
+            got is None
+            or not wanted.extras <= got.extras
+            or not set(wanted.specifier) <= set(got.specifier)
+        ):
             missing.append(text)
     assert missing == [], "add or update these in requirements-dev.txt"
 

@@ -226,6 +226,8 @@ class Settings(BaseSettings):
     run_role: Literal["both", "api", "worker"] = "both"
     # The run engine's own state (DBOS); empty means beside DATABASE_URL (see README).
     runs_database_url: str = ""
+    # Connections the run engine keeps to a PostgreSQL RUNS database, per process.
+    runs_database_pool_size: int = Field(default=10, ge=1)
     # Runs executing at once across every worker (0: no bound beyond each worker's).
     run_queue_concurrency: int = Field(default=0, ge=0)
     # How often a worker looks for queued runs, and how long a dead process's run waits.

@@ -83,7 +83,8 @@ def workflow_table(title: str, samples: dict[str, list[float]], *, postgres: boo
     )
     notes = (
         "run: launch (as the API launches it) to the finish the run records; agent runs: the"
-        " sum of its agent runs' own durations; overhead: the difference, run by run.",
+        " sum of its agent runs' spans, each stored to recorded finish; overhead: the"
+        " difference, run by run.",
     )
     return grid(title, header, [line], notes, numeric=4)
 

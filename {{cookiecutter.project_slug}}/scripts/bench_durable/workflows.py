@@ -6,8 +6,10 @@ Run by `make bench-durable` as a child process with the server's environment:
 
 Each sample is one run of a workflow whose four steps each run the scripted agent on the
 previous step's output, launched as the API launches it. Its overhead is the run's wall
-time (launch to the recorded finish) minus the wall time of its four agent runs (their
-`duration_ms`): what preparing, launching, awaiting and recording the steps costs.
+time (launch to the recorded finish) minus the wall time of its four agent runs, each from
+the moment it is stored to its recorded finish (what a run started alone through the API
+costs too): the time in which no agent run is under way, spent beginning and finishing the
+workflow and recording each step's start and outcome on it.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.ai.workflows.engine import WorkflowEngine
 from app.core.config import Settings
@@ -95,12 +97,17 @@ async def _finished(database: Database, run_id: uuid.UUID) -> tuple[datetime, fl
             if run.status.is_final:
                 if run.status is not WorkflowRunStatus.COMPLETED or run.finished_at is None:
                     raise RuntimeError(f"a measured run ended {run.status}: {run.error_message}")
-                agents = await session.scalar(
-                    select(func.coalesce(func.sum(Execution.duration_ms), 0.0))
+                spans = await session.execute(
+                    select(Execution.created_at, Execution.finished_at)
                     .join(StepRecord, StepRecord.execution_id == Execution.id)
                     .where(StepRecord.run_id == run_id)
                 )
-                return run.finished_at, float(agents or 0.0)
+                agents = sum(
+                    (finished - created).total_seconds() * 1000
+                    for created, finished in spans
+                    if finished is not None
+                )
+                return run.finished_at, agents
         await asyncio.sleep(POLL_SECONDS)
     raise RuntimeError(f"workflow run {run_id} did not finish in {RUN_DEADLINE_SECONDS:g} s")
 

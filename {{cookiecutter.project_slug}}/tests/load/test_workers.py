@@ -61,8 +61,10 @@ def fleet(
             OPENAI_API_KEY="sk-test",
             OPENAI_BASE_URL=fake_provider.url,
             LLM_MAX_RETRIES="0",
+            # Four processes share the test server's connections with the rest of the suite.
             DATABASE_POOL_SIZE="4",
             DATABASE_MAX_OVERFLOW="4",
+            RUNS_DATABASE_POOL_SIZE="4",
             # A loaded machine may take seconds to hand out a connection in the burst;
             # shedding is what the burst test checks, not this one.
             DATABASE_POOL_TIMEOUT_SECONDS="30",

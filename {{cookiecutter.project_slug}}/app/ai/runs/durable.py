@@ -111,6 +111,8 @@ async def acquire(settings: Settings, runner: DurableRunner) -> None:
         }
         if url.startswith("sqlite"):
             config["system_database_engine"] = _sqlite_engine(url)
+        else:
+            config["sys_db_pool_size"] = settings.runs_database_pool_size
         DBOS(config=config)
         if settings.run_role == "api":
             DBOS.listen_queues([])

@@ -12,10 +12,11 @@ import asyncio
 import contextlib
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import structlog
 from dbos import DBOS, Queue, SetWorkflowID, WorkflowHandleAsync
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.ai.runs import PreparedRun, RunManager, cancellation, durable, persistence
 from app.ai.workflows import records
@@ -158,25 +159,46 @@ class WorkflowEngine:
     async def _prepare_agent(
         self, run_id: uuid.UUID, step: AgentStep, iteration: int, message: str
     ) -> PreparedRun | None:
-        """Store the agent run for a step and record the step begun; None once the run ended."""
-        prepared: PreparedRun | None = None
-        async with self.database.transaction() as session:
+        """Store the step's agent run and record the step begun, in one transaction.
+
+        None once the run has ended, or when the step's agent is gone (the run fails).
+        """
+
+        async def work(session: AsyncSession) -> PreparedRun | Literal["ended", "no_agent"]:
             run = await session.get(WorkflowRun, run_id)
             if run is None or run.status.is_final:
-                return None
+                return "ended"
             agent = await workflow_crud.organization_agent(
                 session, organization_id=run.organization_id, agent_id=step.agent_id
             )
-            if agent is not None:
-                prepared = await persistence.store_pending_run(
-                    session,
-                    user_id=run.owner_id,
-                    agent=agent,
-                    message=message,
-                    conversation_id=None,
-                    prior_messages=(),
-                )
-        if prepared is None:
+            if agent is None:
+                return "no_agent"
+            prepared = await persistence.store_pending_run(
+                session,
+                user_id=run.owner_id,
+                agent=agent,
+                message=message,
+                conversation_id=None,
+                prior_messages=(),
+            )
+            await records.record_step_started(
+                session,
+                run_id,
+                step_id=step.id,
+                iteration=iteration,
+                type=step.type,
+                input=message,
+                execution_id=prepared.execution_id,
+                event={"agent_id": str(step.agent_id)},
+            )
+            # Leased before it is visible, so no sweep takes the stored run for an orphan.
+            await cancellation.renew_lease(
+                self.store, prepared.execution_id, self.settings.run_lease_seconds
+            )
+            return prepared
+
+        prepared = await records.in_transaction(self.database, work)
+        if prepared == "no_agent":
             await records.finish_run(
                 self.database,
                 run_id,
@@ -184,21 +206,7 @@ class WorkflowEngine:
                 error_type="agent_not_found",
                 error_message=f"Step '{step.id}': its agent no longer exists",
             )
-            return None
-        await cancellation.renew_lease(
-            self.store, prepared.execution_id, self.settings.run_lease_seconds
-        )
-        await records.start_step(
-            self.database,
-            run_id,
-            step_id=step.id,
-            iteration=iteration,
-            type=step.type,
-            input=message,
-            execution_id=prepared.execution_id,
-            event={"agent_id": str(step.agent_id)},
-        )
-        return prepared
+        return prepared if isinstance(prepared, PreparedRun) else None
 
     async def _launch_agent(self, prepared: PreparedRun) -> WorkflowHandleAsync[str]:
         """The agent run as a child workflow of this run, run here with its text streamed."""

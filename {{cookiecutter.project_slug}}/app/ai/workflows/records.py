@@ -103,31 +103,55 @@ async def start_step(
     """Record a step begun (a repeat of the same pass updates it); the record's id."""
 
     async def work(session: AsyncSession) -> uuid.UUID:
-        record = await _record(session, run_id, step_id, iteration)
-        if record is None:
-            record = WorkflowStepRecord(
-                run_id=run_id, step_id=step_id, iteration=iteration, type=type
-            )
-            session.add(record)
-        record.status = StepStatus.WAITING if waiting else StepStatus.RUNNING
-        record.input = input
-        record.execution_id = execution_id
-        record.started_at = utc_now()
-        await session.flush()
-        status = WorkflowRunStatus.WAITING if waiting else WorkflowRunStatus.RUNNING
-        await session.execute(
-            update(WorkflowRun)
-            .where(WorkflowRun.id == run_id, WorkflowRun.status.in_(ACTIVE))
-            .values(status=status, updated_at=utc_now())
+        return await record_step_started(
+            session,
+            run_id,
+            step_id=step_id,
+            iteration=iteration,
+            type=type,
+            input=input,
+            execution_id=execution_id,
+            waiting=waiting,
+            event=event,
         )
-        name = "approval.requested" if waiting else "step.started"
-        data = {"step": step_id, "iteration": iteration, "type": type}
-        if execution_id is not None:
-            data["execution_id"] = str(execution_id)
-        await add_event(session, run_id, name, data | (event or {}))
-        return record.id
 
     return await in_transaction(database, work)
+
+
+async def record_step_started(
+    session: AsyncSession,
+    run_id: uuid.UUID,
+    *,
+    step_id: str,
+    iteration: int,
+    type: str,
+    input: str | None = None,
+    execution_id: uuid.UUID | None = None,
+    waiting: bool = False,
+    event: dict[str, Any] | None = None,
+) -> uuid.UUID:
+    """`start_step` within the caller's transaction, beside the caller's own writes."""
+    record = await _record(session, run_id, step_id, iteration)
+    if record is None:
+        record = WorkflowStepRecord(run_id=run_id, step_id=step_id, iteration=iteration, type=type)
+        session.add(record)
+    record.status = StepStatus.WAITING if waiting else StepStatus.RUNNING
+    record.input = input
+    record.execution_id = execution_id
+    record.started_at = utc_now()
+    await session.flush()
+    status = WorkflowRunStatus.WAITING if waiting else WorkflowRunStatus.RUNNING
+    await session.execute(
+        update(WorkflowRun)
+        .where(WorkflowRun.id == run_id, WorkflowRun.status.in_(ACTIVE))
+        .values(status=status, updated_at=utc_now())
+    )
+    name = "approval.requested" if waiting else "step.started"
+    data = {"step": step_id, "iteration": iteration, "type": type}
+    if execution_id is not None:
+        data["execution_id"] = str(execution_id)
+    await add_event(session, run_id, name, data | (event or {}))
+    return record.id
 
 
 async def finish_agent_step(
