@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import uuid
 from collections.abc import AsyncIterator
 
@@ -98,25 +99,27 @@ async def _watch(
     """Poll the cancel flag and renew the lease until `stop` is set.
 
     Once a cancel is seen the run is cancelled again every `RECANCEL_SECONDS` until it
-    stops, so a cancellation lost inside some library call is delivered again.
+    stops, so a cancellation lost inside some library call is delivered again. Both are
+    timed by the clock, not by counting polls: on a busy event loop a poll takes longer
+    than its interval, and a lease renewed every so many polls would lapse under load.
     """
-    polls_per_renewal = max(1, int(lease_seconds / 3 / POLL_INTERVAL_SECONDS))
-    polls_per_recancel = int(RECANCEL_SECONDS / POLL_INTERVAL_SECONDS)
-    polls = 0
-    polls_since_cancel: int | None = None
+    renew_every = lease_seconds / 3
+    renewed_at = time.monotonic()
+    cancelled_at: float | None = None
     while not await _stopped_within(stop, POLL_INTERVAL_SECONDS):
-        polls += 1
-        if polls_since_cancel is not None:
-            polls_since_cancel += 1
-            if polls_since_cancel % polls_per_recancel == 0:
+        now = time.monotonic()
+        if cancelled_at is not None:
+            if now - cancelled_at >= RECANCEL_SECONDS:
+                cancelled_at = now
                 task.cancel()
         elif await quietly(
             is_cancel_requested(store, execution_id), STORE_CALL_SECONDS, what="cancel check"
         ):
-            polls_since_cancel = 0
+            cancelled_at = time.monotonic()
             seen.set()
             task.cancel()
-        if polls % polls_per_renewal == 0:
+        if time.monotonic() - renewed_at >= renew_every:
+            renewed_at = time.monotonic()
             await quietly(
                 renew_lease(store, execution_id, lease_seconds),
                 STORE_CALL_SECONDS,

@@ -28,7 +28,7 @@ from app.ai.runs.loop import AgentLoop
 from app.ai.runs.types import UNRECORDED_ORGANIZATION, PreparedRun
 from app.ai.tools.manager import ToolManager
 from app.ai.tools.registry import ToolRegistry
-from app.core.bounded import settle
+from app.core.bounded import quietly, settle
 from app.core.config import Settings
 from app.core.errors import ServiceUnavailableError, UnprocessableError
 from app.core.event_log import START
@@ -85,6 +85,8 @@ class RunManager:
         self._bodies: dict[uuid.UUID, asyncio.Task[Any]] = {}
         self._sinks: dict[uuid.UUID, EventSink] = {}
         self._results: dict[uuid.UUID, Execution] = {}
+        # Launched here and begun: their bodies hold the lease from then on.
+        self._begun: set[uuid.UUID] = set()
         self._follower = RunFollower(database=self.database, store=store, is_live=self._is_live)
         self._reserved = 0
         self._stopping = False
@@ -183,6 +185,7 @@ class RunManager:
             self._tasks.pop(execution_id, None)
             self._sinks.pop(execution_id, None)
             self._results.pop(execution_id, None)
+            self._begun.discard(execution_id)
 
         task.add_done_callback(forget)
         return task
@@ -192,10 +195,28 @@ class RunManager:
         execution_id = prepared.execution_id
         if self.settings.run_role == "api":
             return await self._queued(prepared, stream=stream)
-        handle = await durable.start(self, prepared, stream=stream)
-        await handle.get_result()
+        keeper = asyncio.create_task(self._lease_until_begun(execution_id))
+        try:
+            handle = await durable.start(self, prepared, stream=stream)
+            await handle.get_result()
+        finally:
+            keeper.cancel()
         # Absent when the engine had already run this workflow: the stored row is its outcome.
         return self._results.pop(execution_id, None) or await self._stored(prepared)
+
+    async def _lease_until_begun(self, execution_id: uuid.UUID) -> None:
+        """Renew the lease taken at `prepare` until the workflow's body holds its own.
+
+        A launch waiting for the engine (its database, under a burst) must not look
+        abandoned to another process's sweep, which would start the run a second time.
+        """
+        seconds = self.settings.run_lease_seconds
+        while True:
+            await asyncio.sleep(seconds / 3)
+            if execution_id in self._begun:
+                return
+            renewal = cancellation.renew_lease(self.store, execution_id, seconds)
+            await quietly(renewal, cancellation.STORE_CALL_SECONDS, what="lease renewal")
 
     async def _queued(self, prepared: PreparedRun, *, stream: bool) -> Execution:
         """Queue the run for a worker and pass its events on until it ends."""
@@ -222,6 +243,8 @@ class RunManager:
         task = asyncio.current_task()
         assert task is not None
         self._bodies[execution_id] = task
+        if execution_id in self._tasks:
+            self._begun.add(execution_id)
         try:
             sink = self._sinks.pop(execution_id, events.discard)
             execution = await self.run(prepared, sink=sink, stream=stream)

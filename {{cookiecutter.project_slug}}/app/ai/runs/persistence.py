@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
+import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,6 +33,8 @@ from app.db.session import Database
 from app.db.types import utc_now
 from app.models import Agent, Execution, ExecutionStatus, MessageRole
 from app.models.conversation import DEFAULT_TITLE
+
+logger = structlog.get_logger(__name__)
 
 HISTORY_MESSAGE_LIMIT = 200
 TITLE_LENGTH = 60
@@ -247,17 +250,26 @@ def _tool_event(prepared: PreparedRun, call: ToolCall, result: ToolResult) -> au
 async def finish(
     database: Database, prepared: PreparedRun, draft: Draft, changes: dict[str, Any]
 ) -> Execution:
-    """Record the outcome with the answer, or any reply cut short, in one transaction."""
+    """Record the outcome with the answer, or any reply cut short, in one transaction.
+
+    Only the first outcome counts: a run some other process has already ended keeps its
+    outcome and its messages, and this one's reply is not stored beside them.
+    """
     message_id = draft.message_id
     async with database.transaction() as session:
+        # The row is locked by this update, so a second finisher waits and then finds it ended.
+        execution = await execution_crud.change(
+            session, execution_id=prepared.execution_id, changes=changes, unfinished_only=True
+        )
+        if execution is None:
+            ended = await execution_crud.get_any(session, execution_id=prepared.execution_id)
+            assert ended is not None
+            logger.warning("execution_already_ended", execution_id=str(prepared.execution_id))
+            return ended
         if draft.final is not None:
             await _write_reply(session, prepared, draft.final, draft)
         elif draft.text and (draft.unsaved or draft.message_id is None):
             message_id = await _write_draft(session, prepared, draft)
-        execution = await execution_crud.change(
-            session, execution_id=prepared.execution_id, changes=changes
-        )
-        assert execution is not None
     if draft.final is not None:
         draft.text, draft.message_id, draft.saved_length, draft.final = "", None, 0, None
     elif draft.text:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import time
 import uuid
 
@@ -83,3 +84,34 @@ async def test_a_swallowed_cancel_is_delivered_again() -> None:
     assert done, "the run kept going after its cancel was swallowed"
     assert task.cancelled()
     assert swallowed == 1
+
+
+class SlowStore(MemoryStore):
+    """Every cancel check takes a second, as on a busy event loop; renewals are timed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.renewed_at: list[float] = []
+
+    async def get(self, key: str) -> str | None:
+        """Answer after a second."""
+        await asyncio.sleep(1.0)
+        return await super().get(key)
+
+    async def set(self, key: str, value: str, *, ttl_seconds: int | None = None) -> None:
+        """Note when the lease is renewed."""
+        if key.startswith(LEASE_PREFIX):
+            self.renewed_at.append(time.monotonic())
+        await super().set(key, value, ttl_seconds=ttl_seconds)
+
+
+async def test_the_lease_is_renewed_in_time_when_each_poll_is_slow() -> None:
+    store = SlowStore()
+    lease_seconds = 1.5  # stored for 2 s; renewed every 0.5 s by the clock
+
+    async with watched(store, uuid.uuid4(), lease_seconds=lease_seconds):
+        await asyncio.sleep(5.0)
+
+    gaps = [later - earlier for earlier, later in itertools.pairwise(store.renewed_at)]
+    assert len(gaps) >= 3
+    assert max(gaps) < max(1, round(lease_seconds)), gaps
