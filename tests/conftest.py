@@ -14,6 +14,7 @@ import pytest
 from tests.helpers import (
     DEFAULT_DATABASE_URL,
     DEFAULT_REDIS_URL,
+    LONGEST_FIRST,
     SUPPORTED,
     TEMPLATE_DIR,
     answers_for,
@@ -53,6 +54,19 @@ def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Keep the configurations KICKSTART_CONFIGS names, then put the longest work first."""
+    _keep_wanted_configs(config, items)
+    items.sort(key=_rank)
+
+
+def _rank(item: pytest.Item) -> int:
+    """Where the item's unit of work stands in LONGEST_FIRST; the rest after, in order."""
+    group = item.get_closest_marker("xdist_group")
+    unit = str(group.args[0]) if group and group.args else item.name.split("[", 1)[0]
+    return LONGEST_FIRST.index(unit) if unit in LONGEST_FIRST else len(LONGEST_FIRST)
+
+
+def _keep_wanted_configs(config: pytest.Config, items: list[pytest.Item]) -> None:
     """KICKSTART_CONFIGS=default,minimal keeps only those configurations' tests.
 
     CI's matrix uses it to split configurations across jobs; tests that are not about

@@ -167,6 +167,9 @@ class SuiteConfig:
     # Test paths to run instead of the whole suite (every module is still collected, so a
     # dangling import of a pruned file fails); empty runs everything.
     paths: tuple[str, ...] = ()
+    # The Redis database index its tests use in place of TEST_REDIS_URL's, so two suites
+    # running side by side never reset each other's counters.
+    redis_index: int | None = None
 
 
 # What a provider choice changes: the provider and embedder modules, the catalogs, the
@@ -180,6 +183,11 @@ PROVIDER_PATHS = (
     "tests/test_main.py",
 )
 
+# What pruning every option changes beyond the provider choice: the settings, tracing,
+# the stores without Redis, start-up and the health checks. The rest of the SQLite suite
+# runs on the `default` project in the AGENTS.md walkthrough's `make check`.
+BARE_PATHS = (*PROVIDER_PATHS, "tests/core", "tests/api/test_health.py")
+POSTGRESQL_REDIS = {"database": "postgresql", "use_redis": True}
 
 # Layer 2: rendered for the running Python; the others share this venv.
 SUITES: dict[str, SuiteConfig] = {
@@ -192,8 +200,16 @@ SUITES: dict[str, SuiteConfig] = {
     # layer on SQLite is `default`'s); with every provider on, what differs is what the
     # provider choice touches.
     "minimal": SuiteConfig(MINIMAL, coverage=False, marks="not slow", paths=PROVIDER_PATHS),
-    "bare": SuiteConfig({**MINIMAL, **NO_PROVIDERS}, coverage=False, marks="not slow"),
-    "postgresql_redis": SuiteConfig({"database": "postgresql", "use_redis": True}, services=True),
+    "bare": SuiteConfig(
+        {**MINIMAL, **NO_PROVIDERS}, coverage=False, marks="not slow", paths=BARE_PATHS
+    ),
+    # The full project on its services, in two halves that run side by side: the fast
+    # layer with the coverage floor, and the slow layer (servers, workers, browser, load),
+    # whose code runs in other processes that coverage does not follow.
+    "postgresql_redis": SuiteConfig(POSTGRESQL_REDIS, services=True, marks="not slow"),
+    "postgresql_redis_slow": SuiteConfig(
+        POSTGRESQL_REDIS, services=True, coverage=False, marks="slow", redis_index=1
+    ),
     # Between `default` (all three providers) and `bare` (none): each provider alone, and
     # Anthropic with Gemini (no OpenAI, whose SDK also serves local servers). They run the
     # tests a provider choice touches, without the slow layer and the coverage overhead
@@ -203,6 +219,20 @@ SUITES: dict[str, SuiteConfig] = {
         for name in ("only_openai", "only_anthropic", "only_gemini", "no_openai")
     },
 }
+
+
+# The longest units of work (an xdist group, or a test of its own), longest first. With
+# `--dist loadgroup` the two workers take units in collection order, so these start at
+# once and the short ones fill in around them rather than one long unit starting last.
+LONGEST_FIRST = (
+    "layer2-postgresql_redis",
+    "test_agents_guide_commands_work",
+    "layer2-postgresql_redis_slow",
+    "layer2-default",
+    "e2e",
+    "test_readme_quick_start_serves_the_default_project",
+    "upgrade",
+)
 
 
 def answers_for(extra: Mapping[str, Any]) -> dict[str, Any]:

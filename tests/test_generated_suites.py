@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -129,10 +130,13 @@ def prepared(
 
 
 def _suite_env(request: pytest.FixtureRequest, config: SuiteConfig) -> dict[str, str]:
-    if config.services:
-        urls: dict[str, str] = request.getfixturevalue("service_urls")
-        return clean_env(**urls)
-    return clean_env()
+    if not config.services:
+        return clean_env()
+    urls: dict[str, str] = dict(request.getfixturevalue("service_urls"))
+    if config.redis_index is not None:
+        url = urlsplit(urls["TEST_REDIS_URL"])
+        urls["TEST_REDIS_URL"] = url._replace(path=f"/{config.redis_index}").geturl()
+    return clean_env(**urls)
 
 
 def _assert_suite_passed(name: str, outcome: Outcome) -> None:
