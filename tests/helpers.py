@@ -170,6 +170,9 @@ class SuiteConfig:
     # The Redis database index its tests use in place of TEST_REDIS_URL's, so two suites
     # running side by side never reset each other's counters.
     redis_index: int | None = None
+    # Test paths left out entirely (`--ignore`): for a project another configuration
+    # already runs them on, collection included.
+    ignore: tuple[str, ...] = ()
 
 
 # What a provider choice changes: the provider and embedder modules, the catalogs, the
@@ -195,7 +198,11 @@ SUITES: dict[str, SuiteConfig] = {
     # coverage floor; this one proves it installs, lints and type-checks on its own, and
     # runs the slow layer on SQLite. Its other tests run in `make check` of the AGENTS.md
     # walkthrough (tests/test_generated_suites.py), on this project extended by every recipe.
-    "default": SuiteConfig({}, fresh_venv=True, coverage=False, marks="slow"),
+    # Its load tests are `postgresql_redis_slow`'s: that run has the services, and runs
+    # each SQLite case too.
+    "default": SuiteConfig(
+        {}, fresh_venv=True, coverage=False, marks="slow", ignore=("tests/load",)
+    ),
     # The SQLite-only project: `bare` runs what pruning every option touches (the slow
     # layer on SQLite is `default`'s); with every provider on, what differs is what the
     # provider choice touches.

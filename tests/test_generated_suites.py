@@ -168,6 +168,7 @@ def test_generated_suite_passes(
     args = "-q -p no:cacheprovider -p no:cookies"
     if LAYER2[name].marks:
         args += f" -m '{LAYER2[name].marks}'"
+    args += "".join(f" --ignore={path}" for path in LAYER2[name].ignore)
     if LAYER2[name].paths:
         collected = project.make("test", env=env, ARGS=f"{args} --collect-only", COVERAGE="")
         _assert_collected(name, collected)
