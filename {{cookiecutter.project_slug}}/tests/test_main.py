@@ -61,6 +61,30 @@ def test_building_the_app_loads_no_library_that_only_some_requests_need() -> Non
     assert completed.stdout.strip() == "[]"
 
 
+def test_starting_the_app_leaves_the_mcp_sdk_to_the_first_mcp_call(tmp_path: Path) -> None:
+    """Half a second of start-up that a process serving no MCP client never needs."""
+    probe = (
+        "import asyncio, sys, app.main as m\n"
+        "async def main():\n"
+        "    application = m.create_app()\n"
+        "    async with application.router.lifespan_context(application):\n"
+        "        print(sorted(name for name in sys.modules if name.split('.')[0] == 'mcp'))\n"
+        "asyncio.run(main())\n"
+    )
+    completed = subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", probe],
+        cwd=PROJECT_ROOT,
+        env=_child_env(DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'app.db'}"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip().splitlines()[-1] == "[]"
+
+
 def test_importing_main_leaves_garbage_collection_on_and_the_import_out_of_it() -> None:
     """The collector paused for the import is back on; what the import made is frozen."""
     probe = "import gc, app.main; print(gc.isenabled(), gc.get_freeze_count() > 100_000)"

@@ -2,14 +2,16 @@
 
 An access token or an API key is the bearer credential; a request without a valid one is
 a 401 before the MCP transport sees it. The caller acts in their personal workspace, or in
-the organisation an `X-Organization-Id` header names: a member's, else a 404. The transport and its handlers
-(app/ai/mcp/server.py) load with the application's lifespan, so building the app does
-not import the MCP SDK.
+the organisation an `X-Organization-Id` header names: a member's, else a 404. The transport
+and its handlers (app/ai/mcp/server.py) load on the first authenticated call: the MCP SDK
+takes about half a second to import, which a process that never serves an MCP client
+should not pay at start-up.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -37,7 +39,7 @@ class McpEndpoint:
 
     def __init__(self, state: Any) -> None:
         self.state = state
-        self.manager: StreamableHTTPSessionManager | None = None
+        self.transport = McpTransport(state)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Refuse a missing or bad credential with 401, as the REST API does."""
@@ -56,14 +58,18 @@ class McpEndpoint:
         except AppError as exc:
             await _refuse(exc, exc.headers or {})(scope, receive, send)
             return
-        if self.manager is None:
-            await JSONResponse({"detail": "Starting up"}, status_code=503)(scope, receive, send)
+        manager = await self.transport.manager()
+        if manager is None:
+            stopping = JSONResponse(
+                {"detail": "Shutting down"}, status_code=503, headers={"Retry-After": "1"}
+            )
+            await stopping(scope, receive, send)
             return
         state = scope.setdefault("state", {})
         state[USER_KEY] = caller.id
         state[ORGANIZATION_KEY] = access.organization_id
         state[PERMISSIONS_KEY] = access.permissions
-        await self.manager.handle_request(scope, receive, send)
+        await manager.handle_request(scope, receive, send)
 
     async def _access(self, request: Request, caller: Caller) -> Access:
         """The caller's membership of the organisation the header names, or of their own."""
@@ -75,6 +81,55 @@ class McpEndpoint:
         database: Database = self.state.database
         async with database.transaction() as session:
             return await resolve_access(session, caller, organization_id)
+
+
+class McpTransport:
+    """The MCP SDK's session manager: started by the first call, stopped with the app.
+
+    Its task group is held by a task of its own: the request that starts it ends long
+    before the transport, and a cancel scope must end in the task it began in.
+    """
+
+    def __init__(self, state: Any) -> None:
+        self.state = state
+        self._manager: StreamableHTTPSessionManager | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+        self._stop = asyncio.Event()
+
+    async def manager(self) -> StreamableHTTPSessionManager | None:
+        """The running session manager, started on first use; None once shutting down."""
+        if self._manager is None and not self._stop.is_set():
+            async with self._lock:
+                if self._manager is None and not self._stop.is_set():
+                    self._manager = await self._start()
+        return None if self._stop.is_set() else self._manager
+
+    async def _start(self) -> StreamableHTTPSessionManager:
+        """Import the SDK off the event loop, build the manager and enter its task group."""
+        server = await asyncio.to_thread(importlib.import_module, "app.ai.mcp.server")
+        manager: StreamableHTTPSessionManager = server.build_manager(self.state)
+        started = asyncio.Event()
+
+        async def hold() -> None:
+            async with manager.run():
+                started.set()
+                await self._stop.wait()
+
+        task = asyncio.create_task(hold(), name="mcp-server")
+        waiting = asyncio.create_task(started.wait())
+        await asyncio.wait({task, waiting}, return_when=asyncio.FIRST_COMPLETED)
+        waiting.cancel()
+        if task.done():
+            task.result()  # the transport failed to start: say why
+        self._task = task
+        return manager
+
+    async def stop(self) -> None:
+        """Close every session and leave the task group, if it was ever entered."""
+        self._stop.set()
+        if self._task is not None:
+            await self._task
 
 
 def _refuse(exc: AppError, headers: dict[str, str]) -> JSONResponse:
@@ -91,33 +146,10 @@ def install_mcp_server(app: FastAPI) -> None:
 
 @asynccontextmanager
 async def mcp_running(app: FastAPI) -> AsyncIterator[None]:
-    """The MCP transport's task group, held by a task of its own while the application serves.
-
-    A lifespan may end in another task than it began in; the transport's cancel scope
-    must not, so a dedicated task enters and leaves it.
-    """
+    """Serve, then stop the MCP transport if a call started it."""
     endpoint: McpEndpoint | None = getattr(app.state, "mcp_endpoint", None)
-    if endpoint is None:
-        yield
-        return
-    from app.ai.mcp.server import build_manager
-
-    manager = endpoint.manager = build_manager(app.state)
-    started, stop = asyncio.Event(), asyncio.Event()
-
-    async def hold() -> None:
-        async with manager.run():
-            started.set()
-            await stop.wait()
-
-    task = asyncio.create_task(hold(), name="mcp-server")
-    waiting = asyncio.create_task(started.wait())
-    await asyncio.wait({task, waiting}, return_when=asyncio.FIRST_COMPLETED)
-    waiting.cancel()
-    if task.done():
-        task.result()  # the transport failed to start: say why
     try:
         yield
     finally:
-        stop.set()
-        await task
+        if endpoint is not None:
+            await endpoint.transport.stop()
