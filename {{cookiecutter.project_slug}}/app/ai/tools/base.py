@@ -6,6 +6,8 @@ model and the validation applied to what the model sends back are the same thing
 
 from __future__ import annotations
 
+import copy
+import functools
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
@@ -105,9 +107,7 @@ class Tool(ABC, Generic[ArgsT]):
 
         The arguments model's title and docstring stay out: `description` speaks to the model.
         """
-        parameters = self.arguments.model_json_schema()
-        parameters.pop("title", None)
-        parameters.pop("description", None)
+        parameters = copy.deepcopy(_parameters_schema(self.arguments))
         return ToolDefinition(name=self.name, description=self.description, parameters=parameters)
 
     @abstractmethod
@@ -123,3 +123,12 @@ class Tool(ABC, Generic[ArgsT]):
             Exception: anything else is reported to the model as an internal failure
                 and logged, without its message.
         """
+
+
+@functools.cache
+def _parameters_schema(arguments: type[BaseModel]) -> dict[str, Any]:
+    """An arguments model's JSON schema, built once: every turn offers the tools again."""
+    schema = arguments.model_json_schema()
+    schema.pop("title", None)
+    schema.pop("description", None)
+    return schema

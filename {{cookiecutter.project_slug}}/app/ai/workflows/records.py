@@ -89,31 +89,16 @@ async def begin_run(database: Database, run_id: uuid.UUID) -> dict[str, Any] | N
 
 
 async def start_step(
-    database: Database,
-    run_id: uuid.UUID,
-    *,
-    step_id: str,
-    iteration: int,
-    type: str,
-    input: str | None = None,
-    execution_id: uuid.UUID | None = None,
-    waiting: bool = False,
-    event: dict[str, Any] | None = None,
+    database: Database, run_id: uuid.UUID, *, step_id: str, **fields: Any
 ) -> uuid.UUID:
-    """Record a step begun (a repeat of the same pass updates it); the record's id."""
+    """Record a step begun (a repeat of the same pass updates it); the record's id.
+
+    `fields` are `record_step_started`'s: iteration, type, and optionally input,
+    execution_id, waiting and event.
+    """
 
     async def work(session: AsyncSession) -> uuid.UUID:
-        return await record_step_started(
-            session,
-            run_id,
-            step_id=step_id,
-            iteration=iteration,
-            type=type,
-            input=input,
-            execution_id=execution_id,
-            waiting=waiting,
-            event=event,
-        )
+        return await record_step_started(session, run_id, step_id=step_id, **fields)
 
     return await in_transaction(database, work)
 
