@@ -34,6 +34,8 @@ async def test_a_member_runs_the_teams_workflow_and_approves_its_step(
     assert [run["id"] for run in seen_by_owner.json()["items"]] == [run_id]
     personal = await client.get(f"{API}/workflow-runs", headers=member.headers)
     assert personal.json()["items"] == []
+    # The member's approval took the run on to the release review, where it waits again.
+    await run_when(client, team.headers("member"), run_id, "waiting", waiting_at="review_release")
 
 
 async def test_a_viewer_reads_the_teams_workflows_but_may_not_change_run_or_decide(

@@ -42,8 +42,8 @@ _attempt: ContextVar[str] = ContextVar("run_attempt", default="")
 class DurableRunner(Protocol):
     """What the workflow needs from the application that executes it."""
 
-    async def run_workflow(self, prepared: PreparedRun, *, stream: bool) -> str:
-        """Run the execution to its end inside the workflow; its final status."""
+    async def run_workflow(self, prepared: PreparedRun, *, stream: bool) -> dict[str, Any]:
+        """Run the execution to its end inside the workflow; how it ended."""
         ...
 
 
@@ -147,7 +147,7 @@ def runs_here() -> bool:
 
 async def start(
     runner: DurableRunner, prepared: PreparedRun, *, stream: bool
-) -> WorkflowHandleAsync[str]:
+) -> WorkflowHandleAsync[dict[str, Any]]:
     """Run the execution in this process now, as a workflow another can resume."""
     key = str(prepared.execution_id)
     _engine.launched_here[key] = runner
@@ -217,7 +217,7 @@ async def current_attempt() -> str:
 
 
 @DBOS.workflow(name=WORKFLOW_NAME)
-async def agent_run(prepared: PreparedRun, stream: bool) -> str:
+async def agent_run(prepared: PreparedRun, stream: bool) -> dict[str, Any]:
     """The durable run: everything it does goes through `step`, so it resumes where it was."""
     runner = _engine.launched_here.pop(str(prepared.execution_id), None) or _engine.primary
     if runner is None:

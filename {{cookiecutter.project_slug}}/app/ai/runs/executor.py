@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.ai.budgets import ERROR_TYPE as BUDGET_EXCEEDED
 from app.ai.budgets import BudgetExceededError
@@ -57,6 +58,8 @@ class RunExecutor:
         self.store = store
         self._agent_loop = agent_loop
         self._stopping = stopping
+        # Written with every outcome, in its transaction (see `RunManager.on_outcome`).
+        self.outcome_hooks: list[persistence.OutcomeHook] = []
 
     async def run(
         self, prepared: PreparedRun, *, sink: EventSink = events.discard, stream: bool = False
@@ -188,7 +191,9 @@ class RunExecutor:
         """The stored execution; after the last retry, the unstored one the sweep will fail."""
         for delay in (*OUTCOME_RETRY_DELAYS, None):
             try:
-                return await persistence.finish(self.database, prepared, tally.draft, outcome)
+                return await persistence.finish(
+                    self.database, prepared, tally.draft, outcome, self._on_finished
+                )
             except OUTAGE_ERRORS as exc:
                 logger.warning(
                     "execution_outcome_write_failed",
@@ -200,6 +205,13 @@ class RunExecutor:
                 await asyncio.sleep(delay)
         logger.error("execution_outcome_lost", execution_id=str(prepared.execution_id))
         return persistence.unrecorded(prepared, outcome)
+
+    async def _on_finished(
+        self, session: AsyncSession, prepared: PreparedRun, execution: Execution
+    ) -> None:
+        """Let each outcome hook write beside the outcome."""
+        for hook in self.outcome_hooks:
+            await hook(session, prepared, execution)
 
     def _broadcasting(
         self,

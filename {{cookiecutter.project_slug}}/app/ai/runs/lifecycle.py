@@ -235,8 +235,15 @@ class RunManager:
         assert execution is not None
         return execution
 
-    async def run_workflow(self, prepared: PreparedRun, *, stream: bool) -> str:
-        """The workflow's body: run the run here, and leave the result for its launch."""
+    def on_outcome(self, hook: persistence.OutcomeHook) -> None:
+        """Have `hook` write beside every run's outcome, in the same transaction."""
+        self._executor.outcome_hooks.append(hook)
+
+    async def run_workflow(self, prepared: PreparedRun, *, stream: bool) -> dict[str, Any]:
+        """The workflow's body: run the run here, and leave the result for its launch.
+
+        Its outcome is the workflow's result, which a workflow running it as a step reads.
+        """
         execution_id = prepared.execution_id
         if prepared.organization_id == UNRECORDED_ORGANIZATION:
             prepared = await persistence.with_recorded_organization(self.database, prepared)
@@ -252,7 +259,7 @@ class RunManager:
             self._bodies.pop(execution_id, None)
         if execution_id in self._tasks:
             self._results[execution_id] = execution
-        return execution.status.value
+        return persistence.outcome_of(execution)
 
     async def cancel(
         self,

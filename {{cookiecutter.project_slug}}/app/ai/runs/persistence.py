@@ -14,7 +14,7 @@ from dataclasses import replace
 from typing import Any
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.ai.providers.base import ChatMessage, Completion, Role, ToolCall
@@ -247,13 +247,22 @@ def _tool_event(prepared: PreparedRun, call: ToolCall, result: ToolResult) -> au
     )
 
 
+OutcomeHook = Callable[[AsyncSession, PreparedRun, Execution], Awaitable[None]]
+
+
 async def finish(
-    database: Database, prepared: PreparedRun, draft: Draft, changes: dict[str, Any]
+    database: Database,
+    prepared: PreparedRun,
+    draft: Draft,
+    changes: dict[str, Any],
+    on_finished: OutcomeHook | None = None,
 ) -> Execution:
     """Record the outcome with the answer, or any reply cut short, in one transaction.
 
     Only the first outcome counts: a run some other process has already ended keeps its
     outcome and its messages, and this one's reply is not stored beside them.
+    `on_finished` writes what else goes with the outcome (a workflow's step), in the
+    same transaction.
     """
     message_id = draft.message_id
     async with database.transaction() as session:
@@ -270,11 +279,24 @@ async def finish(
             await _write_reply(session, prepared, draft.final, draft)
         elif draft.text and (draft.unsaved or draft.message_id is None):
             message_id = await _write_draft(session, prepared, draft)
+        if on_finished is not None:
+            await on_finished(session, prepared, execution)
     if draft.final is not None:
         draft.text, draft.message_id, draft.saved_length, draft.final = "", None, 0, None
     elif draft.text:
         draft.message_id, draft.saved_length = message_id, len(draft.text)
     return execution
+
+
+def outcome_of(execution: Execution) -> dict[str, Any]:
+    """How the run ended, as its durable workflow returns it; `stored` once it is written."""
+    return {
+        "status": execution.status.value,
+        "output": execution.output or "",
+        "error_type": execution.error_type,
+        "error_message": execution.error_message,
+        "stored": not inspect(execution).transient,
+    }
 
 
 def unrecorded(prepared: PreparedRun, changes: dict[str, Any]) -> Execution:

@@ -67,6 +67,15 @@ class AgentSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class WorkflowStepRef:
+    """The workflow step a run is: its outcome is copied onto the step as it is stored."""
+
+    run_id: uuid.UUID
+    step_id: str
+    iteration: int
+
+
+@dataclass(frozen=True, slots=True)
 class PreparedRun:
     """A run whose execution and user message are stored, ready to be launched.
 
@@ -82,6 +91,8 @@ class PreparedRun:
     history: tuple[ChatMessage, ...] | None = None
     # The organisation it runs in (its agent's); new fields go last, with a default.
     organization_id: uuid.UUID = UNRECORDED_ORGANIZATION
+    # Set when a workflow runs it as one of its steps.
+    workflow_step: WorkflowStepRef | None = None
 
     def __setstate__(self, state: Sequence[Any]) -> None:
         """A run recorded by an older version gets the fields added since."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import structlog
@@ -19,6 +19,7 @@ from dbos import DBOS, Queue, SetWorkflowID, WorkflowHandleAsync
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.ai.runs import PreparedRun, RunManager, cancellation, durable, persistence
+from app.ai.runs.types import WorkflowStepRef
 from app.ai.workflows import records
 from app.ai.workflows.graph import StepGraph
 from app.ai.workflows.walk import CANCEL_MESSAGE, STEPS, RunEndedError, Walk, approval_topic
@@ -62,6 +63,8 @@ class WorkflowEngine:
 
     def __init__(self, runs: RunManager) -> None:
         self.runs = runs
+        # A step's agent run stores the step's outcome with its own.
+        runs.on_outcome(records.record_agent_outcome)
         self.settings = runs.settings
         self.database = runs.database
         self.store = runs.store
@@ -173,7 +176,7 @@ class WorkflowEngine:
             )
             if agent is None:
                 return "no_agent"
-            prepared = await persistence.store_pending_run(
+            stored = await persistence.store_pending_run(
                 session,
                 user_id=run.owner_id,
                 agent=agent,
@@ -181,6 +184,7 @@ class WorkflowEngine:
                 conversation_id=None,
                 prior_messages=(),
             )
+            prepared = replace(stored, workflow_step=WorkflowStepRef(run_id, step.id, iteration))
             await records.record_step_started(
                 session,
                 run_id,
@@ -208,7 +212,7 @@ class WorkflowEngine:
             )
         return prepared if isinstance(prepared, PreparedRun) else None
 
-    async def _launch_agent(self, prepared: PreparedRun) -> WorkflowHandleAsync[str]:
+    async def _launch_agent(self, prepared: PreparedRun) -> WorkflowHandleAsync[dict[str, Any]]:
         """The agent run as a child workflow of this run, run here with its text streamed."""
         return await durable.start(self.runs, prepared, stream=True)
 

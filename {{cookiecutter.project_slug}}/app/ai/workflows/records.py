@@ -16,6 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.ai.runs.types import PreparedRun
 from app.db.session import Database
 from app.db.types import utc_now
 from app.models import (
@@ -142,35 +143,60 @@ async def record_step_started(
 async def finish_agent_step(
     database: Database, run_id: uuid.UUID, *, step_id: str, iteration: int, execution_id: uuid.UUID
 ) -> dict[str, Any]:
-    """Copy the execution's outcome onto the step and the run's totals; the outcome."""
+    """Copy the execution's outcome onto the step and the run's totals; the outcome.
+
+    For a run whose outcome was not stored with its step (see `record_agent_outcome`).
+    """
 
     async def work(session: AsyncSession) -> dict[str, Any]:
         execution = await session.get(Execution, execution_id)
-        record = await _record(session, run_id, step_id, iteration)
         assert execution is not None
-        assert record is not None
-        ok = execution.status == ExecutionStatus.COMPLETED
-        record.status = StepStatus.COMPLETED if ok else StepStatus.FAILED
-        record.output = execution.output
-        record.error_message = None if ok else execution.error_message
-        record.input_tokens = execution.input_tokens
-        record.output_tokens = execution.output_tokens
-        record.cost = execution.cost
-        record.finished_at = utc_now()
         await _add_totals(session, run_id, execution)
-        outcome = {
-            "step": step_id,
-            "iteration": iteration,
-            "execution_id": str(execution_id),
-            "status": record.status.value,
-            "output": execution.output or "",
-            "error_type": execution.error_type,
-            "error_message": execution.error_message,
-        }
-        await add_event(session, run_id, "step.completed" if ok else "step.failed", outcome)
-        return outcome
+        return await _copy_outcome(session, run_id, step_id, iteration, execution)
 
     return await in_transaction(database, work)
+
+
+async def record_agent_outcome(
+    session: AsyncSession, prepared: PreparedRun, execution: Execution
+) -> None:
+    """Copy a step's agent run outcome onto the step, in the transaction that stores it.
+
+    The run's totals are updated first: that locks the run's row, so parallel steps
+    finishing at once number their events in turn.
+    """
+    step = prepared.workflow_step
+    if step is None:
+        return
+    await _add_totals(session, step.run_id, execution)
+    await _copy_outcome(session, step.run_id, step.step_id, step.iteration, execution)
+
+
+async def _copy_outcome(
+    session: AsyncSession, run_id: uuid.UUID, step_id: str, iteration: int, execution: Execution
+) -> dict[str, Any]:
+    """Set the step's record from the execution and announce it; the outcome."""
+    record = await _record(session, run_id, step_id, iteration)
+    assert record is not None
+    ok = execution.status == ExecutionStatus.COMPLETED
+    record.status = StepStatus.COMPLETED if ok else StepStatus.FAILED
+    record.output = execution.output
+    record.error_message = None if ok else execution.error_message
+    record.input_tokens = execution.input_tokens
+    record.output_tokens = execution.output_tokens
+    record.cost = execution.cost
+    record.finished_at = utc_now()
+    outcome = {
+        "step": step_id,
+        "iteration": iteration,
+        "execution_id": str(execution.id),
+        "status": record.status.value,
+        "output": execution.output or "",
+        "error_type": execution.error_type,
+        "error_message": execution.error_message,
+    }
+    await add_event(session, run_id, "step.completed" if ok else "step.failed", outcome)
+    return outcome
 
 
 async def _add_totals(session: AsyncSession, run_id: uuid.UUID, execution: Execution) -> None:

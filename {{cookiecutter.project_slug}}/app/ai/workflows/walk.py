@@ -11,7 +11,7 @@ import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 from dbos import DBOS
 from pydantic import TypeAdapter
@@ -107,18 +107,15 @@ class Walk:
                 )
             prepared.append(run)
         handles = [await self.launch(run) for run in prepared]
-        await asyncio.gather(*(handle.get_result() for handle in handles), return_exceptions=True)
-        outcomes = []
-        for step, run in zip(steps, prepared, strict=True):
-            outcome = await durable.step(
-                "workflow_finish_agent",
-                records.finish_agent_step,
-                self.database,
-                self.run_id,
-                step_id=step.id,
-                iteration=iteration,
-                execution_id=run.execution_id,
-            )
+        results = await asyncio.gather(
+            *(handle.get_result() for handle in handles), return_exceptions=True
+        )
+        outcomes: list[dict[str, Any]] = []
+        for step, run, result in zip(steps, prepared, results, strict=True):
+            if _stored_with_step(result):
+                outcome = result
+            else:
+                outcome = await self._record_outcome(step, iteration, run)
             if outcome["status"] != "completed":
                 raise RunEndedError(
                     WorkflowRunStatus.FAILED,
@@ -127,6 +124,24 @@ class Walk:
                 )
             outcomes.append(outcome)
         return outcomes
+
+    async def _record_outcome(
+        self, step: AgentStep, iteration: int, run: PreparedRun
+    ) -> dict[str, Any]:
+        """Copy onto the step an outcome its run could not store with it; the outcome.
+
+        A run recorded before runs stored their step, or whose outcome was never stored.
+        """
+        outcome: dict[str, Any] = await durable.step(
+            "workflow_finish_agent",
+            records.finish_agent_step,
+            self.database,
+            self.run_id,
+            step_id=step.id,
+            iteration=iteration,
+            execution_id=run.execution_id,
+        )
+        return outcome
 
     async def _approval(self, step: ApprovalStep, iteration: int) -> None:
         """Wait, durably, for a decision; an edit replaces the previous step's output."""
@@ -236,3 +251,8 @@ class Walk:
             output=joined,
         )
         return step.next
+
+
+def _stored_with_step(result: object) -> TypeGuard[dict[str, Any]]:
+    """Whether an agent run's result is its outcome, stored with its step's."""
+    return isinstance(result, dict) and bool(result.get("stored"))
