@@ -23,7 +23,7 @@ from app.ai.budgets import ERROR_TYPE as BUDGET_EXCEEDED
 from app.ai.budgets import BudgetExceededError
 from app.ai.guardrails.base import GuardrailBlockedError
 from app.ai.providers.base import ProviderError
-from app.ai.runs import cancellation, durable, event_ids, events, metering, persistence
+from app.ai.runs import cancellation, durable, event_ids, events, metering, outcomes, persistence
 from app.ai.runs.events import EventSink, RunEvent
 from app.ai.runs.loop import AgentLoop, MaxIterationsError, UnrepeatableToolError
 from app.ai.runs.types import PreparedRun, RunTally
@@ -59,7 +59,7 @@ class RunExecutor:
         self._agent_loop = agent_loop
         self._stopping = stopping
         # Written with every outcome, in its transaction (see `RunManager.on_outcome`).
-        self.outcome_hooks: list[persistence.OutcomeHook] = []
+        self.outcome_hooks: list[outcomes.OutcomeHook] = []
 
     async def run(
         self, prepared: PreparedRun, *, sink: EventSink = events.discard, stream: bool = False
@@ -119,27 +119,23 @@ class RunExecutor:
             if self._stopping() and not cancel_seen.is_set():
                 raise  # a shutdown: the workflow stays pending, to be resumed
             _uncancel()
-            return persistence.failure(
-                ExecutionStatus.CANCELLED, "cancelled", "Cancelled by request"
-            )
+            return outcomes.failure(ExecutionStatus.CANCELLED, "cancelled", "Cancelled by request")
         except TimeoutError:
             if not deadline.expired():
                 return self._crashed(prepared)
-            return persistence.failure(
+            return outcomes.failure(
                 ExecutionStatus.FAILED, "deadline", f"The run did not finish within {seconds:g}s"
             )
         except ProviderError as exc:
-            return persistence.failure(
-                ExecutionStatus.FAILED, f"provider.{exc.kind.value}", str(exc)
-            )
+            return outcomes.failure(ExecutionStatus.FAILED, f"provider.{exc.kind.value}", str(exc))
         except BudgetExceededError as exc:
-            return persistence.failure(ExecutionStatus.FAILED, BUDGET_EXCEEDED, str(exc))
+            return outcomes.failure(ExecutionStatus.FAILED, BUDGET_EXCEEDED, str(exc))
         except MaxIterationsError as exc:
-            return persistence.failure(ExecutionStatus.FAILED, "max_iterations", str(exc))
+            return outcomes.failure(ExecutionStatus.FAILED, "max_iterations", str(exc))
         except UnrepeatableToolError as exc:
-            return persistence.failure(ExecutionStatus.FAILED, "tool_interrupted", str(exc))
+            return outcomes.failure(ExecutionStatus.FAILED, "tool_interrupted", str(exc))
         except GuardrailBlockedError as exc:
-            return persistence.failure(ExecutionStatus.FAILED, "guardrail_blocked", str(exc))
+            return outcomes.failure(ExecutionStatus.FAILED, "guardrail_blocked", str(exc))
         except OUTAGE_ERRORS as exc:
             # The cause goes to the log; the user is told what to do, not where it broke.
             logger.warning(
@@ -147,7 +143,7 @@ class RunExecutor:
                 execution_id=str(prepared.execution_id),
                 error=repr(exc),
             )
-            return persistence.failure(
+            return outcomes.failure(
                 ExecutionStatus.FAILED,
                 "unavailable",
                 "A service the run depends on was unavailable; try again shortly",
@@ -158,8 +154,8 @@ class RunExecutor:
     def _crashed(self, prepared: PreparedRun) -> dict[str, Any]:
         """An unexpected error, logged with its traceback (never stored: it may quote SQL)."""
         logger.exception("execution_crashed", execution_id=str(prepared.execution_id))
-        return persistence.failure(
-            ExecutionStatus.FAILED, "internal_error", persistence.internal_error_message()
+        return outcomes.failure(
+            ExecutionStatus.FAILED, "internal_error", outcomes.internal_error_message()
         )
 
     async def _finish(
@@ -191,7 +187,7 @@ class RunExecutor:
         """The stored execution; after the last retry, the unstored one the sweep will fail."""
         for delay in (*OUTCOME_RETRY_DELAYS, None):
             try:
-                return await persistence.finish(
+                return await outcomes.finish(
                     self.database, prepared, tally.draft, outcome, self._on_finished
                 )
             except OUTAGE_ERRORS as exc:
@@ -204,7 +200,7 @@ class RunExecutor:
             if delay is not None:
                 await asyncio.sleep(delay)
         logger.error("execution_outcome_lost", execution_id=str(prepared.execution_id))
-        return persistence.unrecorded(prepared, outcome)
+        return outcomes.unrecorded(prepared, outcome)
 
     async def _on_finished(
         self, session: AsyncSession, prepared: PreparedRun, execution: Execution

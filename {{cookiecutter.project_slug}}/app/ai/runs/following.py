@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import structlog
 
-from app.ai.runs import events, persistence
+from app.ai.runs import events, outcomes, persistence
 from app.ai.runs.events import RunEvent
 from app.core.event_log import START, LogEntry
 from app.core.store import KeyValueStore, StoreUnavailableError
@@ -89,6 +89,6 @@ class RunFollower:
         if execution is None:
             return _MISSING
         if not execution.status.is_final and not await self.is_live(execution_id):
-            execution = await persistence.fail_orphan(self.database, execution_id)
+            execution = await outcomes.fail_orphan(self.database, execution_id)
             assert execution is not None
         return events.final_event(execution) if execution.status.is_final else None

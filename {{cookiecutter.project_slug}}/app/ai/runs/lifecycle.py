@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.ai.budgets import BudgetLedger, CallBudgets
 from app.ai.providers.base import ChatMessage
 from app.ai.providers.factory import ProviderFactory
-from app.ai.runs import cancellation, durable, events, persistence
+from app.ai.runs import cancellation, durable, events, outcomes, persistence
 from app.ai.runs.events import EventSink, RunEvent
 from app.ai.runs.executor import RunExecutor
 from app.ai.runs.following import RunFollower
@@ -235,7 +235,7 @@ class RunManager:
         assert execution is not None
         return execution
 
-    def on_outcome(self, hook: persistence.OutcomeHook) -> None:
+    def on_outcome(self, hook: outcomes.OutcomeHook) -> None:
         """Have `hook` write beside every run's outcome, in the same transaction."""
         self._executor.outcome_hooks.append(hook)
 
@@ -259,7 +259,7 @@ class RunManager:
             self._bodies.pop(execution_id, None)
         if execution_id in self._tasks:
             self._results[execution_id] = execution
-        return persistence.outcome_of(execution)
+        return outcomes.outcome_of(execution)
 
     async def cancel(
         self,
@@ -280,14 +280,14 @@ class RunManager:
             body.cancel()
             await settle(asyncio.shield(body), wait_seconds)
             if body.cancelled():
-                await persistence.record_never_started(
+                await outcomes.record_never_started(
                     self.database, execution_id, organization_id=organization_id
                 )
         elif await self._unowned(execution_id):
             # No process runs it (never begun, queued, or its own died): nobody else would
             # record the cancel, and the engine must not start or resume it later.
             await durable.cancel(execution_id)
-            await persistence.record_never_started(
+            await outcomes.record_never_started(
                 self.database, execution_id, organization_id=organization_id
             )
         execution = await persistence.read_execution(
@@ -350,7 +350,7 @@ class RunManager:
                 logger.warning("execution_resumed", execution_id=str(execution_id))
             return resumed
 
-        swept = await persistence.fail_orphans(self.database, is_live=is_live)
+        swept = await outcomes.fail_orphans(self.database, is_live=is_live)
         if swept:
             logger.warning("executions_swept", count=swept)
         # Read after the sweep's transaction: runs may hold one connection at a time.

@@ -1,5 +1,7 @@
 """A run's reads and writes: its messages, its Execution row and the history it is shown.
 
+How a run ends is stored by app/ai/runs/outcomes.py.
+
 Each write commits as soon as the thing it records exists, so a failure or a cancel loses
 nothing that already happened; what exists at the same moment is written together (the
 run's first rows, one step's tool results, the answer and the outcome), each in one
@@ -9,12 +11,11 @@ transaction of as few statements as the databases allow.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-import structlog
-from sqlalchemy import inspect, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.ai.providers.base import ChatMessage, Completion, Role, ToolCall
@@ -34,22 +35,8 @@ from app.db.types import utc_now
 from app.models import Agent, Execution, ExecutionStatus, MessageRole
 from app.models.conversation import DEFAULT_TITLE
 
-logger = structlog.get_logger(__name__)
-
 HISTORY_MESSAGE_LIMIT = 200
 TITLE_LENGTH = 60
-
-
-def internal_error_message() -> str:
-    """What a client reads about a crash: nothing internal, only where the log has it."""
-    request_id = current_request_id()
-    reference = f" (request id {request_id})" if request_id else ""
-    return f"The run failed because of an internal error{reference}"
-
-
-def failure(status: ExecutionStatus, error_type: str, message: str) -> dict[str, Any]:
-    """The Execution changes that record a run ending without an answer."""
-    return {"status": status, "error_type": error_type, "error_message": message}
 
 
 async def store_pending_run(
@@ -155,11 +142,11 @@ async def store_assistant_message(
 ) -> None:
     """Keep the model's turn, its tool calls and its token counts; the draft is finished."""
     async with database.transaction() as session:
-        await _write_reply(session, prepared, completion, draft)
+        await write_reply(session, prepared, completion, draft)
     draft.text, draft.message_id, draft.saved_length = "", None, 0
 
 
-async def _write_reply(
+async def write_reply(
     session: AsyncSession, prepared: PreparedRun, completion: Completion, draft: Draft
 ) -> None:
     """Add the finished turn, or complete the draft row it was streamed into."""
@@ -176,11 +163,11 @@ async def _write_reply(
 async def save_draft(database: Database, prepared: PreparedRun, draft: Draft) -> None:
     """Store the reply streamed so far, marked incomplete, so a crash cannot lose it."""
     async with database.transaction() as session:
-        message_id = await _write_draft(session, prepared, draft)
+        message_id = await write_draft(session, prepared, draft)
     draft.message_id, draft.saved_length = message_id, len(draft.text)
 
 
-async def _write_draft(session: AsyncSession, prepared: PreparedRun, draft: Draft) -> uuid.UUID:
+async def write_draft(session: AsyncSession, prepared: PreparedRun, draft: Draft) -> uuid.UUID:
     """Add the incomplete reply, or bring its stored text up to date; its id."""
     if draft.message_id is not None:
         await message_crud.revise(session, message_id=draft.message_id, content=draft.text)
@@ -247,70 +234,6 @@ def _tool_event(prepared: PreparedRun, call: ToolCall, result: ToolResult) -> au
     )
 
 
-OutcomeHook = Callable[[AsyncSession, PreparedRun, Execution], Awaitable[None]]
-
-
-async def finish(
-    database: Database,
-    prepared: PreparedRun,
-    draft: Draft,
-    changes: dict[str, Any],
-    on_finished: OutcomeHook | None = None,
-) -> Execution:
-    """Record the outcome with the answer, or any reply cut short, in one transaction.
-
-    Only the first outcome counts: a run some other process has already ended keeps its
-    outcome and its messages, and this one's reply is not stored beside them.
-    `on_finished` writes what else goes with the outcome (a workflow's step), in the
-    same transaction.
-    """
-    message_id = draft.message_id
-    async with database.transaction() as session:
-        # The row is locked by this update, so a second finisher waits and then finds it ended.
-        execution = await execution_crud.change(
-            session, execution_id=prepared.execution_id, changes=changes, unfinished_only=True
-        )
-        if execution is None:
-            ended = await execution_crud.get_any(session, execution_id=prepared.execution_id)
-            assert ended is not None
-            logger.warning("execution_already_ended", execution_id=str(prepared.execution_id))
-            return ended
-        if draft.final is not None:
-            await _write_reply(session, prepared, draft.final, draft)
-        elif draft.text and (draft.unsaved or draft.message_id is None):
-            message_id = await _write_draft(session, prepared, draft)
-        if on_finished is not None:
-            await on_finished(session, prepared, execution)
-    if draft.final is not None:
-        draft.text, draft.message_id, draft.saved_length, draft.final = "", None, 0, None
-    elif draft.text:
-        draft.message_id, draft.saved_length = message_id, len(draft.text)
-    return execution
-
-
-def outcome_of(execution: Execution) -> dict[str, Any]:
-    """How the run ended, as its durable workflow returns it; `stored` once it is written."""
-    return {
-        "status": execution.status.value,
-        "output": execution.output or "",
-        "error_type": execution.error_type,
-        "error_message": execution.error_message,
-        "stored": not inspect(execution).transient,
-    }
-
-
-def unrecorded(prepared: PreparedRun, changes: dict[str, Any]) -> Execution:
-    """The outcome as it would have been stored, for the final event when no write succeeds."""
-    return Execution(
-        id=prepared.execution_id,
-        organization_id=prepared.organization_id,
-        owner_id=prepared.user_id,
-        agent_id=prepared.agent.id,
-        conversation_id=prepared.conversation_id,
-        **changes,
-    )
-
-
 async def read_execution(
     database: Database, execution_id: uuid.UUID, *, organization_id: uuid.UUID | None
 ) -> Execution | None:
@@ -336,57 +259,6 @@ async def load_prepared(database: Database, execution_id: uuid.UUID) -> Prepared
             user_id=execution.owner_id,
             organization_id=execution.organization_id,
             agent=AgentSpec.of(agent),
-        )
-
-
-async def record_never_started(
-    database: Database, execution_id: uuid.UUID, *, organization_id: uuid.UUID | None
-) -> None:
-    """A task cancelled before its first step never ran `run`; record the outcome for it.
-
-    A run that has ended, or another organisation's, is left as it is.
-    """
-    changes = failure(ExecutionStatus.CANCELLED, "cancelled", "Cancelled before it started")
-    async with database.transaction() as session:
-        await execution_crud.change(
-            session,
-            execution_id=execution_id,
-            organization_id=organization_id,
-            changes=changes | {"finished_at": utc_now()},
-            unfinished_only=True,
-        )
-
-
-INTERRUPTED = {
-    "status": ExecutionStatus.FAILED,
-    "error_type": "interrupted",
-    "error_message": "The process running this execution stopped",
-}
-
-
-async def fail_orphan(database: Database, execution_id: uuid.UUID) -> Execution | None:
-    """Mark one unfinished execution failed as interrupted; the row as it now stands."""
-    async with database.transaction() as session:
-        failed = await execution_crud.change(
-            session,
-            execution_id=execution_id,
-            changes=INTERRUPTED | {"finished_at": utc_now()},
-            unfinished_only=True,
-        )
-        if failed is not None:
-            return failed
-        return await execution_crud.get_any(session, execution_id=execution_id)
-
-
-async def fail_orphans(
-    database: Database, *, is_live: Callable[[uuid.UUID], Awaitable[bool]]
-) -> int:
-    """Mark failed every unfinished execution that no live process is running; count them."""
-    async with database.transaction() as session:
-        candidates = await execution_crud.list_unfinished(session)
-        orphans = [e.id for e in candidates if not await is_live(e.id)]
-        return await execution_crud.finish_unfinished(
-            session, execution_ids=orphans, changes=INTERRUPTED | {"finished_at": utc_now()}
         )
 
 

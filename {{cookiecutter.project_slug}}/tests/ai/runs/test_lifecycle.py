@@ -9,7 +9,7 @@ import uuid
 import pytest
 from fastapi import FastAPI
 
-from app.ai.runs import RunManager, cancellation, durable, persistence
+from app.ai.runs import RunManager, cancellation, durable, outcomes
 from app.ai.runs.sweeper import SWEEP_LOCK_KEY
 from app.core.errors import ServiceUnavailableError
 from app.db.session import Database
@@ -118,7 +118,7 @@ async def test_sweep_leaves_runs_that_ended_or_vanished_while_it_looked(
                 await session.delete(row)
         return False
 
-    swept = await persistence.fail_orphans(database, is_live=is_live)
+    swept = await outcomes.fail_orphans(database, is_live=is_live)
 
     assert swept == 0
     async with database.transaction() as session:

@@ -6,9 +6,8 @@ import uuid
 
 from fastapi import FastAPI
 
-from app.ai.providers.base import Completion, ProviderError, ProviderErrorKind
-from app.ai.runs import RunManager, persistence
-from app.ai.runs.types import Draft
+from app.ai.providers.base import ProviderError, ProviderErrorKind
+from app.ai.runs import RunManager
 from app.db.session import Database
 from app.models import Agent, Execution, ExecutionStatus, MessageRole
 from tests.support.builders import Builder
@@ -129,27 +128,3 @@ async def test_a_tool_run_stores_each_step_as_it_happens_in_few_statements(
     assert [m.tool_call_id for m in messages[2:4]] == ["call_1", "call_2"]
     assert [m.sequence for m in messages] == [1, 2, 3, 4, 5]
     assert execution.output == "[scripted] calculator -> 42\ncalculator -> 42"
-
-
-async def test_a_run_ended_by_another_process_keeps_its_outcome_and_its_one_reply(
-    app: FastAPI, build: Builder, database: Database
-) -> None:
-    runs = manager_with(app, [])
-    agent = await new_agent(build, database, "scripted")
-    prepared = await runs.prepare(user_id=agent.owner_id, agent=agent, message="go")
-    await persistence.start(database, prepared)
-
-    async def finish(text: str) -> Execution:
-        draft = Draft(final=Completion(content=text, model="fake"))
-        changes = {"status": ExecutionStatus.COMPLETED, "output": text}
-        return await persistence.finish(database, prepared, draft, changes)
-
-    first = await finish("first answer")
-    second = await finish("second answer")  # a process that took the run for lost
-
-    assert first.output == second.output == "first answer"
-    messages = await stored_messages(database, first)
-    assert [(m.role, m.content) for m in messages] == [
-        (MessageRole.USER, "go"),
-        (MessageRole.ASSISTANT, "first answer"),
-    ]
