@@ -38,7 +38,8 @@ class Settings(BaseSettings):
     api_v1_prefix: str = "/api/v1"
     cors_origins: list[str] = Field(default_factory=list)
     log_level: str = "INFO"
-    log_json: bool = False
+    # One JSON object per line; unset (None) means JSON in staging and production only.
+    log_json: bool | None = None
     # The browser page at /playground; unset (None) means on in development and test only.
     playground_enabled: bool | None = None
     # /docs, /redoc and the OpenAPI document; unset (None) means off in production only.
@@ -292,6 +293,7 @@ class Settings(BaseSettings):
         return [entry.strip() for entry in value]
 
     @field_validator(
+        "log_json",
         "playground_enabled",
         "docs_enabled",
         "first_admin_password",
@@ -318,6 +320,13 @@ class Settings(BaseSettings):
         """A page for trying agents belongs on developers' machines; production opts in."""
         if self.playground_enabled is None:
             self.playground_enabled = self.environment in ("development", "test")
+        return self
+
+    @model_validator(mode="after")
+    def _log_json_default(self) -> Self:
+        """Deployed logs go to shippers that parse JSON; a developer reads text."""
+        if self.log_json is None:
+            self.log_json = self.environment in ("staging", "production")
         return self
 
     @model_validator(mode="after")

@@ -2,7 +2,7 @@
 
 Our server runs as a production deployment would (the README's Deployment section):
 `ENVIRONMENT=production`, a random `SECRET_KEY`, every other setting at its default
-(`LOG_LEVEL=INFO`, console log lines, to a file){% if cookiecutter.use_openai or cookiecutter.use_anthropic or cookiecutter.use_gemini %}, every vendor provider's key set{% endif %}. Two
+(`LOG_LEVEL=INFO`, JSON log lines, to a file){% if cookiecutter.use_openai or cookiecutter.use_anthropic or cookiecutter.use_gemini %}, every vendor provider's key set{% endif %}. Two
 limits are raised so one benchmark client is not throttled as an attacker would be:
 `AUTH_RATE_LIMIT` and `USER_RUN_RATE_LIMIT`. Settings in the environment or in `.env`
 do not leak in: servers start in a scratch folder with those variables removed.

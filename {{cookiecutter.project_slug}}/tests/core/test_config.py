@@ -130,6 +130,24 @@ def test_production_may_turn_the_api_docs_on() -> None:
     assert settings.docs_enabled is True
 
 
+@pytest.mark.parametrize(
+    ("environment", "as_json"),
+    [("development", False), ("test", False), ("staging", True), ("production", True)],
+)
+def test_deployed_environments_log_json_by_default(environment: str, as_json: bool) -> None:
+    assert make(environment=environment, secret_key=STRONG_SECRET).log_json is as_json
+
+
+@pytest.mark.parametrize(("value", "as_json"), [("false", False), ("true", True), ("", True)])
+def test_log_json_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, value: str, as_json: bool
+) -> None:
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    monkeypatch.setenv("SECRET_KEY", STRONG_SECRET)
+    monkeypatch.setenv("LOG_JSON", value)
+    assert make().log_json is as_json
+
+
 def test_any_origin_with_credentials_is_refused_with_a_clear_message() -> None:
     with pytest.raises(ValidationError, match=r"CORS_ORIGINS=\[\"\*\"\] would let any website"):
         make(cors_origins=["https://app.example.com", "*"])

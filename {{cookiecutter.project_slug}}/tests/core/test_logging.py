@@ -12,6 +12,8 @@ import httpx
 import pytest
 import structlog
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from fastapi.testclient import TestClient
 
 from app.core.config import Settings
 from app.core.errors import register_error_handlers
@@ -38,12 +40,12 @@ def _events(logged: list[dict[str, Any]], event: str) -> list[dict[str, Any]]:
 async def test_each_request_is_logged_with_its_id(
     client: httpx.AsyncClient, logged: list[dict[str, Any]]
 ) -> None:
-    response = await client.get("/health", headers={"X-Request-ID": "req-42"})
+    response = await client.get("/", headers={"X-Request-ID": "req-42"})
     assert response.headers["x-request-id"] == "req-42"
     [line] = _events(logged, "request")
     assert line["request_id"] == "req-42"
     assert line["method"] == "GET"
-    assert line["path"] == "/health"
+    assert line["path"] == "/"
     assert line["status"] == 200
     assert line["duration_ms"] >= 0
 
@@ -51,8 +53,8 @@ async def test_each_request_is_logged_with_its_id(
 async def test_generated_ids_match_between_header_and_log(
     client: httpx.AsyncClient, logged: list[dict[str, Any]]
 ) -> None:
-    first = await client.get("/health")
-    second = await client.get("/health")
+    first = await client.get("/")
+    second = await client.get("/")
     ids = [first.headers["x-request-id"], second.headers["x-request-id"]]
     assert ids[0] != ids[1]
     assert [line["request_id"] for line in _events(logged, "request")] == ids
@@ -85,11 +87,46 @@ async def test_query_strings_and_credentials_stay_out_of_the_log(
     client: httpx.AsyncClient, logged: list[dict[str, Any]]
 ) -> None:
     await client.get(
-        "/health", params={"token": "sekrit-query"}, headers={"Authorization": "Bearer sekrit"}
+        "/", params={"token": "sekrit-query"}, headers={"Authorization": "Bearer sekrit"}
     )
     [line] = _events(logged, "request")
-    assert line["path"] == "/health"
+    assert line["path"] == "/"
     assert "sekrit" not in json.dumps(logged, default=str)
+
+
+async def test_probes_that_succeed_are_left_out_at_info(
+    client: httpx.AsyncClient, logged: list[dict[str, Any]]
+) -> None:
+    assert (await client.get("/health")).status_code == 200
+    assert (await client.get("/metrics")).status_code == 200
+    assert _events(logged, "request") == []
+
+
+def _probed_app(status_code: int) -> FastAPI:
+    application = FastAPI()
+    application.add_middleware(RequestContextMiddleware)
+
+    @application.get("/health")
+    async def health() -> JSONResponse:
+        return JSONResponse({"status": "probed"}, status_code=status_code)
+
+    return application
+
+
+@pytest.mark.usefixtures("restore_logging")
+@pytest.mark.parametrize(
+    ("log_level", "status_code", "logged_at"),
+    [("info", 503, "info"), ("debug", 200, "debug"), ("info", 200, None)],
+)
+def test_a_failing_probe_is_logged_and_debug_shows_every_probe(
+    logged: list[dict[str, Any]], log_level: str, status_code: int, logged_at: str | None
+) -> None:
+    configure_logging(Settings(_env_file=None, log_level=log_level))
+    with TestClient(_probed_app(status_code)) as http:
+        assert http.get("/health").status_code == status_code
+    assert [line["level"] for line in _events(logged, "request")] == (
+        [logged_at] if logged_at else []
+    )
 
 
 def _crashing_app() -> FastAPI:
