@@ -11,6 +11,7 @@ configuration (tests build many applications in one process).
 from __future__ import annotations
 
 import logging
+import os
 import random
 import re
 import sys
@@ -44,6 +45,12 @@ _METHOD_LEVELS = {
 # load balancer, kubelet and Prometheus would otherwise be most of the log.
 QUIET_PATHS = frozenset({"/health", "/health/ready", "/metrics"})
 logger = structlog.get_logger("app.request")
+# Request ids are unique, not secret: a generator seeded from the OS (again in a forked
+# worker) makes one for a fraction of a system call's cost, without touching the
+# `random` module's shared state.
+_request_ids = random.Random()  # noqa: S311 - ids, not credentials
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_request_ids.seed)
 
 
 class LineHandler(logging.StreamHandler[TextIO]):
@@ -190,9 +197,7 @@ def _request_id_from(scope: Scope) -> str:
             if _SAFE_REQUEST_ID.fullmatch(incoming):
                 return incoming
             break
-    # Unique, not secret: the process's generator is seeded from the OS, and again after
-    # a fork, at a fraction of a system call's cost.
-    return f"{random.getrandbits(128):032x}"
+    return f"{_request_ids.getrandbits(128):032x}"
 
 
 class RequestContextMiddleware:

@@ -206,6 +206,19 @@ async def step(
     return await DBOS.run_step_async(options, counted, *args, **kwargs)
 
 
+async def repeatable_step(
+    action: Callable[P, Coroutine[Any, Any, T]], *args: P.args, **kwargs: P.kwargs
+) -> T:
+    """Run `action`, which is safe to run twice, as a step the engine does not record.
+
+    It saves the two writes and thread hops of a recorded step; a resumed workflow runs it
+    again instead of replaying it. It still counts toward the run's position, so the
+    events it sends keep their ids.
+    """
+    with event_ids.inside(event_ids.step_begun()):
+        return await action(*args, **kwargs)
+
+
 def attempt() -> str:
     """This execution of the workflow's code: a resumed run gets a new one."""
     return _attempt.get()

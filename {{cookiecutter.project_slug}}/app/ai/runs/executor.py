@@ -25,6 +25,7 @@ from app.ai.guardrails.base import GuardrailBlockedError
 from app.ai.providers.base import ProviderError
 from app.ai.runs import cancellation, durable, event_ids, events, metering, outcomes, persistence
 from app.ai.runs.events import EventSink, RunEvent
+from app.ai.runs.history import History
 from app.ai.runs.loop import AgentLoop, MaxIterationsError, UnrepeatableToolError
 from app.ai.runs.types import PreparedRun, RunTally
 from app.core.bounded import quietly
@@ -109,9 +110,7 @@ class RunExecutor:
                 lease_seconds=self.settings.run_lease_seconds,
             )
             async with watched, deadline:
-                history = await durable.step(
-                    "record_start", persistence.start, self.database, prepared
-                )
+                history = await self._start(prepared)
                 await sink(events.started_event(prepared))
                 output = await self._agent_loop.run(prepared, history, sink, tally, stream=stream)
             return {"status": ExecutionStatus.COMPLETED, "output": output}
@@ -151,6 +150,12 @@ class RunExecutor:
         except Exception:
             return self._crashed(prepared)
 
+    async def _start(self, prepared: PreparedRun) -> History:
+        """Mark the run running: recorded when it reads its history, which later steps extend."""
+        if prepared.records_start:
+            return await durable.step("record_start", persistence.start, self.database, prepared)
+        return await durable.repeatable_step(persistence.start, self.database, prepared)
+
     def _crashed(self, prepared: PreparedRun) -> dict[str, Any]:
         """An unexpected error, logged with its traceback (never stored: it may quote SQL)."""
         logger.exception("execution_crashed", execution_id=str(prepared.execution_id))
@@ -172,9 +177,9 @@ class RunExecutor:
         )
         await quietly(renewal, cancellation.STORE_CALL_SECONDS, what="lease renewal")
         try:
-            execution = await durable.step(
-                "record_outcome", self._write_outcome, prepared, tally, outcome
-            )
+            # Only a run's first outcome is stored, so a resumed run that writes it again
+            # gets the stored one back: the write needs no record of its own.
+            execution = await durable.repeatable_step(self._write_outcome, prepared, tally, outcome)
         finally:
             release = cancellation.release_lease(self.store, execution_id)
             await quietly(release, cancellation.STORE_CALL_SECONDS, what="lease release")

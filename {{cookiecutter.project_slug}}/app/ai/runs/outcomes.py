@@ -63,7 +63,8 @@ async def finish(
         if execution is None:
             ended = await execution_crud.get_any(session, execution_id=prepared.execution_id)
             assert ended is not None
-            logger.warning("execution_already_ended", execution_id=str(prepared.execution_id))
+            # A resumed run writing its outcome again, or a run another process ended.
+            logger.info("execution_already_ended", execution_id=str(prepared.execution_id))
             return ended
         if draft.final is not None:
             await persistence.write_reply(session, prepared, draft.final, draft)

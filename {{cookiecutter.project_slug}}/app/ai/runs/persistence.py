@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.ai.providers.base import ChatMessage, Completion, Role, ToolCall
@@ -90,6 +90,7 @@ async def store_pending_run(
         organization_id=agent.organization_id,
         agent=AgentSpec.of(agent),
         history=_as_history(rows) if new else None,
+        records_start=not new,
     )
 
 
@@ -109,14 +110,22 @@ async def start(database: Database, prepared: PreparedRun) -> History:
     The history is the newest stored messages, oldest first, system prompts left out (the
     agent's own is added when it is fitted to the model's budget). A new conversation's
     rows are numbered from 1, so its sequence numbers need no read either.
+
+    Run again by a resumed run whose start was not recorded, it changes nothing: a run
+    that has begun keeps its start time, and one that has ended keeps its outcome.
     """
     async with database.transaction() as session:
-        started = await execution_crud.change(
+        await execution_crud.change(
             session,
             execution_id=prepared.execution_id,
-            changes={"status": ExecutionStatus.RUNNING, "started_at": utc_now()},
+            changes={
+                "status": ExecutionStatus.RUNNING,
+                "started_at": func.coalesce(
+                    Execution.started_at, literal(utc_now(), Execution.started_at.type)
+                ),
+            },
+            unfinished_only=True,
         )
-        assert started is not None
         given = prepared.history
         if given is not None and len(given) < HISTORY_MESSAGE_LIMIT:
             return History(given, tuple(range(1, len(given) + 1)))

@@ -81,6 +81,8 @@ class PreparedRun:
 
     `history` is the conversation as stored when it was all written just now (a new
     conversation), so the run need not read it back; None means it is read at the start.
+    A run handed its history starts without a recorded step (`records_start` False): its
+    start depends on nothing but this object, so a resumed run can simply start again.
     """
 
     execution_id: uuid.UUID
@@ -93,6 +95,8 @@ class PreparedRun:
     organization_id: uuid.UUID = UNRECORDED_ORGANIZATION
     # Set when a workflow runs it as one of its steps.
     workflow_step: WorkflowStepRef | None = None
+    # True for runs recorded by versions that recorded every start.
+    records_start: bool = True
 
     def __setstate__(self, state: Sequence[Any]) -> None:
         """A run recorded by an older version gets the fields added since."""

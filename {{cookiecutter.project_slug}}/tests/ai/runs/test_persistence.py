@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import uuid
 
+from dbos import DBOS
 from fastapi import FastAPI
 
 from app.ai.providers.base import ProviderError, ProviderErrorKind
-from app.ai.runs import RunManager
+from app.ai.runs import RunManager, persistence
+from app.ai.runs.types import PreparedRun
 from app.db.session import Database
 from app.models import Agent, Execution, ExecutionStatus, MessageRole
 from tests.support.builders import Builder
@@ -128,3 +130,55 @@ async def test_a_tool_run_stores_each_step_as_it_happens_in_few_statements(
     assert [m.tool_call_id for m in messages[2:4]] == ["call_1", "call_2"]
     assert [m.sequence for m in messages] == [1, 2, 3, 4, 5]
     assert execution.output == "[scripted] calculator -> 42\ncalculator -> 42"
+
+
+async def _recorded_steps(runs: RunManager, prepared: PreparedRun) -> list[str]:
+    """The steps the durable engine recorded for the run, launched as the API launches it."""
+    execution = await runs.launch(prepared)
+    assert execution.status is ExecutionStatus.COMPLETED, execution.error_message
+    steps = await DBOS.list_workflow_steps_async(str(execution.id))
+    return [step["function_name"] for step in steps]
+
+
+async def test_a_run_records_only_what_it_could_not_do_again_alike(
+    app: FastAPI, build: Builder, database: Database
+) -> None:
+    """A new conversation's start and every outcome are safe to repeat, so cost no records."""
+    runs: RunManager = app.state.runs
+    agent = await new_agent(build, database, "scripted")
+    first = await runs.prepare(user_id=agent.owner_id, agent=agent, message="first")
+    assert await _recorded_steps(runs, first) == ["model_call"]
+
+    later = await runs.prepare(
+        user_id=agent.owner_id,
+        agent=agent,
+        message="second",
+        conversation_id=first.conversation_id,
+    )
+    # A later turn reads its history, which the run's own messages would change on a resume.
+    assert await _recorded_steps(runs, later) == ["record_start", "model_call"]
+
+
+async def test_starting_a_run_again_keeps_its_start_time_and_any_outcome(
+    app: FastAPI, build: Builder, database: Database
+) -> None:
+    runs = manager_with(app, [])
+    agent = await new_agent(build, database, "scripted")
+    prepared = await runs.prepare(user_id=agent.owner_id, agent=agent, message="go")
+
+    first = await persistence.start(database, prepared)
+    began = await persistence.read_execution(database, prepared.execution_id, organization_id=None)
+    again = await persistence.start(database, prepared)
+    assert again == first
+    assert began is not None
+    resumed = await persistence.read_execution(
+        database, prepared.execution_id, organization_id=None
+    )
+    assert resumed is not None
+    assert (resumed.status, resumed.started_at) == (ExecutionStatus.RUNNING, began.started_at)
+
+    ended = await runs.run(prepared)
+    await persistence.start(database, prepared)
+    after = await persistence.read_execution(database, prepared.execution_id, organization_id=None)
+    assert after is not None
+    assert (after.status, after.finished_at) == (ExecutionStatus.COMPLETED, ended.finished_at)

@@ -67,6 +67,8 @@ def test_a_run_recorded_before_runs_had_an_organisation_unpickles_with_the_defau
     assert run.organization_id == UNRECORDED_ORGANIZATION
     assert run.agent.tools == ("calculator",)
     assert run.agent.guardrails == ()
+    # Its first step, if it ran one, was the recorded start: a resume must find it there.
+    assert run.records_start is True
 
 
 def test_a_run_of_this_version_round_trips_unchanged() -> None:
