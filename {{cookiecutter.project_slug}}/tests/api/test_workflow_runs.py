@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from dbos import DBOS
 
 from app.ai.workflows.examples import SOFTWARE_DELIVERY, TRIAGE
 from tests.support.factories import SignedInUser
@@ -115,6 +116,11 @@ async def test_triage_routes_to_the_specialist_the_label_names(
     done = await run_when(client, me.headers, run_id, "completed")
     assert [r["step_id"] for r in done["steps"]] == ["classify", "route", "billing"]
     assert done["output"].startswith("[scripted] Answer this billing request")
+    # Its outcome is stored once whoever writes it, so writing it costs no recorded step.
+    recorded = await DBOS.list_workflow_steps_async(run_id)
+    assert recorded[0]["function_name"] == "workflow_begin"
+    assert "workflow_branch" in [step["function_name"] for step in recorded]
+    assert recorded[-1]["function_name"] != "workflow_finish"
 
 
 async def test_only_the_owner_or_a_named_approver_decides(

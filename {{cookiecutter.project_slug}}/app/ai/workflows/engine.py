@@ -156,7 +156,8 @@ class WorkflowEngine:
                 "error_type": ended.error_type,
                 "error_message": ended.message,
             }
-        await durable.step("workflow_finish", records.finish_run, self.database, run_id, **outcome)
+        # Only the first outcome is stored, so a resumed run may simply write it again.
+        await durable.repeatable_step(records.finish_run, self.database, run_id, **outcome)
         return str(outcome["status"].value)
 
     async def _prepare_agent(
