@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 
 from fastapi import FastAPI
@@ -14,7 +15,7 @@ from app.ai.providers.scripted import ScriptedProvider
 from app.ai.runs import RunManager
 from app.core.config import Settings
 from app.db.session import Database
-from app.models import Agent, Execution, Message
+from app.models import Agent, Execution, ExecutionStatus, Message
 from tests.support.builders import Builder, add_user
 
 CALL = Completion(
@@ -70,3 +71,10 @@ async def stored_messages(database: Database, execution: Execution) -> list[Mess
             .order_by(Message.sequence)
         )
         return list(rows.all())
+
+
+async def status_of(database: Database, execution_id: uuid.UUID) -> ExecutionStatus | None:
+    """The run's stored status; None once its row is gone."""
+    async with database.transaction() as session:
+        row = await session.get(Execution, execution_id)
+        return None if row is None else row.status

@@ -7,8 +7,10 @@ One module per job, each importing only the ones above it in this list:
 - `events`: the SSE event names and the payloads a run emits.
 - `cancellation`: cancel flags and liveness leases in the key-value store, shared by
   every process.
-- `persistence`: a run's reads and writes (messages, its Execution row, the orphan sweep).
+- `persistence`: a run's reads and writes (messages, its Execution row, its history).
+- `outcomes`: how a run ends in storage: its first outcome with its reply, orphans failed.
 - `durable`: the run engine (DBOS): the workflow, recorded steps, the queue, resuming.
+- `orphans`: runs a dead process left, told from live ones and swept up to resume.
 - `summaries`: older turns summarised once, stored on the conversation, reused.
 - `loop`: the agent loop itself (model call, tool step, iteration bound), each a step.
 - `executor`: one run from its first step to its stored outcome, however it ends.

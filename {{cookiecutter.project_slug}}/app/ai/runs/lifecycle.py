@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterable, Sequence
+from functools import partial
 from typing import Any
 
 import structlog
@@ -20,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.ai.budgets import BudgetLedger, CallBudgets
 from app.ai.providers.base import ChatMessage
 from app.ai.providers.factory import ProviderFactory
-from app.ai.runs import cancellation, durable, events, outcomes, persistence
+from app.ai.runs import cancellation, durable, events, orphans, outcomes, persistence
 from app.ai.runs.events import EventSink, RunEvent
 from app.ai.runs.executor import RunExecutor
 from app.ai.runs.following import RunFollower
@@ -87,7 +88,8 @@ class RunManager:
         self._results: dict[uuid.UUID, Execution] = {}
         # Launched here and begun: their bodies hold the lease from then on.
         self._begun: set[uuid.UUID] = set()
-        self._follower = RunFollower(database=self.database, store=store, is_live=self._is_live)
+        is_live = partial(orphans.is_live, store, here=self._runs_here)
+        self._follower = RunFollower(database=self.database, store=store, is_live=is_live)
         self._reserved = 0
         self._stopping = False
 
@@ -283,7 +285,7 @@ class RunManager:
                 await outcomes.record_never_started(
                     self.database, execution_id, organization_id=organization_id
                 )
-        elif await self._unowned(execution_id):
+        elif await orphans.is_unowned(self.store, execution_id):
             # No process runs it (never begun, queued, or its own died): nobody else would
             # record the cancel, and the engine must not start or resume it later.
             await durable.cancel(execution_id)
@@ -295,12 +297,6 @@ class RunManager:
         )
         assert execution is not None
         return execution
-
-    async def _unowned(self, execution_id: uuid.UUID) -> bool:
-        """Whether no process is executing the run: its workflow has not begun, or is lost."""
-        if not await cancellation.has_live_lease(self.store, execution_id):
-            return True
-        return await durable.state_of(execution_id) in durable.UNSTARTED_STATES
 
     def task_of(self, execution_id: uuid.UUID) -> asyncio.Task[Any] | None:
         """The task executing the run in this process, if it runs here."""
@@ -328,37 +324,8 @@ class RunManager:
         durable.release(self)
 
     async def sweep_orphans(self) -> int:
-        """Resume runs a dead process left (their lease has lapsed); fail what cannot resume.
-
-        A run stored but never started is queued from its beginning. Only a run whose
-        workflow the engine has already ended is failed: its outcome's write was lost,
-        and there is nothing left to run.
-        """
-        unstarted: list[uuid.UUID] = []
-
-        async def is_live(execution_id: uuid.UUID) -> bool:
-            if execution_id in self._bodies or execution_id in self._tasks:
-                return True
-            if await cancellation.has_live_lease(self.store, execution_id):
-                return True
-            state = await durable.state_of(execution_id)
-            if state is None:
-                unstarted.append(execution_id)
-                return True
-            resumed = await durable.resume(execution_id, state)
-            if resumed:
-                logger.warning("execution_resumed", execution_id=str(execution_id))
-            return resumed
-
-        swept = await outcomes.fail_orphans(self.database, is_live=is_live)
-        if swept:
-            logger.warning("executions_swept", count=swept)
-        # Read after the sweep's transaction: runs may hold one connection at a time.
-        for execution_id in unstarted:
-            prepared = await persistence.load_prepared(self.database, execution_id)
-            if prepared is not None:
-                await durable.enqueue(prepared)
-        return swept
+        """Resume runs a dead process left (their lease has lapsed); fail what cannot resume."""
+        return await orphans.sweep(self.database, self.store, here=self._runs_here)
 
     async def run(
         self, prepared: PreparedRun, *, sink: EventSink = events.discard, stream: bool = False
@@ -372,10 +339,6 @@ class RunManager:
         """The run's events after the id `after` (all by default), wherever it runs; its outcome."""
         return self._follower.follow(execution_id, organization_id=organization_id, after=after)
 
-    async def _is_live(self, execution_id: uuid.UUID) -> bool:
-        """Whether some process runs it (this one, or one holding its lease) or will."""
-        if execution_id in self._tasks or execution_id in self._bodies:
-            return True
-        if await cancellation.has_live_lease(self.store, execution_id):
-            return True
-        return await durable.state_of(execution_id) in durable.ACTIVE_STATES
+    def _runs_here(self, execution_id: uuid.UUID) -> bool:
+        """Whether this process launched the run and awaits it, or executes it."""
+        return execution_id in self._tasks or execution_id in self._bodies
