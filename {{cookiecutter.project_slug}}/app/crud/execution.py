@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, bindparam, func, select
 from sqlalchemy import update as update_rows
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.text import clean_text
 from app.crud import idempotency as idempotency_crud
 from app.crud.base import apply_changes, paginate
+from app.db.types import utc_now
 from app.models import Execution, ExecutionStatus
 
 UNFINISHED = (ExecutionStatus.PENDING, ExecutionStatus.RUNNING)
@@ -117,6 +118,29 @@ async def change(
         statement = statement.where(Execution.status.in_(UNFINISHED))
     returning = statement.values(**_cleaned(changes)).returning(Execution)
     return await session.scalar(returning.execution_options(populate_existing=True))
+
+
+_TABLE = cast(Table, Execution.__table__)
+_EXECUTIONS = _TABLE.c
+# Built once: a run's start is on every run's path, and needs no row back.
+_MARK_RUNNING = (
+    update_rows(_TABLE)
+    .where(
+        _EXECUTIONS.id == bindparam("execution_id", type_=_EXECUTIONS.id.type),
+        _EXECUTIONS.status.in_(UNFINISHED),
+    )
+    .values(
+        status=ExecutionStatus.RUNNING,
+        started_at=func.coalesce(
+            _EXECUTIONS.started_at, bindparam("now", type_=_EXECUTIONS.started_at.type)
+        ),
+    )
+)
+
+
+async def mark_running(session: AsyncSession, *, execution_id: uuid.UUID) -> None:
+    """Mark an unfinished run running, keeping the start time of one that had begun."""
+    await session.execute(_MARK_RUNNING, {"execution_id": execution_id, "now": utc_now()})
 
 
 def _cleaned(changes: Mapping[str, Any]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import func, literal, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.ai.providers.base import ChatMessage, Completion, Role, ToolCall
@@ -31,8 +31,7 @@ from app.crud import conversation as conversation_crud
 from app.crud import execution as execution_crud
 from app.crud import message as message_crud
 from app.db.session import Database
-from app.db.types import utc_now
-from app.models import Agent, Execution, ExecutionStatus, MessageRole
+from app.models import Agent, Execution, MessageRole
 from app.models.conversation import DEFAULT_TITLE
 
 HISTORY_MESSAGE_LIMIT = 200
@@ -115,17 +114,7 @@ async def start(database: Database, prepared: PreparedRun) -> History:
     that has begun keeps its start time, and one that has ended keeps its outcome.
     """
     async with database.transaction() as session:
-        await execution_crud.change(
-            session,
-            execution_id=prepared.execution_id,
-            changes={
-                "status": ExecutionStatus.RUNNING,
-                "started_at": func.coalesce(
-                    Execution.started_at, literal(utc_now(), Execution.started_at.type)
-                ),
-            },
-            unfinished_only=True,
-        )
+        await execution_crud.mark_running(session, execution_id=prepared.execution_id)
         given = prepared.history
         if given is not None and len(given) < HISTORY_MESSAGE_LIMIT:
             return History(given, tuple(range(1, len(given) + 1)))
