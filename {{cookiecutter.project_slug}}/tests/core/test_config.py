@@ -103,14 +103,24 @@ def test_playground_defaults_to_on_only_where_developers_work(
     assert make(environment=environment, secret_key=STRONG_SECRET).playground_enabled is enabled
 
 
-@pytest.mark.parametrize(("value", "enabled"), [("true", True), ("false", False), ("", False)])
-def test_playground_setting_from_the_environment(
-    monkeypatch: pytest.MonkeyPatch, value: str, enabled: bool
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("PLAYGROUND_ENABLED", "true", True),
+        ("PLAYGROUND_ENABLED", "false", False),
+        ("PLAYGROUND_ENABLED", "", False),
+        ("LOG_JSON", "false", False),
+        ("LOG_JSON", "true", True),
+        ("LOG_JSON", "", True),
+    ],
+)
+def test_production_switches_from_the_environment_and_empty_means_the_default(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, expected: bool
 ) -> None:
     monkeypatch.setenv("ENVIRONMENT", "production")
     monkeypatch.setenv("SECRET_KEY", STRONG_SECRET)
-    monkeypatch.setenv("PLAYGROUND_ENABLED", value)
-    assert make().playground_enabled is enabled
+    monkeypatch.setenv(variable, value)
+    assert getattr(make(), variable.lower()) is expected
 
 
 def test_development_may_switch_the_playground_off() -> None:
@@ -136,16 +146,6 @@ def test_production_may_turn_the_api_docs_on() -> None:
 )
 def test_deployed_environments_log_json_by_default(environment: str, as_json: bool) -> None:
     assert make(environment=environment, secret_key=STRONG_SECRET).log_json is as_json
-
-
-@pytest.mark.parametrize(("value", "as_json"), [("false", False), ("true", True), ("", True)])
-def test_log_json_from_the_environment(
-    monkeypatch: pytest.MonkeyPatch, value: str, as_json: bool
-) -> None:
-    monkeypatch.setenv("ENVIRONMENT", "production")
-    monkeypatch.setenv("SECRET_KEY", STRONG_SECRET)
-    monkeypatch.setenv("LOG_JSON", value)
-    assert make().log_json is as_json
 
 
 def test_any_origin_with_credentials_is_refused_with_a_clear_message() -> None:

@@ -22,9 +22,14 @@ logger = structlog.get_logger(__name__)
 RunsHere = Callable[[uuid.UUID], bool]
 
 
+async def _held(store: KeyValueStore, execution_id: uuid.UUID, here: RunsHere) -> bool:
+    """Whether this process runs it, or another holds its lease."""
+    return here(execution_id) or await cancellation.has_live_lease(store, execution_id)
+
+
 async def is_live(store: KeyValueStore, execution_id: uuid.UUID, *, here: RunsHere) -> bool:
     """Whether some process runs it (this one, or one holding its lease) or will."""
-    if here(execution_id) or await cancellation.has_live_lease(store, execution_id):
+    if await _held(store, execution_id, here):
         return True
     return await durable.state_of(execution_id) in durable.ACTIVE_STATES
 
@@ -44,7 +49,7 @@ async def sweep(database: Database, store: KeyValueStore, *, here: RunsHere) -> 
     unstarted: list[uuid.UUID] = []
 
     async def resumed_or_live(execution_id: uuid.UUID) -> bool:
-        if here(execution_id) or await cancellation.has_live_lease(store, execution_id):
+        if await _held(store, execution_id, here):
             return True
         state = await durable.state_of(execution_id)
         if state is None:

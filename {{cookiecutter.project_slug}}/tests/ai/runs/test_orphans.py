@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
-
 from fastapi import FastAPI
 
-from app.ai.runs import cancellation, outcomes
+from app.ai.runs import cancellation
 from app.db.session import Database
 from app.models import Execution, ExecutionStatus
 from tests.support.builders import Builder
@@ -54,35 +52,6 @@ async def test_sweep_fails_a_run_whose_workflow_ended_without_its_outcome_stored
 
     assert swept == 1
     assert await status_of(database, prepared.execution_id) is ExecutionStatus.FAILED
-
-
-async def test_sweep_leaves_runs_that_ended_or_vanished_while_it_looked(
-    build: Builder, database: Database
-) -> None:
-    """Between the listing and the update, one run completes and another row is deleted."""
-    agent = await new_agent(build, database, "scripted")
-    conversation = await build.conversation(agent=agent)
-    finishing = await build.execution(conversation=conversation, status=ExecutionStatus.RUNNING)
-    vanishing = await build.execution(conversation=conversation, status=ExecutionStatus.RUNNING)
-
-    async def is_live(execution_id: uuid.UUID) -> bool:
-        async with database.transaction() as session:
-            row = await session.get(Execution, execution_id)
-            assert row is not None
-            if execution_id == finishing.id:
-                row.status = ExecutionStatus.COMPLETED
-            else:
-                await session.delete(row)
-        return False
-
-    swept = await outcomes.fail_orphans(database, is_live=is_live)
-
-    assert swept == 0
-    async with database.transaction() as session:
-        finished = await session.get(Execution, finishing.id)
-        assert finished is not None
-        assert finished.status is ExecutionStatus.COMPLETED
-        assert await session.get(Execution, vanishing.id) is None
 
 
 async def _completed(database: Database, execution: Execution) -> bool:

@@ -1,6 +1,8 @@
-"""A run's outcome as stored: the first one counts, with its one reply."""
+"""A run's outcome as stored: the first one counts, with its one reply; orphans failed."""
 
 from __future__ import annotations
+
+import uuid
 
 from fastapi import FastAPI
 
@@ -35,3 +37,32 @@ async def test_a_run_ended_by_another_process_keeps_its_outcome_and_its_one_repl
         (MessageRole.USER, "go"),
         (MessageRole.ASSISTANT, "first answer"),
     ]
+
+
+async def test_failing_orphans_leaves_runs_that_ended_or_vanished_while_it_looked(
+    build: Builder, database: Database
+) -> None:
+    """Between the listing and the update, one run completes and another row is deleted."""
+    agent = await new_agent(build, database, "scripted")
+    conversation = await build.conversation(agent=agent)
+    finishing = await build.execution(conversation=conversation, status=ExecutionStatus.RUNNING)
+    vanishing = await build.execution(conversation=conversation, status=ExecutionStatus.RUNNING)
+
+    async def is_live(execution_id: uuid.UUID) -> bool:
+        async with database.transaction() as session:
+            row = await session.get(Execution, execution_id)
+            assert row is not None
+            if execution_id == finishing.id:
+                row.status = ExecutionStatus.COMPLETED
+            else:
+                await session.delete(row)
+        return False
+
+    swept = await outcomes.fail_orphans(database, is_live=is_live)
+
+    assert swept == 0
+    async with database.transaction() as session:
+        finished = await session.get(Execution, finishing.id)
+        assert finished is not None
+        assert finished.status is ExecutionStatus.COMPLETED
+        assert await session.get(Execution, vanishing.id) is None
